@@ -1,0 +1,55 @@
+/**
+ * The three kinds of failure, never mixed (see STYLE.md):
+ *  1. bad input (a scenario, an ELF, a trace, a flag) is an {@link InputError} value carrying its place;
+ *  2. what the simulated program did wrong is simulation output (a fault verdict, a signal, -errno);
+ *  3. a bug in vmscope is an {@link invariant} failure, a thrown {@link InvariantError}.
+ */
+
+/** Where in an input a problem is: a file plus a line/column (text) or a byte offset (binary). */
+export interface SourceSpan {
+  readonly file: string;
+  /** 1-based line, for text inputs. */
+  readonly line?: number;
+  /** 1-based column, for text inputs. */
+  readonly column?: number;
+  /** Byte offset, for binary inputs. */
+  readonly offset?: number;
+}
+
+/** A problem with something the user gave us. The CLI prints it as `file:line:col: error: message`. */
+export class InputError extends Error {
+  readonly code: string;
+  readonly span: SourceSpan;
+  readonly hint: string | undefined;
+
+  constructor(code: string, message: string, span: SourceSpan, hint?: string) {
+    super(message);
+    this.name = 'InputError';
+    this.code = code;
+    this.span = span;
+    this.hint = hint;
+  }
+
+  /** `file:line:col: error: message`, `file: offset 0x40: error: message`, plus the hint if any. */
+  format(): string {
+    const { file, line, column, offset } = this.span;
+    let where = file;
+    if (line !== undefined) where += `:${line}${column !== undefined ? `:${column}` : ''}`;
+    else if (offset !== undefined) where += `: offset 0x${offset.toString(16)}`;
+    const hint = this.hint ? ` (${this.hint})` : '';
+    return `${where}: error: ${this.message}${hint}`;
+  }
+}
+
+/** A broken internal rule of vmscope: always a bug, never the user's fault. */
+export class InvariantError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvariantError';
+  }
+}
+
+/** Throws an {@link InvariantError} when `cond` is false. For vmscope's own bugs only. */
+export function invariant(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new InvariantError(message);
+}

@@ -1,0 +1,55 @@
+/** Byte sizes, hex formatting and the small arithmetic helpers every layer shares. */
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+
+/** Lower-case hex without a prefix, at least `width` digits (zero-padded). */
+export function hex(value: number | bigint, width = 0): string {
+  return value.toString(16).padStart(width, '0');
+}
+
+/** `0x`-prefixed lower-case hex. */
+export function hex0x(value: number | bigint): string {
+  return value < 0 ? `-0x${(-value).toString(16)}` : `0x${value.toString(16)}`;
+}
+
+/** True when `n` is a positive power of two (exact for any safe integer). */
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+}
+
+/** log2 of a power of two. */
+export function log2Exact(n: number): number {
+  return Math.round(Math.log2(n));
+}
+
+/** Rounds `value` down to a multiple of `align` (a power of two); exact above 2^32, unlike `&`. */
+export function alignDown(value: number, align: number): number {
+  return value - (value % align);
+}
+
+/** Rounds `value` up to a multiple of `align` (a power of two); exact above 2^32, unlike `&`. */
+export function alignUp(value: number, align: number): number {
+  const rem = value % align;
+  return rem === 0 ? value : value + (align - rem);
+}
+
+/** Formats a byte count the way people read it: `4 KiB`, `1.5 MiB`, `132 KiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1 && v % 1024 === 0) {
+    v /= 1024;
+    i += 1;
+  }
+  if (i === 0 && Math.abs(v) >= 1024) {
+    while (Math.abs(v) >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i += 1;
+    }
+    return `${v.toFixed(1)} ${units[i]}`;
+  }
+  return `${v} ${units[i]}`;
+}

@@ -1,0 +1,402 @@
+/**
+ * mmap, munmap and mprotect with Linux's semantics and -errno results, and the VMA surgery they share:
+ * split at a page boundary, merge compatible neighbours, place a new mapping (top-down from
+ * mmap_base, falling back to bottom-up), and free the page tables a removed range leaves unused.
+ */
+import { invariant } from '../base/errors.js';
+import { alignUp } from '../base/units.js';
+import {
+  EACCES,
+  EBADF,
+  EEXIST,
+  EINVAL,
+  ENOMEM,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from './errno.js';
+import type { Kernel } from './kernel.js';
+import { shmemObject } from './memobject.js';
+import type { Mm } from './mm.js';
+import { vmaName } from './proc.js';
+import type { Process } from './process.js';
+import {
+  canMerge,
+  permString,
+  protToVmFlags,
+  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
+  VM_GROWSDOWN,
+  VM_MAY_ALL,
+  VM_MAYSHARE,
+  VM_NORESERVE,
+  VM_SHARED,
+  VM_SPECIAL,
+  VM_STACK,
+  VM_WRITE,
+  Vma,
+} from './vma.js';
+
+// ---------------------------------------------------------------- placement
+
+/** vm_start_gap: a stack below which nothing may be placed within the guard gap. */
+export function vmStartGap(k: Kernel, vma: Vma): number {
+  if ((vma.flags & VM_GROWSDOWN) === 0) return vma.start;
+  return Math.max(0, vma.start - k.layout.stackGuardGap);
+}
+
+/**
+ * The highest hole in [low, high) of at least `len` bytes, honouring stack guard gaps (Linux
+ * `unmapped_area_topdown`). @returns its start, or -ENOMEM.
+ */
+function unmappedAreaTopdown(k: Kernel, mm: Mm, len: number, low: number, high: number): number {
+  for (let i = mm.vmas.length; i >= 0; i--) {
+    const next = mm.vmas[i];
+    const prev = mm.vmas[i - 1];
+    const gapEnd = Math.min(next ? vmStartGap(k, next) : mm.taskSize, high);
+    const gapStart = Math.max(prev ? prev.end : 0, low);
+    if (gapEnd - gapStart >= len) return gapEnd - len;
+    if (prev && prev.end <= low) break;
+  }
+  return -ENOMEM;
+}
+
+/** The lowest hole in [low, high) of at least `len` bytes (Linux `unmapped_area`). */
+function unmappedAreaBottomup(k: Kernel, mm: Mm, len: number, low: number, high: number): number {
+  for (let i = 0; i <= mm.vmas.length; i++) {
+    const next = mm.vmas[i];
+    const prev = mm.vmas[i - 1];
+    const gapStart = Math.max(prev ? prev.end : 0, low);
+    const gapEnd = Math.min(next ? vmStartGap(k, next) : mm.taskSize, high);
+    if (gapEnd - gapStart >= len) return gapStart;
+  }
+  return -ENOMEM;
+}
+
+/** arch_get_unmapped_area_topdown: top-down below mmap_base, then bottom-up from TASK_UNMAPPED_BASE. */
+function searchTopdown(k: Kernel, mm: Mm, len: number): number {
+  const low = Math.max(k.pageSize, k.layout.mmapMinAddr);
+  const addr = unmappedAreaTopdown(k, mm, len, low, mm.mmapBase);
+  if (addr >= 0) return addr;
+  const base = Math.ceil(mm.taskSize / 3 / k.pageSize) * k.pageSize;
+  return unmappedAreaBottomup(k, mm, len, base, mm.taskSize);
+}
+
+/**
+ * get_unmapped_area for an anonymous mapping: MAP_FIXED takes `addr` as is; a hint is honoured when
+ * the hole is free; large private requests (a multiple of the PMD size) are THP-aligned.
+ * @returns the address, or -errno.
+ */
+export function getUnmappedArea(k: Kernel, mm: Mm, addr: number, len: number, flags: number): number {
+  const ps = k.pageSize;
+  if (len > mm.taskSize) return -ENOMEM;
+  if (flags & MAP_FIXED) {
+    if (addr % ps !== 0) return -EINVAL;
+    if (len > mm.taskSize - addr) return -ENOMEM;
+    return addr;
+  }
+  if (addr !== 0) {
+    addr = alignUp(addr, ps);
+    const i = mm.findIndex(addr);
+    const next = mm.vmas[i];
+    const prev = i > 0 ? mm.vmas[i - 1] : undefined;
+    if (
+      mm.taskSize - len >= addr &&
+      addr >= k.layout.mmapMinAddr &&
+      (!next || addr + len <= vmStartGap(k, next)) &&
+      (!prev || addr >= prev.end)
+    ) {
+      return addr;
+    }
+  }
+  const thp = k.layout.thpAlign;
+  if (thp > 0 && addr === 0 && (flags & MAP_SHARED) === 0 && len % thp === 0) {
+    const padded = searchTopdown(k, mm, len + thp);
+    if (padded >= 0) {
+      const sub = (thp - (padded % thp)) % thp;
+      return sub === 0 ? padded + thp : padded + sub;
+    }
+  }
+  return searchTopdown(k, mm, len);
+}
+
+// ---------------------------------------------------------------- VMA surgery
+
+/**
+ * Splits `vma` at `at` (page-aligned, strictly inside). @returns the upper part, now in the list, or
+ * -errno (special mappings refuse; the map count limit gives ENOMEM).
+ */
+export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number): Vma | number {
+  invariant(at > vma.start && at < vma.end && at % k.pageSize === 0, 'splitVma: bad split point');
+  if (vma.special !== null || (vma.flags & VM_SPECIAL) !== 0) return -EINVAL;
+  if (mm.vmas.length >= k.maxMapCount) return -ENOMEM;
+  const upper = vma.clone();
+  upper.start = at;
+  upper.pgoff = vma.pgoff + (at - vma.start) / k.pageSize;
+  if (upper.object) k.holdObject(upper.object);
+  mm.resize(vma, vma.start, at);
+  mm.insert(upper);
+  return upper;
+}
+
+/** Merges `vma` with its neighbours where Linux would. @returns the VMA that now covers it. */
+export function mergeAround(k: Kernel, mm: Mm, vma: Vma): Vma {
+  let cur = vma;
+  const prev = mm.prev(cur);
+  if (prev && canMerge(prev, cur, k.pageSize)) {
+    absorb(k, mm, prev, cur);
+    cur = prev;
+  }
+  const next = mm.next(cur);
+  if (next && canMerge(cur, next, k.pageSize)) absorb(k, mm, cur, next);
+  return cur;
+}
+
+/** Folds `b` (just above) into `a`. */
+function absorb(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
+  const end = b.end;
+  if (a.anonVma === 0) a.anonVma = b.anonVma;
+  mm.remove(b);
+  k.releaseVmaObject(b);
+  mm.resize(a, a.start, end);
+}
+
+/**
+ * Removes [start, end) from the address space: splits the VMAs at the edges, zaps their pages and
+ * frees the page tables the hole leaves unused. @returns 0 or -errno (nothing changed on error).
+ */
+export function unmapRange(k: Kernel, proc: Process, mm: Mm, start: number, end: number): number {
+  let i = mm.findIndex(start);
+  let first = mm.vmas[i];
+  if (!first || first.start >= end) return 0;
+  // Linux checks the map count before splitting: an unmap in the middle of one VMA adds one.
+  if (first.start < start && first.end > end && mm.vmas.length >= k.maxMapCount) return -ENOMEM;
+  if (first.start < start) {
+    const upper = splitVma(k, mm, first, start);
+    if (typeof upper === 'number') return upper;
+    first = upper;
+    i++;
+  }
+  const doomed: Vma[] = [];
+  for (let j = i; j < mm.vmas.length && mm.vmas[j]!.start < end; j++) doomed.push(mm.vmas[j]!);
+  const lastVma = doomed[doomed.length - 1]!;
+  if (lastVma.end > end) {
+    const upper = splitVma(k, mm, lastVma, end);
+    if (typeof upper === 'number') return upper;
+  }
+  for (const vma of doomed) {
+    k.zapRange(proc, mm, vma.start, vma.end);
+    mm.remove(vma);
+    k.releaseVmaObject(vma);
+    if (k.sink) k.sink.push({ type: 'vma-unmap', pid: proc.pid, start: vma.start, end: vma.end });
+  }
+  const after = mm.findIndex(start);
+  const gapStart = after > 0 ? mm.vmas[after - 1]!.end : 0;
+  const gapEnd = mm.vmas[after]?.start ?? mm.taskSize;
+  k.pageTables.freeTablesInGap(
+    mm,
+    proc.pid,
+    Math.ceil(gapStart / k.pageSize),
+    Math.floor(gapEnd / k.pageSize),
+  );
+  return 0;
+}
+
+// ---------------------------------------------------------------- syscalls
+
+/** Whether a mapping with these flags is charged to the commit limit (Linux `accountable_mapping`). */
+function accountable(vmFlags: number): boolean {
+  return (vmFlags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
+}
+
+/** may_expand_vm: RLIMIT_AS on the total, RLIMIT_DATA on data pages. */
+export function mayExpandVm(k: Kernel, mm: Mm, vmFlags: number, pages: number): boolean {
+  if ((mm.totalVm + pages) * k.pageSize > mm.rlimits.as) return false;
+  const isData = (vmFlags & (VM_WRITE | VM_SHARED | VM_STACK)) === VM_WRITE;
+  if (isData && (mm.dataVm + pages) * k.pageSize > mm.rlimits.data) return false;
+  return true;
+}
+
+/** Overcommit heuristic (vm.overcommit_memory=0): refuse only what exceeds all of RAM (and swap). */
+export function enoughMemory(k: Kernel, pages: number): boolean {
+  return pages <= k.frames.frameCount;
+}
+
+export interface MmapRequest {
+  readonly addr: number;
+  readonly len: number;
+  readonly prot: number;
+  readonly flags: number;
+}
+
+/**
+ * mmap(2) for anonymous memory. @returns the mapping's address, or -errno:
+ * EINVAL (length 0, neither/both of MAP_SHARED and MAP_PRIVATE, unaligned MAP_FIXED address, bad prot),
+ * EBADF (a file mapping without a file), ENOMEM (no room, limits), EEXIST (MAP_FIXED_NOREPLACE overlap).
+ */
+export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
+  const mm = proc.mm!;
+  const ps = k.pageSize;
+  let { addr, flags } = req;
+  const { prot } = req;
+  const type = flags & (MAP_SHARED | MAP_PRIVATE);
+  if (type === 0 || type === (MAP_SHARED | MAP_PRIVATE)) return -EINVAL;
+  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
+  if (!(flags & MAP_ANONYMOUS)) return -EBADF;
+  if (req.len === 0) return -EINVAL;
+  const len = alignUp(req.len, ps);
+  if (len > mm.taskSize) return -ENOMEM;
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
+  if (!(flags & MAP_FIXED) && addr !== 0) {
+    addr -= addr % ps;
+    if (addr < k.layout.mmapMinAddr) addr = alignUp(k.layout.mmapMinAddr, ps);
+  }
+  if (mm.vmas.length >= k.maxMapCount) return -ENOMEM;
+  addr = getUnmappedArea(k, mm, addr, len, flags);
+  if (addr < 0) return addr;
+  const end = addr + len;
+  const overlapping = mm.findVma(addr);
+  const overlaps = overlapping !== null && overlapping.start < end;
+  if (overlaps && flags & MAP_FIXED_NOREPLACE) return -EEXIST;
+
+  const shared = (flags & MAP_SHARED) !== 0;
+  let vmFlags = protToVmFlags(prot) | VM_MAY_ALL | (shared ? VM_SHARED | VM_MAYSHARE : 0);
+  if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
+  const pages = len / ps;
+  // Pages an overlapped MAP_FIXED region gives back count against the limits too.
+  let replaced = 0;
+  if (overlaps)
+    for (const v of mm.vmas) replaced += Math.max(0, Math.min(v.end, end) - Math.max(v.start, addr)) / ps;
+  if (!mayExpandVm(k, mm, vmFlags, pages - replaced)) return -ENOMEM;
+  if (accountable(vmFlags)) {
+    if (!enoughMemory(k, pages)) return -ENOMEM;
+    vmFlags |= VM_ACCOUNT;
+  }
+  if (overlaps) {
+    const r = unmapRange(k, proc, mm, addr, end);
+    if (r < 0) return r;
+  }
+  const vma = new Vma(addr, end, vmFlags, shared ? 0 : addr / ps, shared ? shmemObject(len) : null);
+  if (vma.object) k.holdObject(vma.object);
+  mm.insert(vma);
+  const merged = mergeAround(k, mm, vma);
+  if (k.sink)
+    k.sink.push({
+      type: 'vma-map',
+      pid: proc.pid,
+      start: addr,
+      end,
+      perms: permString(vmFlags),
+      name: vmaName(mm, merged),
+    });
+  if (flags & MAP_POPULATE) populate(k, proc, addr, end, prot);
+  return addr;
+}
+
+/** MAP_POPULATE: fault every page in now (a write fault where writable). */
+function populate(k: Kernel, proc: Process, start: number, end: number, prot: number): void {
+  if (!(prot & (PROT_READ | PROT_WRITE))) return;
+  const access = prot & PROT_WRITE ? 1 : 0;
+  for (let va = start; va < end && proc.alive; va += k.pageSize) k.access(proc, va, access);
+}
+
+/** munmap(2). @returns 0 or -EINVAL (unaligned address, length 0, range outside user space). */
+export function sysMunmap(k: Kernel, proc: Process, addr: number, len: number): number {
+  const mm = proc.mm!;
+  const ps = k.pageSize;
+  if (addr % ps !== 0 || addr > mm.taskSize || len > mm.taskSize - addr) return -EINVAL;
+  const alen = alignUp(len, ps);
+  if (alen === 0) return -EINVAL;
+  return unmapRange(k, proc, mm, addr, addr + alen);
+}
+
+/**
+ * mprotect(2). @returns 0 or -errno: EINVAL (unaligned start, unknown prot bits), ENOMEM (a hole in
+ * the range; VMAs before the hole keep their new protection, as on Linux), EACCES (a right the mapping
+ * may never have, e.g. PROT_WRITE on a shared read-only file mapping).
+ */
+export function sysMprotect(k: Kernel, proc: Process, start: number, len: number, prot: number): number {
+  const mm = proc.mm!;
+  const ps = k.pageSize;
+  if (start % ps !== 0) return -EINVAL;
+  if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
+  if (len === 0) return 0;
+  const end = start + alignUp(len, ps);
+  if (end <= start) return -ENOMEM;
+  let vma = mm.findVma(start);
+  if (vma === null || vma.start > start) return -ENOMEM;
+  let nstart = start;
+  for (;;) {
+    let newFlags = (vma.flags & ~VM_ACCESS_FLAGS) | protToVmFlags(prot);
+    // A right the VMA's VM_MAY* bits never allowed.
+    if ((newFlags & ~(vma.flags >> 4) & VM_ACCESS_FLAGS) !== 0) return -EACCES;
+    if (newFlags & VM_WRITE && !(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE)))
+      newFlags |= VM_ACCOUNT;
+    const tmpEnd = Math.min(vma.end, end);
+    const r = mprotectFixup(k, proc, mm, vma, nstart, tmpEnd, newFlags);
+    if (r < 0) return r;
+    nstart = tmpEnd;
+    if (nstart >= end) return 0;
+    const next = mm.findVma(nstart);
+    if (next === null || next.start !== nstart) return -ENOMEM;
+    vma = next;
+  }
+}
+
+/** Gives [start, end) of `vma` the flags `newFlags`: split, rewrite the PTEs, merge. */
+function mprotectFixup(
+  k: Kernel,
+  proc: Process,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+  newFlags: number,
+): number {
+  if (newFlags === vma.flags) return 0;
+  let target = vma;
+  if (start > target.start) {
+    const upper = splitVma(k, mm, target, start);
+    if (typeof upper === 'number') return upper;
+    target = upper;
+  }
+  if (end < target.end) {
+    const r = splitVma(k, mm, target, end);
+    if (typeof r === 'number') return r;
+  }
+  mm.setFlags(target, newFlags);
+  changeProtection(k, mm, target);
+  const merged = mergeAround(k, mm, target);
+  if (k.sink)
+    k.sink.push({ type: 'vma-protect', pid: proc.pid, start, end, perms: permString(merged.flags) });
+  return 0;
+}
+
+/** Rewrites the entries of `vma`'s present pages for its (new) flags, then flushes the TLB. */
+function changeProtection(k: Kernel, mm: Mm, vma: Vma): void {
+  const fmt = k.machine.arch.pte;
+  const mmu = k.machine.mmu;
+  const ps = k.pageSize;
+  const accessible = vma.isAccessible();
+  k.pageTables.forEachLeaf(mm, vma.start / ps, vma.end / ps, (_vpn, entryPa, lo, hi) => {
+    if ((lo & fmt.present) === 0 && (lo & fmt.swProtNone) === 0) return;
+    const pfn = fmt.pfnOf(lo, hi);
+    const keep = lo & (fmt.accessed | fmt.dirty);
+    if (!accessible) {
+      mmu.writeEntry(entryPa, fmt.encodeLo(pfn, fmt.swProtNone | keep), fmt.encodeHi(pfn, false));
+      return;
+    }
+    const rights = k.rightsFor(vma, pfn);
+    mmu.writeEntry(entryPa, fmt.encodeLo(pfn, fmt.leafFlags(rights) | keep), fmt.encodeHi(pfn, !rights.exec));
+  });
+  k.flushTlbRange(mm, vma.start / ps, vma.end / ps);
+}
