@@ -21,10 +21,10 @@ import {
   FAULT_RESERVED,
   type FaultKind,
 } from '../hw/mmu.js';
-import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL } from './errno.js';
+import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV } from './errno.js';
 import type { FaultHow } from './events.js';
 import { FRAME_ANON } from './frames.js';
-import { Kernel } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { vmaLabel } from './proc.js';
 import type { Process, SignalInfo } from './process.js';
@@ -279,7 +279,7 @@ function segv(
   access: AccessKind,
   reason: string,
 ): FaultVerdict {
-  return fail(k, proc, va, access, Kernel.segv(code, va, reason));
+  return fail(k, proc, va, access, { signal: SIGSEGV, code, va, reason });
 }
 
 function fail(k: Kernel, proc: Process, va: number, access: AccessKind, signal: SignalInfo): FaultVerdict {

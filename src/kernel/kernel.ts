@@ -7,7 +7,9 @@ import { invariant } from '../base/errors.js';
 import type { Machine } from '../hw/machine.js';
 import { ACCESS_WRITE, type AccessKind } from '../hw/mmu.js';
 import type { PteRights } from '../hw/pte.js';
-import { SIGKILL, SIGSEGV } from './errno.js';
+import { sysBrk, sysSbrk } from './brk.js';
+import { checkKernel } from './check.js';
+import { SIGKILL } from './errno.js';
 import type { EventSink } from './events.js';
 import { handleMmFault } from './fault.js';
 import {
@@ -22,8 +24,19 @@ import {
 import { type UserLayout, userLayout } from './layout.js';
 import type { MemObject } from './memobject.js';
 import { Mm, type Rlimits } from './mm.js';
+import { type MmapRequest, sysMmap, sysMprotect, sysMunmap } from './mmap.js';
 import { PageTables } from './pagetable.js';
+import {
+  faultCounts,
+  type MapsEntry,
+  type MeminfoFields,
+  mapsEntries,
+  meminfoFields,
+  type StatusFields,
+  statusFields,
+} from './proc.js';
 import { Process, type SignalInfo } from './process.js';
+import { type SyntheticImage, spawnSynthetic } from './spawn.js';
 import type { Vma } from './vma.js';
 
 export interface KernelOptions {
@@ -85,6 +98,68 @@ export class Kernel {
     this.maxMapCount = options.maxMapCount ?? 65530;
     this.asidBits = ASID_BITS[machine.arch.name] ?? 0;
     this.bootFreeFrames = this.frames.freeFrames;
+  }
+
+  // ---------------------------------------------------------------- the library API
+
+  /** Creates a process from a synthetic image. @returns it, or -ENOMEM. */
+  spawn(name: string, image: SyntheticImage): Process | number {
+    return spawnSynthetic(this, name, image);
+  }
+
+  /** mmap(2) for `proc`. @returns the address or -errno. */
+  mmap(proc: Process, req: MmapRequest): number {
+    return this.syscall(proc, 'mmap', [req.addr, req.len, req.prot, req.flags], () =>
+      sysMmap(this, proc, req),
+    );
+  }
+
+  /** munmap(2). @returns 0 or -errno. */
+  munmap(proc: Process, addr: number, len: number): number {
+    return this.syscall(proc, 'munmap', [addr, len], () => sysMunmap(this, proc, addr, len));
+  }
+
+  /** mprotect(2). @returns 0 or -errno. */
+  mprotect(proc: Process, addr: number, len: number, prot: number): number {
+    return this.syscall(proc, 'mprotect', [addr, len, prot], () => sysMprotect(this, proc, addr, len, prot));
+  }
+
+  /** brk(2), raw: the new break, or the old one on failure. */
+  brk(proc: Process, addr: number): number {
+    return this.syscall(proc, 'brk', [addr], () => sysBrk(this, proc, addr));
+  }
+
+  /** sbrk(3) over brk: the old break, or -ENOMEM. */
+  sbrk(proc: Process, delta: number): number {
+    return this.syscall(proc, 'sbrk', [delta], () => sysSbrk(this, proc, delta));
+  }
+
+  /** /proc/PID/status memory fields (bytes). */
+  status(proc: Process): StatusFields & { minflt: number; majflt: number } {
+    return { ...statusFields(proc, this.pageSize), ...faultCounts(proc) };
+  }
+
+  /** /proc/PID/maps as data (empty for a process that has ended). */
+  maps(proc: Process): MapsEntry[] {
+    return proc.mm ? mapsEntries(proc.mm) : [];
+  }
+
+  /** /proc/meminfo fields (bytes). */
+  meminfo(): MeminfoFields {
+    return meminfoFields(this);
+  }
+
+  /** Every invariant, checked from scratch. @returns the problems (empty when all hold). */
+  check(): string[] {
+    return checkKernel(this);
+  }
+
+  private syscall(proc: Process, name: string, args: readonly number[], body: () => number): number {
+    invariant(proc.alive, `${name} by pid ${proc.pid}, which is not running`);
+    const result = body();
+    proc.lastResult = result;
+    if (this.sink) this.sink.push({ type: 'syscall', pid: proc.pid, name, args, result });
+    return result;
   }
 
   // ---------------------------------------------------------------- processes
@@ -411,10 +486,5 @@ export class Kernel {
   /** True when `mm`'s TLB entries are tagged with its current ASID (for the coherence check). */
   asidIsLive(mm: Mm): boolean {
     return this.asidBits === 0 ? this.current === mm : this.asidGen.get(mm) === this.asidGeneration;
-  }
-
-  /** The signal a process gets for a fault the kernel cannot resolve. */
-  static segv(code: number, va: number, reason: string): SignalInfo {
-    return { signal: SIGSEGV, code, va, reason };
   }
 }
