@@ -69,15 +69,10 @@ export function handleMmFault(
       return segv(k, proc, SEGV_MAPERR, va, access, `${what} at ${hex0x(va)}: no mapping there`);
     }
     const problem = expandStack(k, proc, mm, vma, va);
-    if (problem !== null)
-      return segv(
-        k,
-        proc,
-        SEGV_MAPERR,
-        va,
-        access,
-        `${what} at ${hex0x(va)} below ${vmaLabel(mm, vma)}: ${problem}`,
-      );
+    if (problem !== null) {
+      const reason = `${what} at ${hex0x(va)}: no mapping there, and ${vmaLabel(mm, vma)} cannot grow down to it: ${problem}`;
+      return segv(k, proc, SEGV_MAPERR, va, access, reason);
+    }
   }
   vma = vma!;
   const label = vmaLabel(mm, vma);

@@ -60,14 +60,19 @@ export class FrameAllocator {
     this.allocOrder = new Int8Array(frameCount).fill(-1);
     this.next = new Int32Array(frameCount).fill(-1);
     this.prev = new Int32Array(frameCount).fill(-1);
-    // Seed the free lists with the largest aligned blocks that fit.
+    // Seed the free lists with the largest aligned blocks that fit, pushed from the top down so that
+    // allocation starts at low frame numbers.
+    const blocks: [number, number][] = [];
     let pfn = 0;
     while (pfn < frameCount) {
       let order = MAX_ORDER;
       while (order > 0 && (pfn % 2 ** order !== 0 || pfn + 2 ** order > frameCount)) order--;
-      this.pushFree(pfn, order);
-      this.freeFrames += 2 ** order;
+      blocks.push([pfn, order]);
       pfn += 2 ** order;
+    }
+    for (const [start, order] of blocks.reverse()) {
+      this.pushFree(start, order);
+      this.freeFrames += 2 ** order;
     }
   }
 

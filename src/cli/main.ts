@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `vmscope` command. Each subcommand lives in its own module; this file wires them to commander
+ * and maps the three kinds of failure to exit statuses: 1 a check that did not hold, 2 bad input
+ * (printed as `file:line:col: error: …`, no stack trace), 3 a bug in vmscope.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import { InputError, InvariantError } from '../base/errors.js';
+import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
+import { runScenarioFile } from './run.js';
+import { runTour } from './tour.js';
+
+const VERSION = '0.1.0';
+
+function program(io: Io, setStatus: (s: number) => void): Command {
+  const cmd = new Command('vmscope')
+    .description(
+      "An operating system's memory manager as a simulator: page tables in simulated RAM, an MMU with a TLB, demand paging, Linux-faithful VMAs, brk and mmap.",
+    )
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+
+  cmd
+    .command('run')
+    .description('run a scenario script (*.vms) and narrate every access, fault and syscall')
+    .argument('<file>', 'the scenario script')
+    .option('--json', 'print one JSON document instead of the narrated log')
+    .option('--check', 'validate every kernel invariant after each statement')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when every expect holds, 1 when one fails, 2 on an input error, 3 on a vmscope bug.\nThe scenario language is described in the README (section "Scenario scripts").',
+    )
+    .action((file, opts) =>
+      setStatus(runScenarioFile(file, { json: opts.json ?? false, check: opts.check ?? false }, io)),
+    );
+
+  cmd
+    .command('tour')
+    .description('run the bundled examples, one for each duty of the memory manager')
+    .option('--check', 'validate every kernel invariant after each statement')
+    .action((opts) => setStatus(runTour({ check: opts.check ?? false }, io)));
+
+  return cmd;
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit status. */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let status = EXIT_OK;
+  const cmd = program(io, (s) => {
+    status = s;
+  });
+  try {
+    await cmd.parseAsync([...argv], { from: 'user' });
+    return status;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_INPUT;
+    if (e instanceof InputError) {
+      io.err(`${e.format()}\n`);
+      return EXIT_INPUT;
+    }
+    if (e instanceof InvariantError) {
+      io.err(`vmscope: internal error (a bug in vmscope, please report it): ${e.message}\n`);
+      return EXIT_BUG;
+    }
+    io.err(
+      `vmscope: internal error (a bug in vmscope, please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    return EXIT_BUG;
+  }
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  // `vmscope run x.vms | head` closes the pipe early: stop quietly, as other Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}

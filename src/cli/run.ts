@@ -1,0 +1,69 @@
+/** `vmscope run FILE`: runs a scenario and narrates it. */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../base/errors.js';
+import { archPreset } from '../hw/arch.js';
+import { formatStep, formatSummary, runJson } from '../report/scenario-report.js';
+import { runScenario } from '../sim/scenario-runner.js';
+import type { Scenario } from '../workload/scenario/ast.js';
+import { parseScenario } from '../workload/scenario/parse.js';
+import { colors, EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+
+export interface RunFlags {
+  readonly json?: boolean;
+  readonly check?: boolean;
+}
+
+/** Reads a text file, or throws an InputError naming it. */
+export function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : `cannot read it (${code ?? String(e)})`;
+    throw new InputError('file', why, { file: path });
+  }
+}
+
+/** Parses and runs one scenario file; returns the exit status. Input errors propagate. */
+export function runScenarioFile(path: string, flags: RunFlags, io: Io): number {
+  return runParsed(parseScenario(path, readTextFile(path)), flags, io);
+}
+
+/** Runs a parsed scenario, printing the narrated log (or JSON at the end). */
+export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
+  const c = colors(io);
+  const arch = archPreset(scenario.machine.arch);
+  const names = new Map<number, string>();
+  const run = runScenario(scenario, {
+    check: flags.check ?? false,
+    onStep: (step) => {
+      if (step.outcome.kind === 'spawn' && step.statement.kind === 'spawn')
+        names.set(step.outcome.pid, step.statement.name);
+      if (flags.json) return;
+      let text = formatStep(arch, step, names);
+      if (step.verdict)
+        text = text
+          .replace(/ {2}ok\n$/, `  ${c.green('ok')}\n`)
+          .replace(/ {2}FAILED:/, `  ${c.red('FAILED')}:`);
+      io.out(text);
+    },
+  });
+  if (flags.json) {
+    io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
+  } else {
+    const failures = run.steps.filter((s) => s.verdict && !s.verdict.ok);
+    if (failures.length > 0) io.out('\n');
+    for (const f of failures) {
+      io.out(
+        `${scenario.file}:${f.statement.place.line}: expectation failed: ${f.statement.text} (is ${f.verdict!.actual})\n`,
+      );
+    }
+    io.out(`\n${formatSummary(run)}`);
+  }
+  return run.failed > 0 ? EXIT_FAILED : EXIT_OK;
+}

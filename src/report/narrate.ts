@@ -1,0 +1,85 @@
+/** Kernel events and statement outcomes in plain words, for the narrated log of `vmscope run`. */
+import { hex0x } from '../base/units.js';
+import type { Arch } from '../hw/arch.js';
+import { ACCESS_NAMES } from '../hw/mmu.js';
+import { SEGV_CODE_NAMES, SIGNAL_NAMES } from '../kernel/errno.js';
+import type { FaultHow, KernelEvent } from '../kernel/events.js';
+import { errnoText, type Outcome, type StepRecord } from '../sim/scenario-runner.js';
+
+const HOW: Record<FaultHow, string> = {
+  'zero-fill': 'demand-zero fill',
+  'file-read': 'read from the file into the page cache',
+  'cache-hit': 'page found in the page cache',
+  'shmem-zero': 'shared zero page created',
+  'cow-copy': 'copy-on-write: private copy made',
+  'cow-reuse': 'copy-on-write: page was exclusive, reused',
+  'write-enable': 'shared page made writable',
+  spurious: 'spurious (entry already allowed it)',
+  'oom-retry': 'out of memory; retried after the OOM killer ran',
+};
+
+/** One event as a sentence, or null for events too fine-grained to narrate. */
+export function narrateEvent(e: KernelEvent, names: ReadonlyMap<number, string>, arch: Arch): string | null {
+  const levelNames = arch.levelNames;
+  const who = (pid: number): string => names.get(pid) ?? `pid ${pid}`;
+  switch (e.type) {
+    case 'fault': {
+      if (e.result === 'segv') return null; // the signal says why
+      const frame = e.pfn >= 0 ? `, frame ${hex0x(e.pfn)}` : '';
+      return `page fault: ${ACCESS_NAMES[e.access]} at ${hex0x(e.va)} in ${e.where}: ${HOW[e.how!]}${frame} (${e.result})`;
+    }
+    case 'stack-grow': {
+      const pages = (e.oldStart - e.newStart) / arch.pageSize;
+      return `[stack] grows down from ${hex0x(e.oldStart)} to ${hex0x(e.newStart)} (${pages} page${pages === 1 ? '' : 's'})`;
+    }
+    case 'signal':
+      return `${SIGNAL_NAMES[e.signal] ?? `signal ${e.signal}`}${e.code ? ` (${SEGV_CODE_NAMES[e.code] ?? e.code})` : ''} to ${who(e.pid)}: ${e.reason}`;
+    case 'vma-map':
+      return `new mapping ${hex0x(e.start)}-${hex0x(e.end)} ${e.perms}${e.name ? ` ${e.name}` : ''}`;
+    case 'vma-unmap':
+      return `mapping ${hex0x(e.start)}-${hex0x(e.end)} removed`;
+    case 'vma-protect':
+      return `${hex0x(e.start)}-${hex0x(e.end)} is now ${e.perms}`;
+    case 'pt-alloc':
+      return e.level === 0
+        ? null
+        : `new page table: ${levelNames[e.level] ?? `level ${e.level}`} at frame ${hex0x(e.pfn)}`;
+    case 'pt-free':
+      return e.level === 0
+        ? null
+        : `page table freed: ${levelNames[e.level] ?? `level ${e.level}`} at frame ${hex0x(e.pfn)}`;
+    case 'exit':
+      return e.killed ? null : `${who(e.pid)} exited with code ${e.code}`;
+    default:
+      return null;
+  }
+}
+
+/** The result line of a statement. */
+export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
+  switch (o.kind) {
+    case 'spawn':
+      return `pid ${o.pid}`;
+    case 'access': {
+      const verb = ACCESS_NAMES[o.access];
+      const t = step.tlb;
+      const tlb = `TLB ${t.hits} hit${t.hits === 1 ? '' : 's'}, ${t.misses} miss${t.misses === 1 ? '' : 'es'}${t.pteReads ? `, ${t.pteReads} PTE reads` : ''}`;
+      if (o.pa < 0) return `${verb} at ${hex0x(o.va)} failed; ${tlb}`;
+      const bytes = o.bytes.length
+        ? `: ${o.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')}${o.len > o.bytes.length ? ' …' : ''}`
+        : '';
+      const what = o.access === 2 ? 'fetched' : o.access === 1 ? 'wrote' : 'read';
+      return `${what} ${o.len} byte${o.len === 1 ? '' : 's'} at ${hex0x(o.va)} (pa ${hex0x(o.pa)})${bytes}; ${tlb}`;
+    }
+    case 'syscall': {
+      const result = o.result < 0 ? errnoText(o.result) : hex0x(o.result);
+      return `${o.name}(${o.args.join(', ')}) = ${result}${o.label ? ` -> ${o.label}` : ''}`;
+    }
+    case 'exit':
+      return `${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
+    case 'kill':
+      return `killed; ${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,88 @@
+/** The narrated log and the JSON document of a scenario run. */
+import type { Arch } from '../hw/arch.js';
+import { FRAME_KIND_NAMES } from '../kernel/frames.js';
+import type { RunResult, StepRecord } from '../sim/scenario-runner.js';
+import type { Snapshot } from '../sim/snapshot.js';
+import { narrateEvent, narrateOutcome } from './narrate.js';
+import { formatSnapshot } from './show.js';
+
+/** Text for one step: the statement, what happened in words, and any `show` output. */
+export function formatStep(arch: Arch, step: StepRecord, names: ReadonlyMap<number, string>): string {
+  const st = step.statement;
+  const lines = [`[${st.place.line}] ${st.text}`];
+  if (step.verdict) {
+    const v = step.verdict;
+    lines[0] += v.ok ? '  ok' : `  FAILED: is ${v.actual}, expected ${v.expected}`;
+    return `${lines[0]}\n`;
+  }
+  let allocated = 0;
+  let freed = 0;
+  const tablesFreed = step.events.filter((e) => e.type === 'pt-free' && e.level > 0).length;
+  for (const e of step.events) {
+    if (e.type === 'frame-alloc' || e.type === 'pt-alloc') allocated++;
+    if (e.type === 'frame-free' || e.type === 'pt-free') freed++;
+    if (e.type === 'pt-free' && tablesFreed > 2) continue; // summarised below
+    const text = narrateEvent(e, names, arch);
+    if (text) lines.push(`    ${text}`);
+  }
+  if (tablesFreed > 2) lines.push(`    ${tablesFreed} page tables freed`);
+  const result = narrateOutcome(step.outcome, step);
+  if (result) lines.push(`    -> ${result}`);
+  if (step.killed) {
+    const n = step.killed.reclaimedFrames;
+    lines.push(`    -> ${step.killed.proc} killed; ${n} frame${n === 1 ? '' : 's'} reclaimed`);
+  }
+  if ((allocated || freed) && step.statement.kind === 'op')
+    lines.push(`    (frames: ${allocated} allocated, ${freed} freed)`);
+  let out = `${lines.join('\n')}\n`;
+  if (step.snapshot) out += formatSnapshot(arch, step.snapshot);
+  return out;
+}
+
+/** pid → process name, for narration. */
+export function processNames(run: Pick<RunResult, 'kernel'>): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const p of run.kernel.processes.values()) names.set(p.pid, p.name);
+  return names;
+}
+
+/** The summary line at the end of a run. */
+export function formatSummary(run: RunResult): string {
+  const total = run.passed + run.failed;
+  if (total === 0) return `${run.scenario.file}: ${run.steps.length} statements, no expectations\n`;
+  return `${run.scenario.file}: ${run.passed} of ${total} expectations hold${run.failed ? `, ${run.failed} failed` : ''}\n`;
+}
+
+function snapshotJson(s: Snapshot): unknown {
+  if (s.what !== 'frames') return s;
+  const counts: Record<string, number> = {};
+  for (const k of s.kinds) counts[FRAME_KIND_NAMES[k]!] = (counts[FRAME_KIND_NAMES[k]!] ?? 0) + 1;
+  return { what: 'frames', frames: s.kinds.length, byKind: counts };
+}
+
+/** The run as one JSON-ready object. */
+export function runJson(run: RunResult): unknown {
+  const names = processNames(run);
+  const arch = run.kernel.machine.arch;
+  return {
+    file: run.scenario.file,
+    machine: run.scenario.machine,
+    passed: run.passed,
+    failed: run.failed,
+    ok: run.failed === 0,
+    steps: run.steps.map((step) => ({
+      line: step.statement.place.line,
+      text: step.statement.text,
+      kind: step.statement.kind,
+      outcome: step.outcome,
+      narration: step.events.map((e) => narrateEvent(e, names, arch)).filter((t) => t !== null),
+      events: step.events,
+      ...(step.snapshot
+        ? { show: snapshotJson(step.snapshot), text: formatSnapshot(arch, step.snapshot) }
+        : {}),
+      ...(step.verdict ? { expect: step.verdict } : {}),
+      ...(step.killed ? { killed: step.killed } : {}),
+      tlb: step.tlb,
+    })),
+  };
+}

@@ -1,0 +1,474 @@
+/**
+ * Runs a parsed scenario on a fresh machine and kernel, statement by statement, recording what each
+ * one did (its events, its result, `show` snapshots, `expect` verdicts). Reports turn the records
+ * into text or JSON.
+ */
+import { InputError, InvariantError } from '../base/errors.js';
+import { hex0x } from '../base/units.js';
+import { Machine } from '../hw/machine.js';
+import { ACCESS_EXEC, ACCESS_READ, ACCESS_WRITE, type AccessKind } from '../hw/mmu.js';
+import {
+  ERRNO_NAMES,
+  errnoByName,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  SIGNAL_NAMES,
+} from '../kernel/errno.js';
+import { EventLog, type KernelEvent } from '../kernel/events.js';
+import { Kernel } from '../kernel/kernel.js';
+import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
+import type { Process, SignalInfo } from '../kernel/process.js';
+import type { AddrExpr, CompareOp, Scenario, Statement } from '../workload/scenario/ast.js';
+import {
+  type Snapshot,
+  snapshotFrames,
+  snapshotMaps,
+  snapshotPageTable,
+  snapshotStatus,
+  snapshotTlb,
+  type TlbStats,
+  tlbStats,
+} from './snapshot.js';
+
+/** What one statement did. */
+export type Outcome =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'spawn'; readonly pid: number; readonly error: number }
+  | {
+      readonly kind: 'access';
+      readonly access: AccessKind;
+      readonly va: number;
+      readonly len: number;
+      /** Physical address of the first byte, or -1 when the process was killed. */
+      readonly pa: number;
+      /** Bytes read (reads and fetches, at most 16 shown). */
+      readonly bytes: readonly number[];
+    }
+  | {
+      readonly kind: 'syscall';
+      readonly name: string;
+      readonly args: readonly string[];
+      readonly result: number;
+      readonly label?: string;
+    }
+  | { readonly kind: 'exit'; readonly code: number; readonly reclaimedFrames: number }
+  | { readonly kind: 'kill'; readonly reclaimedFrames: number };
+
+export interface ExpectVerdict {
+  readonly ok: boolean;
+  /** The value seen, as text (`20 kB`, `SIGSEGV`, `0x7ffff7eff000`). */
+  readonly actual: string;
+  readonly expected: string;
+}
+
+export interface StepRecord {
+  readonly statement: Statement;
+  readonly events: readonly KernelEvent[];
+  readonly outcome: Outcome;
+  readonly snapshot: Snapshot | null;
+  readonly verdict: ExpectVerdict | null;
+  /** The process killed during this step, if any, with its signal. */
+  readonly killed: {
+    readonly proc: string;
+    readonly signal: SignalInfo;
+    readonly reclaimedFrames: number;
+  } | null;
+  readonly tlb: TlbStats;
+}
+
+export interface RunResult {
+  readonly scenario: Scenario;
+  readonly kernel: Kernel;
+  readonly steps: readonly StepRecord[];
+  readonly passed: number;
+  readonly failed: number;
+}
+
+export interface RunOptions {
+  /** Run `kernel.check()` after every statement; a problem is a bug in vmscope (InvariantError). */
+  readonly check?: boolean;
+  /** Called after each statement (for streaming output). */
+  readonly onStep?: (step: StepRecord) => void;
+}
+
+const ACCESS_OF = { read: ACCESS_READ, write: ACCESS_WRITE, fetch: ACCESS_EXEC } as const;
+
+class Runner {
+  readonly kernel: Kernel;
+  private readonly sc: Scenario;
+  private readonly log = new EventLog();
+  private readonly procs = new Map<string, Process>();
+  private readonly labels = new Map<string, Map<string, { value: number; line: number }>>();
+  /** Line at which each process ended, for the error on later use. */
+  private readonly diedAt = new Map<string, number>();
+  private readonly bootMeminfo: MeminfoFields;
+
+  constructor(sc: Scenario) {
+    this.sc = sc;
+    const machine = new Machine(sc.machine);
+    this.kernel = new Kernel(machine, sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {});
+    this.kernel.sink = this.log;
+    this.bootMeminfo = this.kernel.meminfo();
+  }
+
+  private error(st: Statement, message: string, column?: number): InputError {
+    return new InputError('scenario', message, {
+      file: this.sc.file,
+      line: st.place.line,
+      column: column ?? st.place.column,
+    });
+  }
+
+  /** A process that must still be running for `st`. */
+  private running(st: Statement, name: string): Process {
+    const proc = this.procs.get(name)!;
+    if (!proc.alive) {
+      const how =
+        proc.state === 'killed'
+          ? `was killed by ${SIGNAL_NAMES[proc.signal!.signal] ?? 'a signal'}`
+          : 'exited';
+      throw this.error(
+        st,
+        `process ${name} ${how} at line ${this.diedAt.get(name)}; it can do nothing more (show and expect still work)`,
+      );
+    }
+    return proc;
+  }
+
+  private resolve(st: Statement, proc: Process, expr: AddrExpr): number {
+    const mm = proc.mm!;
+    let sum = 0;
+    for (const t of expr.terms) {
+      let v: number;
+      if (t.kind === 'number') v = t.value;
+      else if (t.kind === 'label') {
+        const l = this.labels.get(proc.name)?.get(t.name);
+        if (!l) throw this.error(st, `no label '${t.name}'`, t.place.column);
+        if (l.value < 0) {
+          throw this.error(
+            st,
+            `label '${t.name}' has no address: its mmap at line ${l.line} failed with ${errnoText(l.value)}`,
+            t.place.column,
+          );
+        }
+        v = l.value;
+      } else {
+        switch (t.name) {
+          case 'code':
+            v = mm.startCode;
+            break;
+          case 'data':
+            v = mm.startData;
+            break;
+          case 'bss':
+            v = mm.endData;
+            break;
+          case 'heap':
+            v = mm.startBrk;
+            break;
+          case 'brk':
+            v = mm.brk;
+            break;
+          default:
+            v = this.kernel.layout.stackTop;
+        }
+      }
+      sum += t.sign * v;
+    }
+    if (sum < 0) throw this.error(st, `address ${expr.text} is negative (${sum})`, expr.place.column);
+    return sum;
+  }
+
+  step(st: Statement): StepRecord {
+    const k = this.kernel;
+    const freeBefore = k.frames.freeFrames;
+    const tlbBefore = tlbStats(k);
+    let outcome: Outcome = { kind: 'none' };
+    let snapshot: Snapshot | null = null;
+    let verdict: ExpectVerdict | null = null;
+    const aliveBefore = new Set([...this.procs.values()].filter((p) => p.alive));
+    switch (st.kind) {
+      case 'spawn': {
+        const r = k.spawn(st.name, {
+          codeBytes: st.code,
+          dataBytes: st.data,
+          bssBytes: st.bss,
+          ...(st.stack !== null ? { stackBytes: st.stack } : {}),
+        });
+        if (typeof r === 'number')
+          throw this.error(st, `cannot spawn ${st.name}: ${errnoText(r)} (the machine is out of memory)`);
+        this.procs.set(st.name, r);
+        this.labels.set(st.name, new Map());
+        outcome = { kind: 'spawn', pid: r.pid, error: 0 };
+        break;
+      }
+      case 'op':
+        outcome = this.op(st, this.running(st, st.proc));
+        break;
+      case 'kill': {
+        const proc = this.running(st, st.proc);
+        k.kill(proc, { signal: 9, code: 0, va: 0, reason: 'killed by the scenario' });
+        outcome = { kind: 'kill', reclaimedFrames: k.frames.freeFrames - freeBefore };
+        break;
+      }
+      case 'show':
+        snapshot = this.show(st);
+        break;
+      case 'expect':
+        verdict = this.expect(st);
+        break;
+    }
+    let killed: StepRecord['killed'] = null;
+    for (const p of aliveBefore) {
+      if (!p.alive) {
+        this.diedAt.set(p.name, st.place.line);
+        if (p.state === 'killed' && st.kind !== 'kill')
+          killed = { proc: p.name, signal: p.signal!, reclaimedFrames: k.frames.freeFrames - freeBefore };
+      }
+    }
+    const after = tlbStats(k);
+    const tlb = {
+      hits: after.hits - tlbBefore.hits,
+      misses: after.misses - tlbBefore.misses,
+      walks: after.walks - tlbBefore.walks,
+      pteReads: after.pteReads - tlbBefore.pteReads,
+    };
+    return { statement: st, events: this.log.drain(), outcome, snapshot, verdict, killed, tlb };
+  }
+
+  private op(st: Extract<Statement, { kind: 'op' }>, proc: Process): Outcome {
+    const k = this.kernel;
+    const b = st.body;
+    switch (b.op) {
+      case 'read':
+      case 'write':
+      case 'fetch': {
+        const va = this.resolve(st, proc, b.addr);
+        const access = ACCESS_OF[b.op];
+        let pa = -1;
+        const bytes: number[] = [];
+        const mem = k.machine.mem.bytes;
+        for (let i = 0; i < b.len; i++) {
+          const p = k.access(proc, va + i, access);
+          if (p < 0) break;
+          if (i === 0) pa = p;
+          if (access === ACCESS_WRITE) mem[p] = b.fill;
+          else if (bytes.length < 16) bytes.push(mem[p]!);
+          // Whole pages at a time: the rest of this page translates the same way.
+          const inPage = k.pageSize - ((va + i) % k.pageSize) - 1;
+          const run = Math.min(inPage, b.len - 1 - i);
+          if (run > 0) {
+            if (access === ACCESS_WRITE) mem.fill(b.fill, p + 1, p + 1 + run);
+            else for (let j = 1; j <= run && bytes.length < 16; j++) bytes.push(mem[p + j]!);
+            i += run;
+          }
+        }
+        return { kind: 'access', access, va, len: b.len, pa, bytes };
+      }
+      case 'sbrk':
+        return { kind: 'syscall', name: 'sbrk', args: [signedHex(b.delta)], result: k.sbrk(proc, b.delta) };
+      case 'brk': {
+        const addr = this.resolve(st, proc, b.addr);
+        return { kind: 'syscall', name: 'brk', args: [hex0x(addr)], result: k.brk(proc, addr) };
+      }
+      case 'mmap': {
+        const addr = b.addr ? this.resolve(st, proc, b.addr) : 0;
+        let flags = (b.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+        if (b.placement === 'fixed') flags |= MAP_FIXED;
+        if (b.placement === 'noreplace') flags |= MAP_FIXED_NOREPLACE;
+        if (b.populate) flags |= MAP_POPULATE;
+        const result = k.mmap(proc, { addr, len: b.len, prot: b.prot, flags });
+        this.labels.get(proc.name)!.set(b.label, { value: result, line: st.place.line });
+        return {
+          kind: 'syscall',
+          name: 'mmap',
+          args: [addr === 0 ? 'NULL' : hex0x(addr), hex0x(b.len), protText(b.prot), mapFlagsText(flags)],
+          result,
+          label: b.label,
+        };
+      }
+      case 'munmap': {
+        const addr = this.resolve(st, proc, b.addr);
+        return {
+          kind: 'syscall',
+          name: 'munmap',
+          args: [hex0x(addr), hex0x(b.len)],
+          result: k.munmap(proc, addr, b.len),
+        };
+      }
+      case 'mprotect': {
+        const addr = this.resolve(st, proc, b.addr);
+        return {
+          kind: 'syscall',
+          name: 'mprotect',
+          args: [hex0x(addr), hex0x(b.len), protText(b.prot)],
+          result: k.mprotect(proc, addr, b.len, b.prot),
+        };
+      }
+      case 'exit': {
+        const before = k.frames.freeFrames;
+        k.exit(proc, b.code);
+        return { kind: 'exit', code: b.code, reclaimedFrames: k.frames.freeFrames - before };
+      }
+    }
+  }
+
+  private show(st: Extract<Statement, { kind: 'show' }>): Snapshot {
+    const k = this.kernel;
+    if (st.proc === null) {
+      if (st.what === 'meminfo') return { what: 'meminfo', fields: k.meminfo(), pageSize: k.pageSize };
+      if (st.what === 'frames') return snapshotFrames(k);
+      return snapshotTlb(k, null);
+    }
+    const proc = this.procs.get(st.proc)!;
+    switch (st.what) {
+      case 'maps':
+        return snapshotMaps(k, proc);
+      case 'status':
+        return snapshotStatus(k, proc);
+      case 'tlb':
+        return snapshotTlb(k, proc);
+      default: {
+        const va = st.addr && proc.mm ? this.resolve(st, proc, st.addr) : null;
+        return snapshotPageTable(k, proc, va);
+      }
+    }
+  }
+
+  private expect(st: Extract<Statement, { kind: 'expect' }>): ExpectVerdict {
+    const k = this.kernel;
+    const field = st.field;
+    let actual: number | string;
+    let show: (v: number | string) => string = String;
+    if (st.proc === null) {
+      actual = k.meminfo()[field as keyof MeminfoFields];
+      show = (v) => sizeText(v as number);
+    } else {
+      const proc = this.procs.get(st.proc)!;
+      if (field.startsWith('@')) {
+        actual = this.labels.get(proc.name)?.get(field.slice(1))?.value ?? Number.NaN;
+        show = (v) => ((v as number) < 0 ? errnoText(v as number) : hex0x(v as number));
+      } else {
+        switch (field) {
+          case 'signal':
+            actual = proc.signal
+              ? (SIGNAL_NAMES[proc.signal.signal] ?? `signal ${proc.signal.signal}`)
+              : 'none';
+            break;
+          case 'state':
+            actual = proc.state;
+            break;
+          case 'maps':
+            actual = k.maps(proc).length;
+            break;
+          case 'ret':
+            actual = proc.lastResult;
+            show = (v) => ((v as number) < 0 ? errnoText(v as number) : hex0x(v as number));
+            break;
+          case 'exitcode':
+            actual = proc.exitCode;
+            break;
+          case 'minflt':
+          case 'majflt':
+            actual = k.status(proc)[field];
+            break;
+          default:
+            actual = k.status(proc)[field as keyof StatusFields];
+            show = (v) => sizeText(v as number);
+        }
+      }
+    }
+    let expectedValue: number | string;
+    if (st.value.kind === 'boot') expectedValue = this.bootMeminfo[field as keyof MeminfoFields];
+    else if (st.value.kind === 'number') expectedValue = st.value.value;
+    else if (field === 'ret') expectedValue = -(errnoByName(st.value.word.slice(1)) ?? Number.NaN);
+    else expectedValue = st.value.word;
+    const ok = compare(actual, st.cmp, expectedValue);
+    const expected = `${st.cmp} ${show(expectedValue)}${st.value.kind === 'boot' ? ' (boot)' : ''}`;
+    return { ok, actual: show(actual), expected };
+  }
+}
+
+function compare(a: number | string, cmp: CompareOp, b: number | string): boolean {
+  switch (cmp) {
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    default:
+      return a >= b;
+  }
+}
+
+/** `-ENOMEM` for a negative errno. */
+export function errnoText(v: number): string {
+  return `-${ERRNO_NAMES[-v] ?? String(-v)}`;
+}
+
+/** Sizes as /proc prints them: whole kB, or bytes when smaller than a kB unit. */
+export function sizeText(bytes: number): string {
+  return bytes % 1024 === 0 ? `${bytes / 1024} kB` : `${bytes} B`;
+}
+
+function signedHex(v: number): string {
+  return v < 0 ? `-${hex0x(-v)}` : hex0x(v);
+}
+
+export function protText(prot: number): string {
+  if (prot === 0) return 'PROT_NONE';
+  return [prot & 1 ? 'PROT_READ' : '', prot & 2 ? 'PROT_WRITE' : '', prot & 4 ? 'PROT_EXEC' : '']
+    .filter(Boolean)
+    .join('|');
+}
+
+function mapFlagsText(flags: number): string {
+  const names: [number, string][] = [
+    [MAP_SHARED, 'MAP_SHARED'],
+    [MAP_PRIVATE, 'MAP_PRIVATE'],
+    [MAP_ANONYMOUS, 'MAP_ANONYMOUS'],
+    [MAP_FIXED_NOREPLACE, 'MAP_FIXED_NOREPLACE'],
+    [MAP_POPULATE, 'MAP_POPULATE'],
+  ];
+  const out = names.filter(([bit]) => flags & bit).map(([, n]) => n);
+  if (flags & MAP_FIXED && !(flags & MAP_FIXED_NOREPLACE)) out.push('MAP_FIXED');
+  return out.join('|');
+}
+
+/**
+ * Runs `sc` on a fresh machine. @throws InputError for a statement the scenario cannot do (an
+ * operation on a process that has ended, a label whose mmap failed), InvariantError for a vmscope bug.
+ */
+export function runScenario(sc: Scenario, options: RunOptions = {}): RunResult {
+  const runner = new Runner(sc);
+  const steps: StepRecord[] = [];
+  let passed = 0;
+  let failed = 0;
+  for (const st of sc.statements) {
+    const rec = runner.step(st);
+    steps.push(rec);
+    if (rec.verdict) {
+      if (rec.verdict.ok) passed++;
+      else failed++;
+    }
+    if (options.check) {
+      const problems = runner.kernel.check();
+      if (problems.length > 0) {
+        throw new InvariantError(
+          `after ${sc.file}:${st.place.line} (${st.text}):\n  ${problems.slice(0, 20).join('\n  ')}`,
+        );
+      }
+    }
+    options.onStep?.(rec);
+  }
+  return { scenario: sc, kernel: runner.kernel, steps, passed, failed };
+}

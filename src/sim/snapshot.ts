@@ -1,0 +1,167 @@
+/**
+ * Copies of kernel state taken at a `show` statement, so that reports can be formatted later without
+ * the kernel (which has moved on by then).
+ */
+
+import type { Probe } from '../hw/mmu.js';
+import type { TlbEntryView } from '../hw/tlb.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
+import type { Process, ProcessState } from '../kernel/process.js';
+
+export interface MapsLine {
+  readonly start: number;
+  readonly end: number;
+  readonly perms: string;
+  readonly offset: number;
+  readonly device: string;
+  readonly inode: number;
+  readonly name: string;
+}
+
+/** One present entry of a page-table tree, with the virtual range it covers. */
+export interface TableEntryView {
+  readonly level: number;
+  readonly index: number;
+  readonly vaStart: number;
+  readonly vaEnd: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly leaf: boolean;
+  /** The next table or the mapped frame. */
+  readonly pfn: number;
+}
+
+export interface TlbStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly walks: number;
+  readonly pteReads: number;
+}
+
+export type Snapshot =
+  | {
+      readonly what: 'maps';
+      readonly proc: string;
+      readonly state: ProcessState;
+      readonly lines: readonly MapsLine[];
+    }
+  | {
+      readonly what: 'status';
+      readonly proc: string;
+      readonly pid: number;
+      readonly state: ProcessState;
+      readonly fields: StatusFields;
+      readonly minflt: number;
+      readonly majflt: number;
+      readonly pageSize: number;
+    }
+  | { readonly what: 'meminfo'; readonly fields: MeminfoFields; readonly pageSize: number }
+  | {
+      readonly what: 'pagetable';
+      readonly proc: string;
+      readonly state: ProcessState;
+      readonly rootPfn: number;
+      /** A walk for one address, or null for the whole tree. */
+      readonly probe: Probe | null;
+      readonly tree: readonly TableEntryView[];
+    }
+  | {
+      readonly what: 'tlb';
+      readonly proc: string | null;
+      readonly asid: number | null;
+      readonly entries: readonly TlbEntryView[];
+      readonly stats: TlbStats;
+      readonly entryCount: number;
+      readonly ways: number;
+    }
+  | {
+      readonly what: 'frames';
+      readonly kinds: Uint8Array;
+      readonly owners: Int32Array;
+      readonly names: ReadonlyMap<number, string>;
+    };
+
+export function tlbStats(k: Kernel): TlbStats {
+  const m = k.machine.mmu;
+  return { hits: m.tlbHits, misses: m.tlbMisses, walks: m.walks, pteReads: m.pteReads };
+}
+
+export function snapshotMaps(k: Kernel, proc: Process): Snapshot {
+  const lines = k.maps(proc).map(({ vma: _vma, ...rest }) => rest);
+  return { what: 'maps', proc: proc.name, state: proc.state, lines };
+}
+
+export function snapshotStatus(k: Kernel, proc: Process): Snapshot {
+  const { minflt, majflt, ...fields } = k.status(proc);
+  return {
+    what: 'status',
+    proc: proc.name,
+    pid: proc.pid,
+    state: proc.state,
+    fields,
+    minflt,
+    majflt,
+    pageSize: k.pageSize,
+  };
+}
+
+/** Every present entry of the process's tree, depth first (leaves included). */
+export function snapshotPageTable(k: Kernel, proc: Process, va: number | null): Snapshot {
+  const mm = proc.mm;
+  if (mm === null)
+    return { what: 'pagetable', proc: proc.name, state: proc.state, rootPfn: -1, probe: null, tree: [] };
+  const mmu = k.machine.mmu;
+  if (va !== null) {
+    return {
+      what: 'pagetable',
+      proc: proc.name,
+      state: proc.state,
+      rootPfn: mm.rootPfn,
+      probe: mmu.probe(mm.rootPfn, va),
+      tree: [],
+    };
+  }
+  const fmt = k.machine.arch.pte;
+  const ps = k.pageSize;
+  const tree: TableEntryView[] = [];
+  const levels = k.machine.arch.levels;
+  const visit = (table: number, level: number, baseVpn: number): void => {
+    const span = k.pageTables.entrySpan[level]!;
+    for (let i = 0; i < k.pageTables.entries[level]!; i++) {
+      const ea = table * ps + i * fmt.entryBytes;
+      const lo = mmu.readLo(ea);
+      const hi = mmu.readHi(ea);
+      if (lo === 0 && hi === 0) continue;
+      const vpn = baseVpn + i * span;
+      const leaf = level === levels - 1;
+      const pfn = fmt.pfnOf(lo, hi);
+      tree.push({ level, index: i, vaStart: vpn * ps, vaEnd: (vpn + span) * ps, lo, hi, leaf, pfn });
+      if (!leaf && (lo & fmt.present) !== 0) visit(pfn, level + 1, vpn);
+    }
+  };
+  visit(mm.rootPfn, 0, 0);
+  return { what: 'pagetable', proc: proc.name, state: proc.state, rootPfn: mm.rootPfn, probe: null, tree };
+}
+
+export function snapshotTlb(k: Kernel, proc: Process | null): Snapshot {
+  const tlb = k.machine.tlb;
+  const asid = proc?.mm && k.asidIsLive(proc.mm) ? proc.mm.asid : null;
+  const all = tlb.entries();
+  const entries = proc === null ? all : asid === null ? [] : all.filter((e) => e.asid === asid);
+  return {
+    what: 'tlb',
+    proc: proc?.name ?? null,
+    asid,
+    entries,
+    stats: tlbStats(k),
+    entryCount: tlb.entryCount,
+    ways: tlb.ways,
+  };
+}
+
+export function snapshotFrames(k: Kernel): Snapshot {
+  const names = new Map<number, string>();
+  for (const p of k.processes.values()) names.set(p.pid, p.name);
+  return { what: 'frames', kinds: k.frames.kind.slice(), owners: k.frames.owner.slice(), names };
+}

@@ -1,0 +1,556 @@
+/**
+ * Parser for scenario scripts (`*.vms`): a line-oriented language a teacher can write by hand.
+ *
+ *   machine x86_64 ram=16MiB tlb=64/4            # optional, first
+ *   spawn A code=8K data=4K bss=8K
+ *   A: write heap+16 4                           # read|write|fetch ADDR [LEN]
+ *   A: mmap m1 1MiB rw- private                  # LABEL LEN PROT [shared|private] [fixed=|noreplace=|hint=ADDR]
+ *   show A maps                                  # maps|status|pagetable [ADDR]|tlb ; show meminfo|frames|tlb
+ *   expect A VmRSS == 16 kB                      # any status/meminfo field, signal, state, minflt, @label…
+ *
+ * The whole file is parsed and checked (names spawned before use, labels defined before use) before
+ * anything runs, so a syntax error never leaves a half-run scenario. Errors are {@link InputError}s
+ * with line and column, and a suggestion for a misspelt word.
+ */
+import { closest, distance } from 'fastest-levenshtein';
+import { InputError } from '../../base/errors.js';
+import { ARCH_NAMES, isArchName } from '../../hw/arch.js';
+import { DEFAULT_MACHINE, type MachineConfig, machineConfigProblem } from '../../hw/machine.js';
+import { MEMINFO_FIELDS, STATUS_FIELDS } from '../../kernel/proc.js';
+import { parseInteger, parseSignedSize, parseSize } from '../values.js';
+import {
+  ADDRESS_BASES,
+  type AddrExpr,
+  type AddrTerm,
+  type CompareOp,
+  type ExpectValue,
+  type Op,
+  type Place,
+  type Scenario,
+  type ShowWhat,
+  type Statement,
+} from './ast.js';
+
+interface Token {
+  readonly text: string;
+  readonly column: number;
+}
+
+const OPS = ['read', 'write', 'fetch', 'sbrk', 'brk', 'mmap', 'munmap', 'mprotect', 'exit'] as const;
+const KEYWORDS = ['machine', 'spawn', 'show', 'expect', 'kill'] as const;
+const PROC_SHOWS = ['maps', 'status', 'pagetable', 'tlb'] as const;
+const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb'] as const;
+const COMPARES: readonly CompareOp[] = ['==', '!=', '<=', '>=', '<', '>'];
+/** Process expectation fields that are not /proc/PID/status sizes. */
+const PROC_FIELDS = ['minflt', 'majflt', 'signal', 'state', 'maps', 'ret', 'exitcode'] as const;
+const SIZE_FIELDS = new Set<string>([...STATUS_FIELDS, ...MEMINFO_FIELDS]);
+
+/** Whether an expectation field is a size in /proc (a bare number there means kB). */
+export function isSizeField(field: string): boolean {
+  return SIZE_FIELDS.has(field);
+}
+
+/** The closest candidate to a misspelt word, when it is close enough to be a useful hint. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  if (candidates.length === 0) return undefined;
+  const best = closest(word, candidates as string[]);
+  const limit = Math.max(1, Math.floor(best.length / 3));
+  return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+}
+
+function tokenize(line: string): Token[] {
+  const tokens: Token[] = [];
+  const hash = line.indexOf('#');
+  const body = hash >= 0 ? line.slice(0, hash) : line;
+  const re = /\S+/g;
+  for (let m = re.exec(body); m !== null; m = re.exec(body)) tokens.push({ text: m[0], column: m.index + 1 });
+  return tokens;
+}
+
+class LineParser {
+  private readonly file: string;
+  private readonly line: number;
+  private readonly tokens: Token[];
+  private pos = 0;
+  private readonly endColumn: number;
+
+  constructor(file: string, line: number, tokens: Token[], lineText: string) {
+    this.file = file;
+    this.line = line;
+    this.tokens = tokens;
+    this.endColumn = lineText.replace(/\s+$/, '').length + 1;
+  }
+
+  error(message: string, at?: Token, hint?: string): InputError {
+    const column = at?.column ?? this.endColumn;
+    return new InputError('scenario', message, { file: this.file, line: this.line, column }, hint);
+  }
+
+  place(at?: Token): Place {
+    return { line: this.line, column: at?.column ?? this.endColumn };
+  }
+
+  peek(): Token | undefined {
+    return this.tokens[this.pos];
+  }
+
+  next(what: string): Token {
+    const t = this.tokens[this.pos];
+    if (!t) throw this.error(`expected ${what}`);
+    this.pos++;
+    return t;
+  }
+
+  rest(): Token[] {
+    const r = this.tokens.slice(this.pos);
+    this.pos = this.tokens.length;
+    return r;
+  }
+
+  done(): void {
+    const t = this.tokens[this.pos];
+    if (t) throw this.error(`unexpected '${t.text}'`, t);
+  }
+
+  /** `key=value` options after the positional arguments, each key at most once. */
+  options(allowed: readonly string[], flags: readonly string[] = []): Map<string, Token & { value: string }> {
+    const out = new Map<string, Token & { value: string }>();
+    for (const t of this.rest()) {
+      const eq = t.text.indexOf('=');
+      const key = eq >= 0 ? t.text.slice(0, eq) : t.text;
+      const known = eq >= 0 ? allowed : flags;
+      if (!known.includes(key)) {
+        const hint = suggest(key, [...allowed, ...flags]);
+        throw this.error(
+          `unknown ${eq >= 0 ? 'option' : 'word'} '${key}'`,
+          t,
+          hint && `did you mean '${hint}'?`,
+        );
+      }
+      if (out.has(key)) throw this.error(`'${key}' given twice`, t);
+      out.set(key, { ...t, value: eq >= 0 ? t.text.slice(eq + 1) : '' });
+    }
+    return out;
+  }
+
+  size(t: Token, what: string): number {
+    const v = parseSize(t.text);
+    if (v === null)
+      throw this.error(`expected ${what} (a size such as 4096, 0x1000, 8K or 1MiB), got '${t.text}'`, t);
+    return v;
+  }
+
+  integer(t: Token, what: string): number {
+    const v = parseInteger(t.text);
+    if (v === null) throw this.error(`expected ${what} (a number), got '${t.text}'`, t);
+    return v;
+  }
+
+  prot(t: Token): number {
+    const s = t.text;
+    if (/^[r-][w-][x-]$/.test(s))
+      return (s[0] === 'r' ? 1 : 0) | (s[1] === 'w' ? 2 : 0) | (s[2] === 'x' ? 4 : 0);
+    if (s === 'none') return 0;
+    throw this.error(`expected a protection such as rw-, r-x or --- , got '${s}'`, t);
+  }
+
+  /** ADDR: a number, a base or a label, with +/- offsets (`heap+0x10`, `stack-4K`, `m1+4096`). */
+  addr(t: Token): AddrExpr {
+    const terms: AddrTerm[] = [];
+    const re = /([+-]?)([^+-]+)/g;
+    let consumed = 0;
+    for (let m = re.exec(t.text); m !== null; m = re.exec(t.text)) {
+      if (m.index !== consumed) break;
+      consumed = m.index + m[0].length;
+      const sign = m[1] === '-' ? -1 : 1;
+      if (m[1] === '' && terms.length > 0) break;
+      const word = m[2]!;
+      const place = { line: this.line, column: t.column + m.index + m[1]!.length };
+      const size = parseSize(word);
+      if (size !== null) terms.push({ sign, kind: 'number', value: size, name: '', place });
+      else if ((ADDRESS_BASES as readonly string[]).includes(word))
+        terms.push({ sign, kind: 'base', value: 0, name: word, place });
+      else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word))
+        terms.push({ sign, kind: 'label', value: 0, name: word, place });
+      else
+        throw this.error(`'${word}' is not a number, a base (${ADDRESS_BASES.join(', ')}) or a label`, {
+          text: word,
+          column: place.column,
+        });
+    }
+    if (consumed !== t.text.length || terms.length === 0) {
+      throw this.error(
+        `expected an address such as 0x401000, heap+16, stack-4K or a label, got '${t.text}'`,
+        t,
+      );
+    }
+    return { terms, text: t.text, place: this.place(t) };
+  }
+}
+
+interface ParseState {
+  machine: MachineConfig | null;
+  rlimitStack: number | null;
+  /** Process name → labels defined so far. */
+  procs: Map<string, Set<string>>;
+  statements: Statement[];
+}
+
+/** Parses a whole scenario. @throws InputError with the file, line and column of the first problem. */
+export function parseScenario(file: string, text: string): Scenario {
+  const st: ParseState = { machine: null, rlimitStack: null, procs: new Map(), statements: [] };
+  const lines = text.split(/\r?\n/);
+  lines.forEach((lineText, i) => {
+    const tokens = tokenize(lineText);
+    if (tokens.length === 0) return;
+    const p = new LineParser(file, i + 1, tokens, lineText);
+    parseLine(p, st, lineText.trim().replace(/\s*#.*$/, ''));
+  });
+  return {
+    file,
+    machine: st.machine ?? DEFAULT_MACHINE,
+    rlimitStack: st.rlimitStack,
+    statements: st.statements,
+  };
+}
+
+function parseLine(p: LineParser, st: ParseState, text: string): void {
+  const first = p.next('a statement');
+  const colon = first.text.indexOf(':');
+  if (colon > 0) {
+    const name = first.text.slice(0, colon);
+    const after = first.text.slice(colon + 1);
+    const opToken =
+      after !== ''
+        ? { text: after, column: first.column + colon + 1 }
+        : p.next(`an operation after '${name}:'`);
+    const labels = needProc(p, st, name, first);
+    const body = parseOp(p, opToken, labels);
+    if (body.op === 'mmap') labels.add(body.label);
+    st.statements.push({ kind: 'op', proc: name, body, place: p.place(first), text });
+    return;
+  }
+  switch (first.text) {
+    case 'machine':
+      if (st.machine !== null) throw p.error('machine is already set up', first);
+      if (st.statements.length > 0) throw p.error("'machine' must come before every other statement", first);
+      parseMachine(p, st);
+      return;
+    case 'spawn': {
+      const nameTok = p.next('a process name');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
+        throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
+      if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+      const o = p.options(['code', 'data', 'bss', 'stack']);
+      const sz = (k: string, d: number): number => {
+        const t = o.get(k);
+        return t ? p.size({ text: t.value, column: t.column + k.length + 1 }, `${k}=SIZE`) : d;
+      };
+      const stack = o.get('stack');
+      st.procs.set(nameTok.text, new Set());
+      st.machine ??= DEFAULT_MACHINE;
+      st.statements.push({
+        kind: 'spawn',
+        name: nameTok.text,
+        code: sz('code', 4096),
+        data: sz('data', 0),
+        bss: sz('bss', 0),
+        stack: stack ? sz('stack', 0) : null,
+        place: p.place(first),
+        text,
+      });
+      return;
+    }
+    case 'kill': {
+      const nameTok = p.next('a process name');
+      needProc(p, st, nameTok.text, nameTok);
+      p.done();
+      st.statements.push({ kind: 'kill', proc: nameTok.text, place: p.place(first), text });
+      return;
+    }
+    case 'show':
+      st.statements.push({ ...parseShow(p, st), place: p.place(first), text });
+      return;
+    case 'expect':
+      st.statements.push({ ...parseExpect(p, st), place: p.place(first), text });
+      return;
+    default: {
+      const hint = suggest(first.text, [...KEYWORDS, ...[...st.procs.keys()].map((n) => `${n}:`)]);
+      throw p.error(
+        `unknown statement '${first.text}' (expected machine, spawn, kill, show, expect, or 'NAME: operation')`,
+        first,
+        hint && `did you mean '${hint}'?`,
+      );
+    }
+  }
+}
+
+function needProc(p: LineParser, st: ParseState, name: string, at: Token): Set<string> {
+  const labels = st.procs.get(name);
+  if (labels) return labels;
+  const hint = suggest(name, [...st.procs.keys()]);
+  throw p.error(`no process '${name}' (spawn it first)`, at, hint && `did you mean '${hint}'?`);
+}
+
+function parseMachine(p: LineParser, st: ParseState): void {
+  const archTok = p.next(`an architecture (${ARCH_NAMES.join(', ')})`);
+  if (!isArchName(archTok.text)) {
+    const hint = suggest(archTok.text, ARCH_NAMES);
+    throw p.error(
+      `unknown architecture '${archTok.text}' (one of ${ARCH_NAMES.join(', ')})`,
+      archTok,
+      hint && `did you mean '${hint}'?`,
+    );
+  }
+  if (archTok.text === 'ostep15')
+    throw p.error(
+      'ostep15 is a translation-only machine: its PTEs have no permission bits for a kernel to use',
+      archTok,
+    );
+  const o = p.options(['ram', 'tlb', 'stack-limit']);
+  let config: MachineConfig = { ...DEFAULT_MACHINE, arch: archTok.text };
+  const ram = o.get('ram');
+  if (ram) config = { ...config, ramBytes: p.size({ text: ram.value, column: ram.column + 4 }, 'ram=SIZE') };
+  else if (archTok.text === 'teach16') config = { ...config, ramBytes: 16 * 1024 };
+  const tlb = o.get('tlb');
+  if (tlb) {
+    const m = /^([0-9]+)(?:\/([0-9]+))?$/.exec(tlb.value);
+    if (!m) throw p.error(`expected tlb=ENTRIES/WAYS such as 64/4, got '${tlb.value}'`, tlb);
+    const entries = Number(m[1]);
+    config = { ...config, tlbEntries: entries, tlbWays: m[2] ? Number(m[2]) : entries };
+  } else if (archTok.text === 'teach16') {
+    config = { ...config, tlbEntries: 8, tlbWays: 2 };
+  }
+  const problem = machineConfigProblem(config);
+  if (problem) throw p.error(problem, ram ?? tlb ?? archTok);
+  const sl = o.get('stack-limit');
+  if (sl) st.rlimitStack = p.size({ text: sl.value, column: sl.column + 12 }, 'stack-limit=SIZE');
+  st.machine = config;
+}
+
+function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
+  const op = opTok.text;
+  const checkLabels = (a: AddrExpr): AddrExpr => {
+    for (const t of a.terms) {
+      if (t.kind === 'label' && !labels.has(t.name)) {
+        const hint = suggest(t.name, [...labels, ...ADDRESS_BASES]);
+        throw p.error(
+          `no label '${t.name}' (labels come from an earlier mmap of this process)`,
+          { text: t.name, column: t.place.column },
+          hint && `did you mean '${hint}'?`,
+        );
+      }
+    }
+    return a;
+  };
+  switch (op) {
+    case 'read':
+    case 'write':
+    case 'fetch': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      const lenTok = op === 'fetch' ? undefined : p.peek()?.text.includes('=') ? undefined : p.peek();
+      if (lenTok) p.next('a length');
+      const len = lenTok ? p.size(lenTok, 'a length') : 1;
+      if (len === 0) throw p.error('the length must be at least 1', lenTok);
+      const o = op === 'write' ? p.options(['fill']) : p.options([]);
+      const fillTok = o.get('fill');
+      const fill = fillTok
+        ? p.integer({ text: fillTok.value, column: fillTok.column + 5 }, 'fill=BYTE')
+        : 0xaa;
+      if (fill > 0xff) throw p.error('fill must be a byte (0..255)', fillTok);
+      return { op, addr, len, fill };
+    }
+    case 'sbrk': {
+      const t = p.next('a size change such as 4K or -8K');
+      const delta = parseSignedSize(t.text);
+      if (delta === null) throw p.error(`expected a size change such as 4K or -8K, got '${t.text}'`, t);
+      p.done();
+      return { op, delta };
+    }
+    case 'brk': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      p.done();
+      return { op, addr };
+    }
+    case 'mmap': {
+      const labelTok = p.next('a label to name the mapping');
+      if (
+        !/^[A-Za-z_][A-Za-z0-9_]*$/.test(labelTok.text) ||
+        (ADDRESS_BASES as readonly string[]).includes(labelTok.text)
+      ) {
+        throw p.error(
+          `'${labelTok.text}' cannot be a label (letters, digits and _, not a base name)`,
+          labelTok,
+        );
+      }
+      if (labels.has(labelTok.text)) throw p.error(`label '${labelTok.text}' is already defined`, labelTok);
+      const len = p.size(p.next('a length'), 'a length');
+      const prot = p.prot(p.next('a protection such as rw-'));
+      const o = p.options(['fixed', 'noreplace', 'hint'], ['shared', 'private', 'populate']);
+      if (o.has('shared') && o.has('private'))
+        throw p.error("a mapping is 'shared' or 'private', not both", o.get('private'));
+      const placements = (['fixed', 'noreplace', 'hint'] as const).filter((k) => o.has(k));
+      if (placements.length > 1)
+        throw p.error('give at most one of fixed=, noreplace= and hint=', o.get(placements[1]!));
+      const placement = placements[0] ?? 'any';
+      const at = placements[0] ? o.get(placements[0])! : undefined;
+      const addr = at
+        ? checkLabels(p.addr({ text: at.value, column: at.column + placement.length + 1 }))
+        : null;
+      return {
+        op,
+        label: labelTok.text,
+        len,
+        prot,
+        shared: o.has('shared'),
+        placement,
+        addr,
+        populate: o.has('populate'),
+      };
+    }
+    case 'munmap': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      const len = p.size(p.next('a length'), 'a length');
+      p.done();
+      return { op, addr, len };
+    }
+    case 'mprotect': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      const len = p.size(p.next('a length'), 'a length');
+      const prot = p.prot(p.next('a protection such as r--'));
+      p.done();
+      return { op, addr, len, prot };
+    }
+    case 'exit': {
+      const t = p.peek();
+      const code = t ? p.integer(p.next('an exit code'), 'an exit code') : 0;
+      p.done();
+      if (code > 255) throw p.error('an exit code is 0..255', t);
+      return { op, code };
+    }
+    default: {
+      const hint = suggest(op, OPS);
+      throw p.error(
+        `unknown operation '${op}'`,
+        opTok,
+        hint ? `did you mean '${hint}'?` : `one of ${OPS.join(', ')}`,
+      );
+    }
+  }
+}
+
+function parseShow(
+  p: LineParser,
+  st: ParseState,
+): Omit<Extract<Statement, { kind: 'show' }>, 'place' | 'text'> {
+  const t = p.next('what to show (a process name, meminfo, frames or tlb)');
+  if ((GLOBAL_SHOWS as readonly string[]).includes(t.text)) {
+    p.done();
+    return { kind: 'show', proc: null, what: t.text as ShowWhat, addr: null };
+  }
+  if (!st.procs.has(t.text)) {
+    const hint = suggest(t.text, [...GLOBAL_SHOWS, ...st.procs.keys()]);
+    throw p.error(
+      `cannot show '${t.text}': not meminfo, frames, tlb or a process`,
+      t,
+      hint && `did you mean '${hint}'?`,
+    );
+  }
+  const whatTok = p.next(`what to show of ${t.text} (${PROC_SHOWS.join(', ')})`);
+  if (!(PROC_SHOWS as readonly string[]).includes(whatTok.text)) {
+    const hint = suggest(whatTok.text, PROC_SHOWS);
+    throw p.error(
+      `cannot show '${whatTok.text}' of a process (one of ${PROC_SHOWS.join(', ')})`,
+      whatTok,
+      hint && `did you mean '${hint}'?`,
+    );
+  }
+  let addr: AddrExpr | null = null;
+  if (whatTok.text === 'pagetable' && p.peek()) addr = p.addr(p.next('an address'));
+  p.done();
+  if (addr) {
+    const labels = st.procs.get(t.text)!;
+    for (const term of addr.terms) {
+      if (term.kind === 'label' && !labels.has(term.name))
+        throw p.error(`no label '${term.name}'`, { text: term.name, column: term.place.column });
+    }
+  }
+  return { kind: 'show', proc: t.text, what: whatTok.text as ShowWhat, addr };
+}
+
+function parseExpect(
+  p: LineParser,
+  st: ParseState,
+): Omit<Extract<Statement, { kind: 'expect' }>, 'place' | 'text'> {
+  const target = p.next('a process name or meminfo');
+  let proc: string | null = null;
+  let fields: readonly string[];
+  if (target.text === 'meminfo') {
+    fields = MEMINFO_FIELDS;
+  } else {
+    needProc(p, st, target.text, target);
+    proc = target.text;
+    fields = [...STATUS_FIELDS, ...PROC_FIELDS];
+  }
+  const fieldTok = p.next('a field to compare');
+  const field = fieldTok.text;
+  if (field.startsWith('@')) {
+    if (proc === null) throw p.error('labels belong to processes: expect NAME @label == ADDR', fieldTok);
+    const labels = st.procs.get(proc)!;
+    if (!labels.has(field.slice(1))) {
+      const hint = suggest(field.slice(1), [...labels]);
+      throw p.error(`no label '${field.slice(1)}' in ${proc}`, fieldTok, hint && `did you mean '@${hint}'?`);
+    }
+  } else if (!fields.includes(field)) {
+    const hint = suggest(field, fields);
+    throw p.error(
+      `unknown field '${field}' for ${proc ?? 'meminfo'}`,
+      fieldTok,
+      hint ? `did you mean '${hint}'?` : `one of ${fields.join(', ')}`,
+    );
+  }
+  const cmpTok = p.next('a comparison (==, !=, <, <=, >, >=)');
+  const cmp = COMPARES.find((c) => c === cmpTok.text);
+  if (!cmp) throw p.error(`expected a comparison (==, !=, <, <=, >, >=), got '${cmpTok.text}'`, cmpTok);
+  const valueToks = p.rest();
+  if (valueToks.length === 0) throw p.error('expected a value to compare with');
+  const valueText = valueToks.map((t) => t.text).join(' ');
+  const at = valueToks[0]!;
+  let value: ExpectValue;
+  if (field === 'signal' || field === 'state') {
+    const words =
+      field === 'signal'
+        ? ['SIGSEGV', 'SIGBUS', 'SIGKILL', 'SIGABRT', 'none']
+        : ['running', 'exited', 'killed'];
+    if (!words.includes(valueText)) {
+      const hint = suggest(valueText, words);
+      throw p.error(
+        `expected one of ${words.join(', ')}, got '${valueText}'`,
+        at,
+        hint && `did you mean '${hint}'?`,
+      );
+    }
+    if (cmp !== '==' && cmp !== '!=') throw p.error(`${field} can only be compared with == or !=`, cmpTok);
+    value = { kind: 'word', word: valueText };
+  } else if (valueText === 'boot') {
+    if (proc !== null)
+      throw p.error("'boot' is the meminfo value right after boot: use it with expect meminfo", at);
+    value = { kind: 'boot' };
+  } else if (field === 'ret' && /^-?E[A-Z]+$/.test(valueText)) {
+    value = { kind: 'word', word: valueText.startsWith('-') ? valueText : `-${valueText}` };
+  } else {
+    const n = isSizeField(field)
+      ? parseSize(valueText.replace(/\s+/g, ''), 1024)
+      : parseSignedSize(valueText);
+    if (n === null) {
+      throw p.error(
+        isSizeField(field)
+          ? `expected a size such as 16 kB or 4096 B, got '${valueText}'`
+          : `expected a number, got '${valueText}'`,
+        at,
+      );
+    }
+    value = { kind: 'number', value: n };
+  }
+  return { kind: 'expect', proc, field, cmp, value };
+}

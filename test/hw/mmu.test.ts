@@ -1,0 +1,319 @@
+/**
+ * The MMU: a TLB in front of a page-table walk in simulated RAM that sets the accessed and dirty bits
+ * and checks present, write, user and execute rights.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import type { ArchName } from '../../src/hw/arch.js';
+import type { Machine } from '../../src/hw/machine.js';
+import {
+  ACCESS_EXEC,
+  ACCESS_READ,
+  ACCESS_WRITE,
+  type AccessKind,
+  FAULT_BAD_ADDRESS,
+  FAULT_NOT_PRESENT,
+  FAULT_PROTECTION,
+  FAULT_RESERVED,
+  type Mmu,
+} from '../../src/hw/mmu.js';
+import type { PteRights } from '../../src/hw/pte.js';
+import { TLB_D, TLB_U, TLB_W, TLB_X } from '../../src/hw/tlb.js';
+import { smallMachine, TableBuilder } from '../helpers.js';
+
+const USER_RW: PteRights = { write: true, user: true, exec: false };
+const USER_RO: PteRights = { write: false, user: true, exec: false };
+const USER_RX: PteRights = { write: false, user: true, exec: true };
+
+/** A machine with its page tables started, running the tables' address space as ASID 1. */
+function setup(arch: ArchName, frames = 64) {
+  const machine = smallMachine(arch, frames);
+  const tables = new TableBuilder(machine);
+  machine.mmu.setContext(tables.root, 1);
+  return { machine, mmu: machine.mmu, tables };
+}
+
+/** The flags of each entry on the walk to `va`, decoded. */
+function walkFlags(machine: Machine, root: number, va: number): string[][] {
+  const fmt = machine.arch.pte;
+  return machine.mmu.probe(root, va).steps.map((s) => [...fmt.decode(s.lo, s.hi).flags]);
+}
+
+function counters(mmu: Mmu) {
+  return { hits: mmu.tlbHits, misses: mmu.tlbMisses, walks: mmu.walks, pteReads: mmu.pteReads };
+}
+
+describe('an x86-64 walk', () => {
+  test('reads four entries (PML4, PDPT, PD, PT) and sets A at every level; D only on a write', () => {
+    const { machine, mmu, tables } = setup('x86_64');
+    const data = tables.takeFrame();
+    tables.map(0x400000, data, USER_RW);
+    expect(walkFlags(machine, tables.root, 0x400000)).toEqual([
+      ['US', 'RW', 'P'],
+      ['US', 'RW', 'P'],
+      ['US', 'RW', 'P'],
+      ['NX', 'US', 'RW', 'P'],
+    ]);
+
+    expect(mmu.translate(0x400123, ACCESS_READ)).toBe(data * 4096 + 0x123);
+    expect(counters(mmu)).toEqual({ hits: 0, misses: 1, walks: 1, pteReads: 4 });
+    expect(walkFlags(machine, tables.root, 0x400000)).toEqual([
+      ['A', 'US', 'RW', 'P'],
+      ['A', 'US', 'RW', 'P'],
+      ['A', 'US', 'RW', 'P'],
+      ['NX', 'A', 'US', 'RW', 'P'],
+    ]);
+
+    // A second read hits the TLB: no walk, no entry read.
+    expect(mmu.translate(0x400fff, ACCESS_READ)).toBe(data * 4096 + 0xfff);
+    expect(counters(mmu)).toEqual({ hits: 1, misses: 1, walks: 1, pteReads: 4 });
+
+    // The cached entry does not know the page is dirty: the first write walks again to set D.
+    expect(mmu.translate(0x400000, ACCESS_WRITE)).toBe(data * 4096);
+    expect(counters(mmu)).toEqual({ hits: 1, misses: 2, walks: 2, pteReads: 8 });
+    expect(walkFlags(machine, tables.root, 0x400000)[3]).toEqual(['NX', 'D', 'A', 'US', 'RW', 'P']);
+    expect(mmu.translate(0x400008, ACCESS_WRITE)).toBe(data * 4096 + 8);
+    expect(counters(mmu)).toEqual({ hits: 2, misses: 2, walks: 2, pteReads: 8 });
+  });
+
+  test('a page just below the 47-bit limit walks the last entry of every table', () => {
+    const { mmu, tables } = setup('x86_64');
+    const data = tables.takeFrame();
+    const va = 2 ** 47 - 4096;
+    tables.map(va, data, USER_RW);
+    const probe = mmu.probe(tables.root, va);
+    expect(probe.steps.map((s) => s.index)).toEqual([511, 511, 511, 511]);
+    expect(probe.steps.map((s) => s.levelName)).toEqual(['PML4', 'PDPT', 'PD', 'PT']);
+    expect(mmu.translate(va + 7, ACCESS_WRITE)).toBe(data * 4096 + 7);
+  });
+});
+
+test.each([
+  ['x86_64', 4],
+  ['riscv-sv39', 3],
+  ['i386', 2],
+  ['teach16', 2],
+] as const)('a TLB miss on %s reads %i page-table entries', (arch, levels) => {
+  const { machine, mmu, tables } = setup(arch);
+  const data = tables.takeFrame();
+  const va = 5 * machine.arch.pageSize;
+  tables.map(va, data, USER_RW);
+  expect(mmu.translate(va, ACCESS_READ)).toBe(data * machine.arch.pageSize);
+  expect(mmu.pteReads).toBe(levels);
+  expect(mmu.probe(tables.root, va).steps).toHaveLength(levels);
+});
+
+describe('faults', () => {
+  test('a missing table stops the walk at its level; a missing leaf at the last', () => {
+    const { mmu, tables } = setup('x86_64');
+    tables.map(0x400000, tables.takeFrame(), USER_RW);
+    expect(mmu.translate(0x7fff_0000_0000, ACCESS_READ)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_NOT_PRESENT, 0]);
+    expect(mmu.translate(0x4000_0000, ACCESS_READ)).toBe(-1); // same PML4 slot, another PDPT slot
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_NOT_PRESENT, 1]);
+    expect(mmu.translate(0x60_0000, ACCESS_READ)).toBe(-1); // same PDPT slot, another PD slot
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_NOT_PRESENT, 2]);
+    expect(mmu.translate(0x401000, ACCESS_WRITE)).toBe(-1); // the next page of the same table
+    expect([mmu.fault.kind, mmu.fault.level, mmu.fault.va, mmu.fault.access]).toEqual([
+      FAULT_NOT_PRESENT,
+      3,
+      0x401000,
+      ACCESS_WRITE,
+    ]);
+  });
+
+  test('a write to a read-only page is a protection fault that sets neither A nor D on the leaf', () => {
+    const { machine, mmu, tables } = setup('x86_64');
+    tables.map(0x400000, tables.takeFrame(), USER_RO);
+    expect(mmu.translate(0x400000, ACCESS_WRITE)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_PROTECTION, 3]);
+    expect(walkFlags(machine, tables.root, 0x400000)[3]).toEqual(['NX', 'US', 'P']);
+  });
+
+  test('a read-only page cached by a read still faults on a write: the TLB checks rights too', () => {
+    const { mmu, tables } = setup('x86_64');
+    tables.map(0x400000, tables.takeFrame(), USER_RO);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBeGreaterThanOrEqual(0);
+    expect(mmu.translate(0x400000, ACCESS_WRITE)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+  });
+
+  test('x86 rights are the AND of every level: RW clear in the PD forbids writes below it', () => {
+    const { machine, mmu, tables } = setup('x86_64');
+    tables.map(0x400000, tables.takeFrame(), USER_RW);
+    const pd = mmu.probe(tables.root, 0x400000).steps[2]!;
+    mmu.writeLo(pd.entryPa, pd.lo & ~machine.arch.pte.write);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBeGreaterThanOrEqual(0);
+    expect(mmu.translate(0x400000, ACCESS_WRITE)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+  });
+
+  test('a supervisor page (US clear) faults in user mode and not in kernel mode', () => {
+    const { mmu, tables } = setup('x86_64');
+    const data = tables.takeFrame();
+    tables.map(0x400000, data, { write: true, user: false, exec: false });
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+    mmu.setUserMode(false);
+    expect(mmu.translate(0x400000, ACCESS_WRITE)).toBe(data * 4096);
+    // The kernel's TLB entry does not leak to user mode.
+    mmu.setUserMode(true);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(-1);
+  });
+
+  test('US clear in an upper table makes the whole range below it supervisor-only', () => {
+    const { machine, mmu, tables } = setup('x86_64');
+    tables.map(0x400000, tables.takeFrame(), USER_RW);
+    const pdpt = mmu.probe(tables.root, 0x400000).steps[1]!;
+    mmu.writeLo(pdpt.entryPa, pdpt.lo & ~machine.arch.pte.user);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+  });
+
+  test('NX forbids a fetch and still allows a read; NX in an upper table covers everything below', () => {
+    const { machine, mmu, tables } = setup('x86_64');
+    const text = tables.takeFrame();
+    tables.map(0x400000, text, USER_RX);
+    tables.map(0x600000, tables.takeFrame(), USER_RW);
+    expect(mmu.translate(0x400010, ACCESS_EXEC)).toBe(text * 4096 + 0x10);
+    expect(mmu.translate(0x600000, ACCESS_READ)).toBeGreaterThanOrEqual(0);
+    expect(mmu.translate(0x600000, ACCESS_EXEC)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.access]).toEqual([FAULT_PROTECTION, ACCESS_EXEC]);
+    const pml4 = mmu.probe(tables.root, 0x400000).steps[0]!;
+    mmu.writeEntry(pml4.entryPa, pml4.lo, pml4.hi | machine.arch.pte.nxHi);
+    machine.tlb.flushAll();
+    expect(mmu.translate(0x400010, ACCESS_EXEC)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+  });
+
+  test('i386 has no NX: every readable page can be executed', () => {
+    const { mmu, tables } = setup('i386');
+    const data = tables.takeFrame();
+    tables.map(0x0804_8000, data, USER_RW);
+    expect(mmu.translate(0x0804_8000, ACCESS_EXEC)).toBe(data * 4096);
+  });
+
+  test('teach16 has an X bit of its own', () => {
+    const { mmu, tables } = setup('teach16');
+    tables.map(0x1000, tables.takeFrame(), USER_RW);
+    tables.map(0x1040, tables.takeFrame(), USER_RX);
+    expect(mmu.translate(0x1000, ACCESS_EXEC)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+    expect(mmu.translate(0x1040, ACCESS_EXEC)).toBeGreaterThanOrEqual(0);
+    expect(mmu.translate(0x1040, ACCESS_WRITE)).toBe(-1);
+  });
+
+  test('an entry pointing beyond RAM is malformed, not a frame', () => {
+    const { mmu, tables } = setup('x86_64', 64);
+    tables.map(0x400000, 64, USER_RW);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_RESERVED, 3]);
+  });
+
+  test.each([
+    ['x86_64', 2 ** 47],
+    ['x86_64', 2 ** 48 - 1],
+    ['x86_64', -4096],
+    ['riscv-sv39', 2 ** 38],
+    ['teach16', 0x10000],
+  ] as const)('%s: 0x%s is not a user address; it faults without a walk', (arch, va) => {
+    const { mmu } = setup(arch);
+    expect(mmu.translate(va, ACCESS_READ)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_BAD_ADDRESS, -1]);
+    expect(counters(mmu)).toEqual({ hits: 0, misses: 1, walks: 0, pteReads: 0 });
+  });
+
+  test('with no address space loaded every access faults', () => {
+    const { mmu } = setup('x86_64');
+    mmu.setContext(-1, 0);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_BAD_ADDRESS);
+  });
+});
+
+describe('RISC-V Sv39 marks leaves by their rights', () => {
+  test('a page without X cannot be fetched; with X it can', () => {
+    const { mmu, tables } = setup('riscv-sv39');
+    const data = tables.takeFrame();
+    tables.map(0x10000, data, USER_RW);
+    tables.map(0x11000, tables.takeFrame(), USER_RX);
+    expect(mmu.translate(0x10000, ACCESS_EXEC)).toBe(-1);
+    expect(mmu.fault.kind).toBe(FAULT_PROTECTION);
+    expect(mmu.translate(0x10000, ACCESS_WRITE)).toBe(data * 4096);
+    expect(mmu.translate(0x11000, ACCESS_EXEC)).toBeGreaterThanOrEqual(0);
+  });
+
+  test('W without R is a reserved encoding', () => {
+    const { machine, mmu, tables } = setup('riscv-sv39');
+    const ea = tables.map(0x10000, tables.takeFrame(), USER_RW);
+    mmu.writeLo(ea, mmu.readLo(ea) & ~machine.arch.pte.read);
+    expect(mmu.translate(0x10000, ACCESS_READ)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_RESERVED, 2]);
+  });
+
+  test('a leaf above the last level (a superpage, not modelled) and a pointer at the last are malformed', () => {
+    const { machine, mmu, tables } = setup('riscv-sv39');
+    const fmt = machine.arch.pte;
+    const ea = tables.map(0x10000, tables.takeFrame(), USER_RW);
+    // Turn the level-1 pointer into a leaf: an R bit makes it one.
+    const l1 = mmu.probe(tables.root, 0x10000).steps[1]!;
+    mmu.writeLo(l1.entryPa, l1.lo | fmt.read);
+    expect(mmu.translate(0x10000, ACCESS_READ)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_RESERVED, 1]);
+    mmu.writeLo(l1.entryPa, l1.lo);
+    // A last-level entry with V alone points at yet another table: there is none.
+    mmu.writeLo(ea, fmt.encodeLo(3, fmt.present));
+    expect(mmu.translate(0x10000, ACCESS_READ)).toBe(-1);
+    expect([mmu.fault.kind, mmu.fault.level]).toEqual([FAULT_RESERVED, 2]);
+    expect(mmu.probe(tables.root, 0x10000).fault).toBe(FAULT_RESERVED);
+  });
+
+  test('non-leaf entries get no A bit (the spec reserves it there)', () => {
+    const { machine, tables, mmu } = setup('riscv-sv39');
+    tables.map(0x10000, tables.takeFrame(), USER_RW);
+    mmu.translate(0x10000, ACCESS_WRITE);
+    expect(walkFlags(machine, tables.root, 0x10000)).toEqual([['V'], ['V'], ['D', 'A', 'U', 'W', 'R', 'V']]);
+  });
+});
+
+describe('the TLB in front of the walk', () => {
+  test('keeps a stale translation after the PTE changes, until the page is invalidated', () => {
+    const { mmu, machine, tables } = setup('x86_64');
+    const [a, b] = [tables.takeFrame(), tables.takeFrame()];
+    tables.map(0x400000, a, USER_RW);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(a * 4096);
+    tables.map(0x400000, b, USER_RW);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(a * 4096);
+    machine.tlb.invalidatePage(1, 0x400);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(b * 4096);
+  });
+
+  test('entries are tagged by ASID: two address spaces share the TLB without seeing each other', () => {
+    const { mmu, tables } = setup('x86_64');
+    const other = tables.another();
+    const [a, b] = [tables.takeFrame(), tables.takeFrame()];
+    tables.map(0x400000, a, USER_RW);
+    other.map(0x400000, b, USER_RW);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(a * 4096);
+    mmu.setContext(other.root, 2);
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(b * 4096);
+    // Back in the first address space its entry is still cached: a hit, no walk.
+    mmu.setContext(tables.root, 1);
+    const walks = mmu.walks;
+    expect(mmu.translate(0x400000, ACCESS_READ)).toBe(a * 4096);
+    expect(mmu.walks).toBe(walks);
+  });
+});
+
+test('probe walks without side effects: no A/D bits, no TLB fill, no counters', () => {
+  const { machine, mmu, tables } = setup('x86_64');
+  const data = tables.takeFrame();
+  tables.map(0x400000, data, USER_RW);
+  const before = machine.mem.bytes.slice();
+  const probe = mmu.probe(tables.root, 0x400abc);
+  expect(probe.pa).toBe(data * 4096 + 0xabc);
+  expect(probe.steps.map((s) => s.leaf)).toEqual([false, false, false, true]);
+  expect(machine.mem.bytes).toEqual(before);
+  expect(machine.tlb.entries()).toEqual([]);
+  expect(counters(mmu)).toEqual({ hits: 0, misses: 0, walks: 0, pteReads: 0 });
+});
