@@ -92,7 +92,7 @@ export function formatSnapshot(arch: Arch, s: Snapshot): string {
           line += KIND_LETTER[rank];
         }
         const prev = rows[rows.length - 1];
-        if (/^\.+$/.test(line) && prev !== undefined && prev.endsWith(` ${line}`)) {
+        if (/^\.+$/.test(line) && prev?.endsWith(` ${line}`)) {
           freeRun += 1; // collapse runs of all-free rows
           continue;
         }

@@ -53,9 +53,13 @@ export function isSizeField(field: string): boolean {
 /** The closest candidate to a misspelt word, when it is close enough to be a useful hint. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
+  const prefixed = candidates.filter(
+    (c) => word.length >= 2 && c.toLowerCase().startsWith(word.toLowerCase()),
+  );
+  if (prefixed.length === 1) return prefixed[0];
   const best = closest(word, candidates as string[]);
-  const limit = Math.max(1, Math.floor(best.length / 3));
-  return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+  const d = distance(word.toLowerCase(), best.toLowerCase());
+  return d <= Math.ceil(best.length / 3) && d < best.length ? best : undefined;
 }
 
 function tokenize(line: string): Token[] {
@@ -232,8 +236,8 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
   }
   switch (first.text) {
     case 'machine':
-      if (st.machine !== null) throw p.error('machine is already set up', first);
       if (st.statements.length > 0) throw p.error("'machine' must come before every other statement", first);
+      if (st.machine !== null) throw p.error('machine is already set up', first);
       parseMachine(p, st);
       return;
     case 'spawn': {

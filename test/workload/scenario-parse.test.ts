@@ -1,0 +1,153 @@
+import { describe, expect, test } from 'vitest';
+import { InputError } from '../../src/base/errors.js';
+import { parseScenario } from '../../src/workload/scenario/parse.js';
+
+/** The formatted error a scenario gives, or null when it parses. */
+function errorOf(text: string): string | null {
+  try {
+    parseScenario('t.vms', text);
+    return null;
+  } catch (e) {
+    if (e instanceof InputError) return e.format();
+    throw e;
+  }
+}
+
+describe('scenario parser', () => {
+  test('parses every statement kind of the issue example', () => {
+    const sc = parseScenario(
+      't.vms',
+      [
+        'machine x86_64 ram=16MiB tlb=64/4',
+        'spawn A code=8K data=4K bss=8K',
+        'A: read 0x1000 8',
+        'A: write heap+16',
+        'A: fetch code',
+        'A: sbrk -4K',
+        'A: brk brk+0x2000',
+        'A: mmap m1 1MiB rw- shared fixed=0x7f0000000000',
+        'A: munmap m1 4K',
+        'A: mprotect m1+4K 4K r--',
+        'show A pagetable stack-8',
+        'show meminfo',
+        'expect A VmRSS == 16 kB',
+        'expect A signal == SIGSEGV',
+        'expect A @m1 == 0x7ffff7eff000',
+        'expect meminfo MemFree == boot',
+        'expect A ret == -ENOMEM',
+        'A: exit 3',
+      ].join('\n'),
+    );
+    expect(sc.machine).toEqual({ arch: 'x86_64', ramBytes: 16 << 20, tlbEntries: 64, tlbWays: 4 });
+    expect(sc.statements.map((s) => (s.kind === 'op' ? s.body.op : s.kind))).toEqual([
+      'spawn',
+      'read',
+      'write',
+      'fetch',
+      'sbrk',
+      'brk',
+      'mmap',
+      'munmap',
+      'mprotect',
+      'show',
+      'show',
+      'expect',
+      'expect',
+      'expect',
+      'expect',
+      'expect',
+      'exit',
+    ]);
+    const mmap = sc.statements[6]!;
+    expect(mmap.kind === 'op' && mmap.body.op === 'mmap' && mmap.body).toMatchObject({
+      label: 'm1',
+      len: 1 << 20,
+      prot: 3,
+      shared: true,
+      placement: 'fixed',
+    });
+    const rss = sc.statements[11]!;
+    expect(rss.kind === 'expect' && rss.value).toEqual({ kind: 'number', value: 16 * 1024 });
+    const sbrk = sc.statements[4]!;
+    expect(sbrk.kind === 'op' && sbrk.body).toEqual({ op: 'sbrk', delta: -4096 });
+  });
+
+  test('a bare number compares status sizes in kB, as /proc prints them', () => {
+    const sc = parseScenario(
+      't.vms',
+      'spawn A\nexpect A VmRSS == 16\nexpect A VmRSS == 16384 B\nexpect A minflt >= 3',
+    );
+    const values = sc.statements.slice(1).map((s) => s.kind === 'expect' && s.value);
+    expect(values).toEqual([
+      { kind: 'number', value: 16384 },
+      { kind: 'number', value: 16384 },
+      { kind: 'number', value: 3 },
+    ]);
+  });
+
+  test('comments and blank lines are ignored; lines keep their numbers', () => {
+    const sc = parseScenario('t.vms', '# title\n\nspawn A   # the process\n\n  A: write heap  # touch\n');
+    expect(sc.statements.map((s) => s.place.line)).toEqual([3, 5]);
+    expect(sc.statements[1]!.text).toBe('A: write heap');
+  });
+
+  test.each([
+    ['spawn A\nA: wrte heap', "t.vms:2:4: error: unknown operation 'wrte' (did you mean 'write'?)"],
+    ['spawn A\nA: write heap\nB: read heap', "t.vms:3:1: error: no process 'B' (spawn it first)"],
+    [
+      'spawn Alpha\nAlpah: read code',
+      "t.vms:2:1: error: no process 'Alpah' (spawn it first) (did you mean 'Alpha'?)",
+    ],
+    [
+      'spawn A\nshow A mapz',
+      "t.vms:2:8: error: cannot show 'mapz' of a process (one of maps, status, pagetable, tlb) (did you mean 'maps'?)",
+    ],
+    ['spawn A\nexpect A VmRS == 4', "t.vms:2:10: error: unknown field 'VmRS' for A (did you mean 'VmRSS'?)"],
+    [
+      'spawn A\nA: write m1',
+      "t.vms:2:10: error: no label 'm1' (labels come from an earlier mmap of this process)",
+    ],
+    [
+      'machine x86 ram=1M',
+      "t.vms:1:9: error: unknown architecture 'x86' (one of x86_64, riscv-sv39, i386, teach16, ostep15) (did you mean 'x86_64'?)",
+    ],
+    ['machine x86_64 ram=1000', 't.vms:1:16: error: ram must be a multiple of the 4096-byte page'],
+    ['machine x86_64 tlb=64/3', 't.vms:1:16: error: tlb ways must divide the entries'],
+    [
+      'spawn A code=8Q',
+      "t.vms:1:14: error: expected code=SIZE (a size such as 4096, 0x1000, 8K or 1MiB), got '8Q'",
+    ],
+    [
+      'spawn A\nA: mmap m 4K rwz',
+      "t.vms:2:14: error: expected a protection such as rw-, r-x or --- , got 'rwz'",
+    ],
+    ['spawn A\nA: read', 't.vms:2:8: error: expected an address'],
+    [
+      'spawn A\nexpect A state == dead',
+      "t.vms:2:19: error: expected one of running, exited, killed, got 'dead'",
+    ],
+    ['spawn A\nspawn A', "t.vms:2:7: error: process 'A' already exists"],
+    ['spawn A\nmachine teach16', "t.vms:2:1: error: 'machine' must come before every other statement"],
+    [
+      'spawn A\nfrobnicate A',
+      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, kill, show, expect, or 'NAME: operation')",
+    ],
+    [
+      'spawn A\nA: mmap m 4K rw- shared private',
+      "t.vms:2:25: error: a mapping is 'shared' or 'private', not both",
+    ],
+    [
+      'spawn A\nA: read heap+zz',
+      "t.vms:2:14: error: no label 'zz' (labels come from an earlier mmap of this process)",
+    ],
+    ['spawn A\nA: exit 300', 't.vms:2:9: error: an exit code is 0..255'],
+  ])('rejects %j with its line and column', (text, message) => {
+    expect(errorOf(text)).toBe(message);
+  });
+
+  test('an error in the last line means nothing earlier was run: parsing is all-or-nothing', () => {
+    expect(errorOf('spawn A\nA: write heap\nA: bogus')).toMatch(
+      /^t\.vms:3:4: error: unknown operation 'bogus'/,
+    );
+  });
+});
