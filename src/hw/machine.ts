@@ -56,7 +56,7 @@ export class Machine {
     this.config = full;
     this.arch = archPreset(full.arch);
     this.mem = new PhysicalMemory(full.ramBytes, this.arch.pageSize);
-    this.tlb = new Tlb(full.tlbEntries, full.tlbWays);
+    this.tlb = new Tlb(full.tlbEntries, full.tlbWays, this.arch.pageSize);
     this.mmu = new Mmu(this.arch, this.mem, this.tlb);
   }
 }

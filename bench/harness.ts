@@ -1,0 +1,40 @@
+/** A tiny benchmark harness: best of several timed runs, reported as operations per second. */
+
+export interface Measurement {
+  readonly name: string;
+  readonly opsPerSec: number;
+  readonly ops: number;
+  readonly checksum: number;
+}
+
+/** Runs `body(n)` (which performs n operations and returns a checksum) until ~`ms`, `rounds` times. */
+export function measure(
+  name: string,
+  body: (n: number) => number,
+  opts: { rounds?: number; ms?: number } = {},
+): Measurement {
+  const rounds = opts.rounds ?? 5;
+  const ms = opts.ms ?? 300;
+  // Calibrate the batch size so one batch takes ~ms.
+  let n = 1 << 16;
+  let checksum = body(n);
+  for (;;) {
+    const t0 = performance.now();
+    checksum = body(n);
+    const dt = performance.now() - t0;
+    if (dt >= ms / 4 || n >= 1 << 30) break;
+    n *= 4;
+  }
+  let best = 0;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    checksum = body(n);
+    const dt = (performance.now() - t0) / 1000;
+    best = Math.max(best, n / dt);
+  }
+  return { name, opsPerSec: best, ops: n, checksum };
+}
+
+export function mops(x: number): string {
+  return `${(x / 1e6).toFixed(1)} M/s`;
+}
