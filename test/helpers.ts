@@ -2,6 +2,7 @@
  * Small builders shared by the hw and kernel tests: a fresh machine or kernel per test, a process
  * from the textbook image, hand-built page tables, and /proc/PID/maps drawn as text.
  */
+import { Buffer } from 'node:buffer';
 import { expect } from 'vitest';
 import { type ArchName, archPreset } from '../src/hw/arch.js';
 import { Machine, type MachineConfig } from '../src/hw/machine.js';
@@ -117,6 +118,11 @@ export class TableBuilder {
   unmap(va: number): void {
     this.machine.mmu.writeEntry(this.leafEntryPa(va), 0, 0);
   }
+}
+
+/** True when two byte arrays hold the same bytes (fast, for whole RAM images). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 /** A machine with a small RAM for the hw tests. */

@@ -9,7 +9,7 @@
 import type { Arch } from './arch.js';
 import type { PhysicalMemory } from './physmem.js';
 import type { PteFormat } from './pte.js';
-import { ASID_SPAN, TLB_D, TLB_R, TLB_U, TLB_W, TLB_X, type Tlb } from './tlb.js';
+import { TLB_D, TLB_R, TLB_U, TLB_W, TLB_X, type Tlb } from './tlb.js';
 
 /** Kinds of access. */
 export const ACCESS_READ = 0;
@@ -77,7 +77,6 @@ export class Mmu {
   /** TLB permission bits each access kind needs, for the current privilege. */
   private readonly need = new Uint8Array(3);
   // The TLB's arrays, held directly so that a hit reads no object but `this` (twice as fast).
-  private readonly tlbKey: Float64Array;
   private readonly tlbFront: Int32Array;
   private readonly tlbFrontMask: number;
   private readonly tlbReadKey: Float64Array;
@@ -104,7 +103,6 @@ export class Mmu {
     this.arch = arch;
     this.mem = mem;
     this.tlb = tlb;
-    this.tlbKey = tlb.key;
     this.tlbFront = tlb.front;
     this.tlbFrontMask = tlb.frontMask;
     [this.tlbReadKey, this.tlbWriteKey, this.tlbExecKey] = tlb.accessKey;
@@ -152,7 +150,7 @@ export class Mmu {
    */
   translate(va: number, access: AccessKind): number {
     const vpn = Math.floor(va * this.invPageSize);
-    const key = vpn * 65536 + this.asid; // ASID_SPAN, written out: an import is a live binding
+    const key = vpn * 65536 + this.asid; // ASID_SPAN (tlb.ts), written out: an import is a live binding
     const i = this.tlbFront[vpn & this.tlbFrontMask]!;
     // Inlined where `access` is a constant, this choice folds away.
     const keys = access === 0 ? this.tlbReadKey : access === 1 ? this.tlbWriteKey : this.tlbExecKey;

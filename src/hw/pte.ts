@@ -223,6 +223,8 @@ const SPECS: Record<PteFormatName, PteFormatSpec> = {
 
 /** Rights a leaf entry grants, as the kernel asks for them when it builds an entry. */
 export interface PteRights {
+  /** Absent means true. Only formats with a read bit (RISC-V) can build an execute-only leaf. */
+  readonly read?: boolean;
   readonly write: boolean;
   readonly user: boolean;
   readonly exec: boolean;
@@ -307,7 +309,8 @@ export class PteFormat {
 
   /** `lo` flag bits of a present, accessed leaf with the given rights (before the PFN is added). */
   leafFlags(rights: PteRights): number {
-    let f = this.present | this.read | this.accessed;
+    let f = this.present | this.accessed;
+    if (rights.read !== false) f |= this.read;
     if (rights.write) f |= this.write;
     if (rights.user) f |= this.user;
     if (rights.exec) f |= this.exec;

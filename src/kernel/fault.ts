@@ -15,6 +15,7 @@
 import { hex0x } from '../base/units.js';
 import {
   ACCESS_EXEC,
+  ACCESS_READ,
   ACCESS_WRITE,
   type AccessKind,
   FAULT_BAD_ADDRESS,
@@ -79,6 +80,9 @@ export function handleMmFault(
   if (access === ACCESS_WRITE && (vma.flags & VM_WRITE) === 0) {
     return segv(k, proc, SEGV_ACCERR, va, access, `write at ${hex0x(va)}: ${label} is not writable`);
   }
+  // Without NX (i386), the CPU cannot tell a fetch from a read: the fault is checked as a read.
+  const fmt0 = k.machine.arch.pte;
+  if (access === ACCESS_EXEC && fmt0.exec === 0 && fmt0.nxHi === 0) access = ACCESS_READ;
   if (access === ACCESS_EXEC && (vma.flags & VM_EXEC) === 0) {
     return segv(k, proc, SEGV_ACCERR, va, access, `fetch at ${hex0x(va)}: ${label} is not executable`);
   }

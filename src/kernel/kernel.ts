@@ -299,7 +299,8 @@ export class Kernel {
     invariant(mm !== null, `access by pid ${proc.pid}, which is not running`);
     this.switchTo(mm);
     const mmu = this.machine.mmu;
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // Each retry follows a resolved fault; the OOM killer may need one per other process.
+    for (let attempt = 0; attempt < this.processes.size + 4; attempt++) {
       const pa = mmu.translate(va, access);
       if (pa >= 0) return pa;
       const verdict = handleMmFault(this, proc, va, access, mmu.fault.kind);
@@ -446,7 +447,9 @@ export class Kernel {
     const f = this.frames;
     const exclusiveAnon = f.kind[pfn] === FRAME_ANON && f.mapcount[pfn]! <= 1 && f.refcount[pfn] === 1;
     const writable = (vma.flags & 0x2) !== 0 && (vma.isShared() || exclusiveAnon);
-    return { write: writable, user: true, exec: (vma.flags & 0x4) !== 0 };
+    // VM_READ | VM_WRITE: write implies read; an execute-only VMA gets an execute-only leaf (RISC-V).
+    const readable = (vma.flags & 0x3) !== 0;
+    return { read: readable, write: writable, user: true, exec: (vma.flags & 0x4) !== 0 };
   }
 
   /**

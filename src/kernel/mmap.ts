@@ -11,6 +11,7 @@ import {
   EEXIST,
   EINVAL,
   ENOMEM,
+  EPERM,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -101,6 +102,8 @@ export function getUnmappedArea(k: Kernel, mm: Mm, addr: number, len: number, fl
   if (flags & MAP_FIXED) {
     if (addr % ps !== 0) return -EINVAL;
     if (len > mm.taskSize - addr) return -ENOMEM;
+    // security_mmap_addr: an unprivileged process may not map below vm.mmap_min_addr.
+    if (addr < k.layout.mmapMinAddr) return -EPERM;
     return addr;
   }
   if (addr !== 0) {
@@ -240,7 +243,8 @@ export interface MmapRequest {
 /**
  * mmap(2) for anonymous memory. @returns the mapping's address, or -errno:
  * EINVAL (length 0, neither/both of MAP_SHARED and MAP_PRIVATE, unaligned MAP_FIXED address, bad prot),
- * EBADF (a file mapping without a file), ENOMEM (no room, limits), EEXIST (MAP_FIXED_NOREPLACE overlap).
+ * EBADF (a file mapping without a file), ENOMEM (no room, limits), EEXIST (MAP_FIXED_NOREPLACE overlap),
+ * EPERM (a MAP_FIXED address below vm.mmap_min_addr).
  */
 export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   const mm = proc.mm!;
@@ -346,8 +350,9 @@ export function sysMprotect(k: Kernel, proc: Process, start: number, len: number
     if (r < 0) return r;
     nstart = tmpEnd;
     if (nstart >= end) return 0;
+    // The VMA just changed may have merged with the next one: then it already covers nstart.
     const next = mm.findVma(nstart);
-    if (next === null || next.start !== nstart) return -ENOMEM;
+    if (next === null || next.start > nstart) return -ENOMEM;
     vma = next;
   }
 }

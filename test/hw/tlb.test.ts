@@ -1,90 +1,126 @@
-/** The TLB: set-associative, ASID-tagged, least-recently-used within a set. */
+/**
+ * The TLB: set-associative, ASID-tagged, least-recently-used within a set. Driven the way hardware
+ * drives it, through the MMU's translations of hand-built page tables.
+ */
 import { describe, expect, test } from 'vitest';
-import { machineConfigProblem } from '../../src/hw/machine.js';
+import { Machine, machineConfigProblem } from '../../src/hw/machine.js';
+import { ACCESS_READ, ACCESS_WRITE } from '../../src/hw/mmu.js';
+import type { PteRights } from '../../src/hw/pte.js';
 import { formatTlbPerm, TLB_D, TLB_R, TLB_U, TLB_W, Tlb } from '../../src/hw/tlb.js';
+import { TableBuilder } from '../helpers.js';
 
-const RW = TLB_R | TLB_W | TLB_U;
+const USER_RW: PteRights = { write: true, user: true, exec: false };
+const PAGE = 4096;
+
+/** An x86-64 machine with a TLB of the given shape, running one address space as ASID 1. */
+function machineWithTlb(entries: number, ways: number) {
+  const machine = new Machine({ arch: 'x86_64', ramBytes: 64 * PAGE, tlbEntries: entries, tlbWays: ways });
+  const tables = new TableBuilder(machine);
+  machine.mmu.setContext(tables.root, 1);
+  /** Maps page `vpn` (to a fresh frame) and touches it. @returns the frame. */
+  const touch = (vpn: number, access: 0 | 1 = ACCESS_READ): number => {
+    if (machine.mmu.probe(tables.root, vpn * PAGE).pa < 0)
+      tables.map(vpn * PAGE, tables.takeFrame(), USER_RW);
+    const pa = machine.mmu.translate(vpn * PAGE, access);
+    expect(pa).toBeGreaterThanOrEqual(0);
+    return Math.floor(pa / PAGE);
+  };
+  const cached = (vpn: number, asid = 1): boolean => machine.tlb.find(vpn, asid) >= 0;
+  return { machine, tlb: machine.tlb, mmu: machine.mmu, tables, touch, cached };
+}
 
 describe('a 2-way TLB of 8 entries has 4 sets, chosen by the low bits of the page number', () => {
-  test('pages 0, 4 and 8 compete for set 0; page 1 lives in set 1', () => {
-    const tlb = new Tlb(8, 2);
+  test('pages 0x400, 0x404 and 0x408 compete for set 0; page 0x401 lives in set 1', () => {
+    const { tlb, touch, cached } = machineWithTlb(8, 2);
     expect([tlb.sets, tlb.setMask]).toEqual([4, 3]);
-    tlb.fill(0, 1, 100, RW);
-    tlb.fill(4, 1, 104, RW);
-    tlb.fill(1, 1, 101, RW);
+    touch(0x400);
+    touch(0x404);
+    touch(0x401);
     expect(tlb.entries().map((e) => [e.vpn, e.set])).toEqual([
-      [0, 0],
-      [4, 0],
-      [1, 1],
+      [0x400, 0],
+      [0x404, 0],
+      [0x401, 1],
     ]);
-    // A third page in set 0 evicts the least recently used of the two: page 0.
-    tlb.fill(8, 1, 108, RW);
-    expect(tlb.find(0, 1)).toBe(-1);
-    expect(tlb.find(4, 1)).toBeGreaterThanOrEqual(0);
-    expect(tlb.find(8, 1)).toBeGreaterThanOrEqual(0);
-    expect(tlb.find(1, 1)).toBeGreaterThanOrEqual(0);
+    // A third page for set 0 evicts the least recently used of the two there: 0x400.
+    touch(0x408);
+    expect([cached(0x400), cached(0x404), cached(0x408), cached(0x401)]).toEqual([false, true, true, true]);
     expect(tlb.evictions).toBe(1);
   });
 
-  test('refilling a page makes it the most recent, so the other way is the victim', () => {
-    const tlb = new Tlb(8, 2);
-    tlb.fill(0, 1, 100, RW);
-    tlb.fill(4, 1, 104, RW);
-    tlb.fill(0, 1, 200, RW | TLB_D); // the same tag: replaced in place, no eviction
-    expect(tlb.evictions).toBe(0);
-    expect(tlb.pfn[tlb.find(0, 1)]).toBe(200);
-    tlb.fill(8, 1, 108, RW);
-    expect(tlb.find(4, 1)).toBe(-1);
-    expect(tlb.find(0, 1)).toBeGreaterThanOrEqual(0);
+  test('a hit makes its entry the most recent, so the other way is the victim', () => {
+    const { mmu, tlb, touch, cached } = machineWithTlb(8, 2);
+    touch(0x400);
+    touch(0x404);
+    touch(0x400); // a hit
+    expect(mmu.tlbHits).toBe(1);
+    touch(0x408);
+    expect([cached(0x400), cached(0x404), cached(0x408)]).toEqual([true, false, true]);
+    expect(tlb.evictions).toBe(1);
   });
 
   test('an invalidated way is reused before any valid one is evicted', () => {
-    const tlb = new Tlb(8, 2);
-    tlb.fill(0, 1, 100, RW);
-    tlb.fill(4, 1, 104, RW);
-    tlb.invalidatePage(1, 4);
-    tlb.fill(8, 1, 108, RW);
+    const { tlb, touch, cached } = machineWithTlb(8, 2);
+    touch(0x400);
+    touch(0x404);
+    tlb.invalidatePage(1, 0x404);
+    touch(0x408);
     expect(tlb.evictions).toBe(0);
-    expect(tlb.find(0, 1)).toBeGreaterThanOrEqual(0);
+    expect([cached(0x400), cached(0x408)]).toEqual([true, true]);
   });
 });
 
-test('a fully associative TLB keeps the N most recently filled pages, whatever their numbers', () => {
-  const tlb = new Tlb(4, 4);
+test('a fully associative TLB keeps the N most recently used pages, whatever their numbers', () => {
+  const { tlb, touch } = machineWithTlb(4, 4);
   expect(tlb.sets).toBe(1);
-  for (const vpn of [3, 17, 4096, 9, 5]) tlb.fill(vpn, 0, vpn, RW);
-  expect(
-    tlb
-      .entries()
-      .map((e) => e.vpn)
-      .sort((a, b) => a - b),
-  ).toEqual([5, 9, 17, 4096]);
+  for (const vpn of [3, 17, 0x1000, 9, 5]) touch(vpn);
+  const resident = tlb
+    .entries()
+    .map((e) => e.vpn)
+    .sort((a, b) => a - b);
+  expect(resident).toEqual([5, 9, 17, 0x1000]);
 });
 
-test('page numbers above 2^32 (x86-64 has 36-bit ones) are tags like any other', () => {
-  const tlb = new Tlb(16, 4);
+test('page numbers above 2^32 (x86-64 has 35-bit ones) are tags like any other', () => {
+  const { tlb, touch, cached } = machineWithTlb(16, 4);
   const high = 0x7_ffff_fffe; // the page just below the x86-64 stack top
-  tlb.fill(high, 1, 42, RW);
-  expect(tlb.pfn[tlb.find(high, 1)]).toBe(42);
-  expect(tlb.find(high % 2 ** 32, 1)).toBe(-1);
+  const pfn = touch(high);
+  expect(cached(high)).toBe(true);
+  expect(tlb.pfn[tlb.find(high, 1)]).toBe(pfn);
+  expect(cached(high % 2 ** 32)).toBe(false);
   expect(tlb.entries()[0]!.set).toBe(high % tlb.sets);
+});
+
+test('an entry filled by a read does not know the page is dirty; a write refills it with D', () => {
+  const { tlb, touch } = machineWithTlb(8, 2);
+  touch(0x400, ACCESS_READ);
+  expect(formatTlbPerm(tlb.entries()[0]!.perm)).toBe('rw-u-');
+  touch(0x400, ACCESS_WRITE);
+  expect(tlb.entries()).toHaveLength(1);
+  expect(formatTlbPerm(tlb.entries()[0]!.perm)).toBe('rw-ud');
 });
 
 describe('ASIDs', () => {
   test('the same page of two address spaces is two entries; neither sees the other', () => {
-    const tlb = new Tlb(8, 2);
-    tlb.fill(7, 1, 100, RW);
-    tlb.fill(7, 2, 200, RW);
-    expect(tlb.pfn[tlb.find(7, 1)]).toBe(100);
-    expect(tlb.pfn[tlb.find(7, 2)]).toBe(200);
-    expect(tlb.find(7, 3)).toBe(-1);
+    const { machine, tlb, tables, touch } = machineWithTlb(8, 2);
+    const other = tables.another();
+    const frameA = touch(0x400);
+    const frameB = other.takeFrame();
+    other.map(0x400 * PAGE, frameB, USER_RW);
+    machine.mmu.setContext(other.root, 2);
+    expect(machine.mmu.translate(0x400 * PAGE, ACCESS_READ)).toBe(frameB * PAGE);
+    expect(tlb.pfn[tlb.find(0x400, 1)]).toBe(frameA);
+    expect(tlb.pfn[tlb.find(0x400, 2)]).toBe(frameB);
+    expect(tlb.find(0x400, 3)).toBe(-1);
   });
 
   test('invalidating an ASID drops its entries only', () => {
-    const tlb = new Tlb(8, 2);
-    for (let vpn = 0; vpn < 3; vpn++) {
-      tlb.fill(vpn, 1, vpn, RW);
-      tlb.fill(vpn + 8, 2, vpn, RW);
+    const { machine, tlb, tables, touch } = machineWithTlb(8, 2);
+    const other = tables.another();
+    for (const vpn of [1, 2, 3]) touch(vpn);
+    machine.mmu.setContext(other.root, 2);
+    for (const vpn of [9, 10, 11]) {
+      other.map(vpn * PAGE, other.takeFrame(), USER_RW);
+      machine.mmu.translate(vpn * PAGE, ACCESS_READ);
     }
     tlb.invalidateAsid(1);
     expect(tlb.entries().map((e) => e.asid)).toEqual([2, 2, 2]);
@@ -94,43 +130,41 @@ describe('ASIDs', () => {
 
 describe('invalidation', () => {
   test('invlpg of one page drops that page of that ASID only', () => {
-    const tlb = new Tlb(8, 2);
-    tlb.fill(5, 1, 50, RW);
-    tlb.fill(5, 2, 51, RW);
-    tlb.fill(6, 1, 60, RW);
+    const { tlb, touch, cached } = machineWithTlb(8, 2);
+    touch(5);
+    touch(6);
     tlb.invalidatePage(1, 5);
-    expect(tlb.find(5, 1)).toBe(-1);
-    expect(tlb.find(5, 2)).toBeGreaterThanOrEqual(0);
-    expect(tlb.find(6, 1)).toBeGreaterThanOrEqual(0);
+    tlb.invalidatePage(2, 6); // another ASID: nothing to drop
+    expect([cached(5), cached(6)]).toEqual([false, true]);
     tlb.invalidatePage(1, 5); // already gone: nothing counted
     expect(tlb.invalidations).toBe(1);
   });
 
+  test('after invlpg the next access walks again and sees the new PTE', () => {
+    const { mmu, tlb, tables, touch } = machineWithTlb(8, 2);
+    const before = touch(0x400);
+    const after = tables.takeFrame();
+    tables.map(0x400 * PAGE, after, USER_RW);
+    expect(mmu.translate(0x400 * PAGE, ACCESS_READ)).toBe(before * PAGE); // stale, as on hardware
+    tlb.invalidatePage(1, 0x400);
+    expect(mmu.translate(0x400 * PAGE, ACCESS_READ)).toBe(after * PAGE);
+  });
+
   test.each([
     ['a short range, page by page', 10, 13],
-    ['a long range, by scanning every entry', 0, 1000],
+    ['a long range, by scanning every entry', 1, 1000],
   ])('a range drops exactly the pages inside it: %s', (_how, start, end) => {
-    const tlb = new Tlb(64, 4);
-    const vpns = [start - 1, start, start + 1, end - 1, end, end + 5];
-    for (const vpn of vpns) if (vpn >= 0) tlb.fill(vpn, 3, vpn, RW);
-    tlb.fill(start, 4, 0, RW); // another address space's page in the range stays
-    tlb.invalidateRange(3, start, end);
-    const left = tlb.entries().map((e) => [e.vpn, e.asid]);
-    expect(left).toEqual(
-      expect.arrayContaining([
-        [end, 3],
-        [end + 5, 3],
-        [start, 4],
-      ]),
-    );
-    for (const vpn of [start, start + 1, end - 1]) expect(tlb.find(vpn, 3)).toBe(-1);
-    if (start > 0) expect(tlb.find(start - 1, 3)).toBeGreaterThanOrEqual(0);
+    const { tlb, touch, cached } = machineWithTlb(64, 4);
+    for (const vpn of [start - 1, start, start + 1, end - 1, end, end + 5]) touch(vpn);
+    tlb.invalidateRange(1, start, end);
+    expect([start, start + 1, end - 1].map((vpn) => cached(vpn))).toEqual([false, false, false]);
+    expect([start - 1, end, end + 5].map((vpn) => cached(vpn))).toEqual([true, true, true]);
   });
 
   test('a full flush empties the TLB and is counted as one flush', () => {
-    const tlb = new Tlb(8, 2);
-    tlb.fill(1, 1, 1, RW);
-    tlb.fill(2, 2, 2, RW);
+    const { tlb, touch } = machineWithTlb(8, 2);
+    touch(1);
+    touch(2);
     tlb.flushAll();
     expect(tlb.entries()).toEqual([]);
     expect(tlb.flushes).toBe(1);
@@ -139,21 +173,24 @@ describe('invalidation', () => {
 
 test('an entry shows its rights as r w x u d', () => {
   expect(formatTlbPerm(TLB_R | TLB_U)).toBe('r--u-');
-  expect(formatTlbPerm(RW | TLB_D)).toBe('rw-ud');
+  expect(formatTlbPerm(TLB_R | TLB_W | TLB_U | TLB_D)).toBe('rw-ud');
 });
 
 test.each([
-  [{ tlbEntries: 64, tlbWays: 4 }, null],
-  [{ tlbEntries: 4, tlbWays: 1 }, null],
-  [{ tlbEntries: 64, tlbWays: 64 }, null],
-  [{ tlbEntries: 64, tlbWays: 5 }, 'tlb ways must divide the entries'],
-  [{ tlbEntries: 48, tlbWays: 4 }, 'tlb entries / ways must be a power of two'],
-  [{ tlbEntries: 0, tlbWays: 1 }, 'tlb entries must be positive'],
-])('TLB shape %o is %s', (tlb, problem) => {
-  expect(machineConfigProblem({ arch: 'x86_64', ramBytes: 1 << 20, ...tlb })).toBe(problem);
-});
+  ['64 entries in 4 ways', 64, 4, null],
+  ['4 entries, direct-mapped (OSTEP)', 4, 1, null],
+  ['64 entries, fully associative', 64, 64, null],
+  ['64 entries in 5 ways', 64, 5, 'tlb ways must divide the entries'],
+  ['48 entries in 4 ways (12 sets)', 48, 4, 'tlb entries / ways must be a power of two'],
+  ['no entries', 0, 1, 'tlb entries must be positive'],
+])(
+  'a machine with a TLB of %s: accepted, or refused with the reason',
+  (_shape, tlbEntries, tlbWays, problem) => {
+    expect(machineConfigProblem({ arch: 'x86_64', ramBytes: 1 << 20, tlbEntries, tlbWays })).toBe(problem);
+  },
+);
 
-test('the constructor refuses a shape the machine config would refuse', () => {
+test('the TLB refuses a shape the machine config would refuse', () => {
   expect(() => new Tlb(48, 4)).toThrow(/power of two/);
   expect(() => new Tlb(64, 5)).toThrow(/ways must divide/);
 });

@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { formatMapsLine, formatStatus } from '../../src/report/procfs.js';
+import { corpusPath } from '../corpus.js';
 
-const ELF = '/work/shared/corpus/elf';
+const ELF = corpusPath('elf');
 const cases = readdirSync(ELF).filter((c) => c !== 'sysroot');
 
 /** Parses a maps line into the fields vmscope formats. */
