@@ -6,8 +6,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from '@commander-js/extra-typings';
+import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { InputError, InvariantError } from '../base/errors.js';
+import { runExec, SHOW_CHOICES } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { runScenarioFile } from './run.js';
 import { runTour } from './tour.js';
@@ -22,6 +23,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .enablePositionalOptions()
     .exitOverride();
 
   cmd
@@ -30,12 +32,69 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .argument('<file>', 'the scenario script')
     .option('--json', 'print one JSON document instead of the narrated log')
     .option('--check', 'validate every kernel invariant after each statement')
+    .option('--sysroot <dir>', 'where exec statements find the interpreter named in PT_INTERP', '/')
     .addHelpText(
       'after',
       '\nExit status: 0 when every expect holds, 1 when one fails, 2 on an input error, 3 on a vmscope bug.\nThe scenario language is described in the README (section "Scenario scripts").',
     )
     .action((file, opts) =>
-      setStatus(runScenarioFile(file, { json: opts.json ?? false, check: opts.check ?? false }, io)),
+      setStatus(
+        runScenarioFile(
+          file,
+          { json: opts.json ?? false, check: opts.check ?? false, sysroot: opts.sysroot },
+          io,
+        ),
+      ),
+    );
+
+  cmd
+    .command('exec')
+    .description(
+      "load a real ELF binary as Linux's execve does and print the process at its first instruction",
+    )
+    .argument('<binary>', 'the program (its path becomes argv[0] and AT_EXECFN)')
+    .argument('[args...]', 'more arguments; put -- before them when they start with -')
+    .option(
+      '--env <NAME=VALUE>',
+      'an environment variable (repeat for more; the environment is empty otherwise)',
+      collect,
+      [] as string[],
+    )
+    .option('--sysroot <dir>', 'where to find the interpreter named in PT_INTERP', '/')
+    .option(
+      '--aslr',
+      'randomize the layout as Linux does with randomize_va_space=2 (default: off, like setarch -R)',
+    )
+    .option('--seed <n>', 'the random seed for --aslr', parseInteger, 0)
+    .addOption(
+      new Option('--show <what>', 'what to print (repeat for more): maps, stack, status, auxv')
+        .choices(SHOW_CHOICES)
+        .argParser(collectChoice),
+    )
+    .option('--ram <bytes>', 'physical memory of the simulated machine', parseInteger, 64 * 1024 * 1024)
+    .option('--json', 'print one JSON document')
+    .passThroughOptions()
+    .addHelpText(
+      'after',
+      '\nBy default it prints /proc/PID/maps exactly as Linux does. Options come before BINARY; everything after it is argv.\nExample: vmscope exec --sysroot ../shared/corpus/elf/sysroot --show maps --show stack ./prog one two',
+    )
+    .action((binary, args, opts) =>
+      setStatus(
+        runExec(
+          binary,
+          args,
+          {
+            env: opts.env,
+            sysroot: opts.sysroot,
+            aslr: opts.aslr ?? false,
+            seed: opts.seed,
+            show: opts.show ?? [],
+            json: opts.json ?? false,
+            ramBytes: opts.ram,
+          },
+          io,
+        ),
+      ),
     );
 
   cmd
@@ -45,6 +104,20 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .action((opts) => setStatus(runTour({ check: opts.check ?? false }, io)));
 
   return cmd;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function collectChoice(value: string, previous: (typeof SHOW_CHOICES)[number][] | undefined) {
+  return [...(previous ?? []), value as (typeof SHOW_CHOICES)[number]];
+}
+
+function parseInteger(value: string): number {
+  const n = /^(0x[0-9a-f]+|[0-9]+)$/i.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+  return n;
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit status. */

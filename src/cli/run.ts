@@ -1,5 +1,6 @@
 /** `vmscope run FILE`: runs a scenario and narrates it. */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { InputError } from '../base/errors.js';
 import { archPreset } from '../hw/arch.js';
 import { formatStep, formatSummary, runJson } from '../report/scenario-report.js';
@@ -7,10 +8,13 @@ import { runScenario } from '../sim/scenario-runner.js';
 import type { Scenario } from '../workload/scenario/ast.js';
 import { parseScenario } from '../workload/scenario/parse.js';
 import { colors, EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+import { hostFileSource } from './vfs.js';
 
 export interface RunFlags {
   readonly json?: boolean;
   readonly check?: boolean;
+  /** Where `exec` statements find interpreters (default `/`). */
+  readonly sysroot?: string;
 }
 
 /** Reads a text file, or throws an InputError naming it. */
@@ -41,6 +45,7 @@ export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
   const names = new Map<number, string>();
   const run = runScenario(scenario, {
     check: flags.check ?? false,
+    files: hostFileSource(flags.sysroot ?? '/', dirname(scenario.file)),
     onStep: (step) => {
       if (step.outcome.kind === 'spawn' && step.statement.kind === 'spawn')
         names.set(step.outcome.pid, step.statement.name);

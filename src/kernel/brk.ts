@@ -39,7 +39,7 @@ export function sysBrk(k: Kernel, proc: Process, brk: number): number {
   if (newBrk > mm.taskSize) return mm.brk;
   // The expansion must leave a page (and a stack's guard gap) before the next mapping.
   const next = mm.findVma(oldBrk);
-  if (next && newBrk + ps > vmStartGap(k, next)) return mm.brk;
+  if (next && newBrk + ps > vmStartGap(mm, next)) return mm.brk;
   const pages = (newBrk - oldBrk) / ps;
   if (!mayExpandVm(k, mm, BRK_VMA_FLAGS, pages) || !enoughMemory(k, pages)) return mm.brk;
   // do_brk_flags: extend the heap VMA (one starting at or above start_brk and ending at the old

@@ -9,6 +9,7 @@ import {
   FRAME_ANON,
   FRAME_FILE,
   FRAME_FREE,
+  FRAME_KERNEL,
   FRAME_KIND_NAMES,
   FRAME_PAGETABLE,
   FRAME_SHMEM,
@@ -31,7 +32,7 @@ export function checkKernel(k: Kernel): string[] {
   for (const obj of k.objects.values()) {
     for (const [index, pfn] of obj.pages) {
       cacheRefs[pfn]!++;
-      const want = obj.kind === 'shmem' ? FRAME_SHMEM : FRAME_FILE;
+      const want = obj.kind === 'shmem' ? FRAME_SHMEM : obj.kind === 'kernel' ? FRAME_KERNEL : FRAME_FILE;
       if (f.kind[pfn] !== want)
         problems.push(`${obj.path} page ${index}: frame ${pfn} is ${FRAME_KIND_NAMES[f.kind[pfn]!]}`);
       if (f.objectId[pfn] !== obj.id || f.objectIndex[pfn] !== index)
@@ -97,7 +98,7 @@ export function checkKernel(k: Kernel): string[] {
         const kind = f.kind[pfn];
         if (kind === FRAME_ANON) rss.anon++;
         else if (kind === FRAME_SHMEM) rss.shmem++;
-        else if (kind === FRAME_FILE) rss.file++;
+        else if (kind === FRAME_FILE || kind === FRAME_KERNEL) rss.file++;
         else problems.push(`${tag}: ${hex0x(va)} maps a ${FRAME_KIND_NAMES[kind!]} frame`);
         if (kind === FRAME_ANON && f.owner[pfn] !== proc.pid)
           problems.push(`${tag}: ${hex0x(va)} maps anonymous frame ${pfn} of pid ${f.owner[pfn]}`);
@@ -141,7 +142,7 @@ export function checkKernel(k: Kernel): string[] {
     const expectRefs = maps[pfn]! + cacheRefs[pfn]!;
     if (f.refcount[pfn] !== expectRefs)
       problems.push(`frame ${pfn}: refcount ${f.refcount[pfn]}, expected ${expectRefs}`);
-    if ((kind === FRAME_FILE || kind === FRAME_SHMEM) && cacheRefs[pfn] !== 1)
+    if ((kind === FRAME_FILE || kind === FRAME_SHMEM || kind === FRAME_KERNEL) && cacheRefs[pfn] !== 1)
       problems.push(`frame ${pfn}: not in exactly one page cache`);
     if (kind === FRAME_ANON && maps[pfn] === 0)
       problems.push(`anonymous frame ${pfn} is leaked (mapped nowhere)`);

@@ -3,6 +3,8 @@
 export const EPERM = 1;
 export const ENOENT = 2;
 export const EIO = 5;
+/** The arguments and environment do not fit (execve). */
+export const E2BIG = 7;
 export const EBADF = 9;
 export const ENOMEM = 12;
 export const EACCES = 13;
@@ -16,6 +18,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM',
   [ENOENT]: 'ENOENT',
   [EIO]: 'EIO',
+  [E2BIG]: 'E2BIG',
   [EBADF]: 'EBADF',
   [ENOMEM]: 'ENOMEM',
   [EACCES]: 'EACCES',

@@ -145,15 +145,15 @@ export function handleMmFault(
 /** expand_downwards: grows a stack VMA down to cover `va`. @returns null, or why it cannot. */
 function expandStack(k: Kernel, proc: Process, mm: Mm, stack: Vma, va: number): string | null {
   const newStart = Math.floor(va / k.pageSize) * k.pageSize;
-  if (newStart < k.layout.mmapMinAddr) return 'below mmap_min_addr';
+  if (newStart < mm.layout.mmapMinAddr) return 'below mmap_min_addr';
   const prev = mm.prev(stack);
   if (
     prev !== null &&
     (prev.flags & VM_GROWSDOWN) === 0 &&
     prev.isAccessible() &&
-    newStart - prev.end < k.layout.stackGuardGap
+    newStart - prev.end < mm.layout.stackGuardGap
   ) {
-    return `within the ${k.layout.stackGuardGap / k.pageSize}-page stack guard gap above ${vmaLabel(mm, prev)}`;
+    return `within the ${mm.layout.stackGuardGap / k.pageSize}-page stack guard gap above ${vmaLabel(mm, prev)}`;
   }
   if (prev !== null && newStart < prev.end) return 'it would overlap the mapping below';
   const newSize = stack.end - newStart;

@@ -22,7 +22,7 @@ import {
   NO_OWNER,
 } from './frames.js';
 import { type UserLayout, userLayout } from './layout.js';
-import type { MemObject } from './memobject.js';
+import { fileObject, MemObject } from './memobject.js';
 import { Mm, type Rlimits } from './mm.js';
 import { type MmapRequest, sysMmap, sysMprotect, sysMunmap } from './mmap.js';
 import { PageTables } from './pagetable.js';
@@ -49,6 +49,13 @@ export interface KernelOptions {
 /** Address-space identifier bits per architecture (x86-64 PCID 12, RISC-V 16, i386 none). */
 const ASID_BITS: Record<string, number> = { x86_64: 12, 'riscv-sv39': 16, i386: 0, teach16: 4, ostep15: 0 };
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The result of a user access: the physical address, or -1 when the process got a signal. */
 export type AccessOutcome = number;
 
@@ -65,6 +72,8 @@ export class Kernel {
   readonly bootFreeFrames: number;
   /** Objects with pages in the page cache, by id. */
   readonly objects = new Map<number, MemObject>();
+  /** Files and kernel objects that some VMA maps, by path: a second mapping shares the page cache. */
+  private readonly mapped = new Map<string, MemObject>();
   /** Attached event sink, or null (then no event object is ever built). */
   sink: EventSink | null = null;
 
@@ -166,7 +175,7 @@ export class Kernel {
 
   /** A new, empty address space for `pid` with the default layout. @returns null when out of memory. */
   newMm(pid: number): Mm | null {
-    const mm = new Mm(this.pageSize, { ...this.defaultRlimits });
+    const mm = new Mm(this.pageSize, { ...this.defaultRlimits }, this.layout);
     mm.rootPfn = this.pageTables.newRoot(pid);
     if (mm.rootPfn < 0) return null;
     mm.taskSize = this.layout.taskSize;
@@ -329,6 +338,26 @@ export class Kernel {
     return out;
   }
 
+  /**
+   * Reads `len` bytes of a process's memory without side effects (no fault, no accessed bit, no TLB
+   * fill): for inspection by tools. @returns null when some page is not resident.
+   */
+  peekUser(proc: Process, va: number, len: number): Uint8Array | null {
+    const mm = proc.mm;
+    if (mm === null) return null;
+    const out = new Uint8Array(len);
+    const mem = this.machine.mem.bytes;
+    let done = 0;
+    while (done < len) {
+      const pa = this.machine.mmu.probe(mm.rootPfn, va + done).pa;
+      if (pa < 0) return null;
+      const chunk = Math.min(len - done, this.pageSize - (pa % this.pageSize));
+      out.set(mem.subarray(pa, pa + chunk), done);
+      done += chunk;
+    }
+    return out;
+  }
+
   /** Writes `data` at `va` as the process. @returns false when it was killed on the way. */
   writeUser(proc: Process, va: number, data: Uint8Array): boolean {
     const mem = this.machine.mem.bytes;
@@ -374,7 +403,7 @@ export class Kernel {
   objectPage(obj: MemObject, index: number): { pfn: number; major: boolean } {
     const cached = obj.pages.get(index);
     if (cached !== undefined) return { pfn: cached, major: false };
-    const kind = obj.kind === 'shmem' ? FRAME_SHMEM : FRAME_FILE;
+    const kind = obj.kind === 'shmem' ? FRAME_SHMEM : obj.kind === 'kernel' ? FRAME_KERNEL : FRAME_FILE;
     const pfn = this.allocPage(kind, NO_OWNER);
     if (pfn < 0) return { pfn: -1, major: false };
     if (obj.data) {
@@ -393,6 +422,22 @@ export class Kernel {
   holdObject(obj: MemObject): void {
     obj.mapCount++;
     this.objects.set(obj.id, obj);
+    if (obj.kind !== 'shmem') this.mapped.set(obj.path, obj);
+  }
+
+  /** The object for the file at `path`: the one already mapped (sharing its page cache), or a new one. */
+  fileObject(path: string, bytes: Uint8Array): MemObject {
+    const open = this.mapped.get(path);
+    if (open !== undefined && open.kind === 'file' && open.data !== null && sameBytes(open.data, bytes))
+      return open;
+    return fileObject(path, bytes);
+  }
+
+  /** Pages the kernel shows every process (`[vdso]`, `[vvar]`): one object per name while mapped. */
+  kernelObject(name: string, sizeBytes: number): MemObject {
+    const open = this.mapped.get(name);
+    if (open !== undefined && open.kind === 'kernel') return open;
+    return new MemObject('kernel', name, new Uint8Array(sizeBytes), sizeBytes, '00:00');
   }
 
   /** A VMA stops using its object; the last one out frees the object's cached pages. */
@@ -408,6 +453,7 @@ export class Kernel {
     }
     obj.pages.clear();
     this.objects.delete(obj.id);
+    if (this.mapped.get(obj.path) === obj) this.mapped.delete(obj.path);
   }
 
   /**

@@ -7,7 +7,8 @@
  * returns to its boot value when every process has exited (Linux would keep file pages as `Cached`).
  */
 
-export type MemObjectKind = 'file' | 'shmem';
+/** `kernel`: pages the kernel provides to every process (the vdso). */
+export type MemObjectKind = 'file' | 'shmem' | 'kernel';
 
 let nextObjectId = 1;
 let nextInode = 1000;
@@ -27,6 +28,8 @@ export class MemObject {
   readonly pages = new Map<number, number>();
   /** VMAs (in any process) that map this object. */
   mapCount = 0;
+  /** The file was opened for writing (shared writable mappings allowed). Files vmscope loads are not. */
+  writable = false;
 
   constructor(kind: MemObjectKind, path: string, data: Uint8Array | null, sizeBytes: number, device: string) {
     this.id = nextObjectId++;

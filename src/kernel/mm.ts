@@ -3,6 +3,7 @@
  * brk/stack/code markers, and the counters /proc/PID/status reports.
  */
 import { invariant } from '../base/errors.js';
+import type { UserLayout } from './layout.js';
 import { VM_EXEC, VM_SHARED, VM_STACK, VM_WRITE, type Vma } from './vma.js';
 
 /** Resource limits in bytes; `Infinity` = unlimited. */
@@ -30,6 +31,13 @@ export class Mm {
   startStack = 0;
   mmapBase = 0;
   taskSize = 0;
+  /** Show the x86-64 `[vsyscall]` page in maps (64-bit processes loaded by exec). */
+  vsyscall = false;
+  /** Where the argument and environment strings are (mm->arg_start … env_end), 0 when unknown. */
+  argStart = 0;
+  argEnd = 0;
+  envStart = 0;
+  envEnd = 0;
   readonly rlimits: Rlimits;
 
   /** Page counts per accounting class (`vm_stat_account`). */
@@ -46,9 +54,13 @@ export class Mm {
   minflt = 0;
   majflt = 0;
 
-  constructor(pageSize: number, rlimits: Rlimits) {
+  /** The address-space policy of this process (a 32-bit process on a 64-bit kernel has its own). */
+  layout: UserLayout;
+
+  constructor(pageSize: number, rlimits: Rlimits, layout: UserLayout) {
     this.pageSize = pageSize;
     this.rlimits = rlimits;
+    this.layout = layout;
   }
 
   get rss(): number {

@@ -25,7 +25,7 @@ import {
   PROT_WRITE,
 } from './errno.js';
 import type { Kernel } from './kernel.js';
-import { shmemObject } from './memobject.js';
+import { type MemObject, shmemObject } from './memobject.js';
 import type { Mm } from './mm.js';
 import { vmaName } from './proc.js';
 import type { Process } from './process.js';
@@ -38,6 +38,7 @@ import {
   VM_GROWSDOWN,
   VM_MAY_ALL,
   VM_MAYSHARE,
+  VM_MAYWRITE,
   VM_NORESERVE,
   VM_SHARED,
   VM_SPECIAL,
@@ -49,20 +50,20 @@ import {
 // ---------------------------------------------------------------- placement
 
 /** vm_start_gap: a stack below which nothing may be placed within the guard gap. */
-export function vmStartGap(k: Kernel, vma: Vma): number {
+export function vmStartGap(mm: Mm, vma: Vma): number {
   if ((vma.flags & VM_GROWSDOWN) === 0) return vma.start;
-  return Math.max(0, vma.start - k.layout.stackGuardGap);
+  return Math.max(0, vma.start - mm.layout.stackGuardGap);
 }
 
 /**
  * The highest hole in [low, high) of at least `len` bytes, honouring stack guard gaps (Linux
  * `unmapped_area_topdown`). @returns its start, or -ENOMEM.
  */
-function unmappedAreaTopdown(k: Kernel, mm: Mm, len: number, low: number, high: number): number {
+function unmappedAreaTopdown(mm: Mm, len: number, low: number, high: number): number {
   for (let i = mm.vmas.length; i >= 0; i--) {
     const next = mm.vmas[i];
     const prev = mm.vmas[i - 1];
-    const gapEnd = Math.min(next ? vmStartGap(k, next) : mm.taskSize, high);
+    const gapEnd = Math.min(next ? vmStartGap(mm, next) : mm.taskSize, high);
     const gapStart = Math.max(prev ? prev.end : 0, low);
     if (gapEnd - gapStart >= len) return gapEnd - len;
     if (prev && prev.end <= low) break;
@@ -71,12 +72,12 @@ function unmappedAreaTopdown(k: Kernel, mm: Mm, len: number, low: number, high: 
 }
 
 /** The lowest hole in [low, high) of at least `len` bytes (Linux `unmapped_area`). */
-function unmappedAreaBottomup(k: Kernel, mm: Mm, len: number, low: number, high: number): number {
+function unmappedAreaBottomup(mm: Mm, len: number, low: number, high: number): number {
   for (let i = 0; i <= mm.vmas.length; i++) {
     const next = mm.vmas[i];
     const prev = mm.vmas[i - 1];
     const gapStart = Math.max(prev ? prev.end : 0, low);
-    const gapEnd = Math.min(next ? vmStartGap(k, next) : mm.taskSize, high);
+    const gapEnd = Math.min(next ? vmStartGap(mm, next) : mm.taskSize, high);
     if (gapEnd - gapStart >= len) return gapStart;
   }
   return -ENOMEM;
@@ -84,26 +85,36 @@ function unmappedAreaBottomup(k: Kernel, mm: Mm, len: number, low: number, high:
 
 /** arch_get_unmapped_area_topdown: top-down below mmap_base, then bottom-up from TASK_UNMAPPED_BASE. */
 function searchTopdown(k: Kernel, mm: Mm, len: number): number {
-  const low = Math.max(k.pageSize, k.layout.mmapMinAddr);
-  const addr = unmappedAreaTopdown(k, mm, len, low, mm.mmapBase);
+  const low = Math.max(k.pageSize, mm.layout.mmapMinAddr);
+  const addr = unmappedAreaTopdown(mm, len, low, mm.mmapBase);
   if (addr >= 0) return addr;
   const base = Math.ceil(mm.taskSize / 3 / k.pageSize) * k.pageSize;
-  return unmappedAreaBottomup(k, mm, len, base, mm.taskSize);
+  return unmappedAreaBottomup(mm, len, base, mm.taskSize);
 }
 
 /**
- * get_unmapped_area for an anonymous mapping: MAP_FIXED takes `addr` as is; a hint is honoured when
- * the hole is free; large private requests (a multiple of the PMD size) are THP-aligned.
+ * get_unmapped_area: MAP_FIXED takes `addr` as is; a hint is honoured when the hole is free; large
+ * private anonymous requests (a multiple of the PMD size) are THP-aligned, and so are file mappings
+ * whose file range covers a whole aligned PMD (`thp_get_unmapped_area`, as ext4 files get).
+ * `file` and `pgoff` describe a file mapping (null for anonymous memory).
  * @returns the address, or -errno.
  */
-export function getUnmappedArea(k: Kernel, mm: Mm, addr: number, len: number, flags: number): number {
+export function getUnmappedArea(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  len: number,
+  flags: number,
+  file: MemObject | null = null,
+  pgoff = 0,
+): number {
   const ps = k.pageSize;
   if (len > mm.taskSize) return -ENOMEM;
   if (flags & MAP_FIXED) {
     if (addr % ps !== 0) return -EINVAL;
     if (len > mm.taskSize - addr) return -ENOMEM;
     // security_mmap_addr: an unprivileged process may not map below vm.mmap_min_addr.
-    if (addr < k.layout.mmapMinAddr) return -EPERM;
+    if (addr < mm.layout.mmapMinAddr) return -EPERM;
     return addr;
   }
   if (addr !== 0) {
@@ -113,22 +124,36 @@ export function getUnmappedArea(k: Kernel, mm: Mm, addr: number, len: number, fl
     const prev = i > 0 ? mm.vmas[i - 1] : undefined;
     if (
       mm.taskSize - len >= addr &&
-      addr >= k.layout.mmapMinAddr &&
-      (!next || addr + len <= vmStartGap(k, next)) &&
+      addr >= mm.layout.mmapMinAddr &&
+      (!next || addr + len <= vmStartGap(mm, next)) &&
       (!prev || addr >= prev.end)
     ) {
       return addr;
     }
   }
-  const thp = k.layout.thpAlign;
-  if (thp > 0 && addr === 0 && (flags & MAP_SHARED) === 0 && len % thp === 0) {
-    const padded = searchTopdown(k, mm, len + thp);
-    if (padded >= 0) {
-      const sub = (thp - (padded % thp)) % thp;
-      return sub === 0 ? padded + thp : padded + sub;
+  const thp = mm.layout.thpAlign;
+  if (thp > 0 && file === null && addr === 0 && (flags & MAP_SHARED) === 0 && len % thp === 0) {
+    const aligned = thpArea(k, mm, len, 0, thp);
+    if (aligned >= 0) return aligned;
+  }
+  if (thp > 0 && file !== null && file.kind === 'file') {
+    // __thp_get_unmapped_area: only when the mapping covers a whole PMD-aligned stretch of the file.
+    const off = pgoff * ps;
+    const offAlign = alignUp(off, thp);
+    if (off + len > offAlign && off + len - offAlign >= thp) {
+      const aligned = thpArea(k, mm, len, off, thp);
+      if (aligned >= 0) return aligned;
     }
   }
   return searchTopdown(k, mm, len);
+}
+
+/** A PMD-aligned placement (relative to file offset `off`): search with a padded length, then align. */
+function thpArea(k: Kernel, mm: Mm, len: number, off: number, thp: number): number {
+  const padded = searchTopdown(k, mm, len + thp);
+  if (padded < 0) return padded;
+  const sub = (((off - padded) % thp) + thp) % thp;
+  return sub === 0 ? padded + thp : padded + sub;
 }
 
 // ---------------------------------------------------------------- VMA surgery
@@ -238,13 +263,18 @@ export interface MmapRequest {
   readonly len: number;
   readonly prot: number;
   readonly flags: number;
+  /** The file to map (without MAP_ANONYMOUS); null or absent for anonymous memory. */
+  readonly file?: MemObject | null;
+  /** Offset into the file in bytes, page-aligned. */
+  readonly offset?: number;
 }
 
 /**
- * mmap(2) for anonymous memory. @returns the mapping's address, or -errno:
- * EINVAL (length 0, neither/both of MAP_SHARED and MAP_PRIVATE, unaligned MAP_FIXED address, bad prot),
- * EBADF (a file mapping without a file), ENOMEM (no room, limits), EEXIST (MAP_FIXED_NOREPLACE overlap),
- * EPERM (a MAP_FIXED address below vm.mmap_min_addr).
+ * mmap(2) of anonymous memory or of a file. @returns the mapping's address, or -errno:
+ * EINVAL (length 0, neither/both of MAP_SHARED and MAP_PRIVATE, unaligned MAP_FIXED address or file
+ * offset, bad prot), EBADF (a file mapping without a file), EACCES (a shared writable mapping of a
+ * read-only file), ENOMEM (no room, limits), EEXIST (MAP_FIXED_NOREPLACE overlap), EPERM (a MAP_FIXED
+ * address below vm.mmap_min_addr).
  */
 export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   const mm = proc.mm!;
@@ -254,17 +284,20 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   const type = flags & (MAP_SHARED | MAP_PRIVATE);
   if (type === 0 || type === (MAP_SHARED | MAP_PRIVATE)) return -EINVAL;
   if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
-  if (!(flags & MAP_ANONYMOUS)) return -EBADF;
+  const file = flags & MAP_ANONYMOUS ? null : (req.file ?? null);
+  if (!(flags & MAP_ANONYMOUS) && file === null) return -EBADF;
+  const offset = file === null ? 0 : (req.offset ?? 0);
+  if (offset % ps !== 0 || offset < 0) return -EINVAL;
   if (req.len === 0) return -EINVAL;
   const len = alignUp(req.len, ps);
   if (len > mm.taskSize) return -ENOMEM;
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if (!(flags & MAP_FIXED) && addr !== 0) {
     addr -= addr % ps;
-    if (addr < k.layout.mmapMinAddr) addr = alignUp(k.layout.mmapMinAddr, ps);
+    if (addr < mm.layout.mmapMinAddr) addr = alignUp(mm.layout.mmapMinAddr, ps);
   }
   if (mm.vmas.length >= k.maxMapCount) return -ENOMEM;
-  addr = getUnmappedArea(k, mm, addr, len, flags);
+  addr = getUnmappedArea(k, mm, addr, len, flags, file, offset / ps);
   if (addr < 0) return addr;
   const end = addr + len;
   const overlapping = mm.findVma(addr);
@@ -273,6 +306,11 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
 
   const shared = (flags & MAP_SHARED) !== 0;
   let vmFlags = protToVmFlags(prot) | VM_MAY_ALL | (shared ? VM_SHARED | VM_MAYSHARE : 0);
+  if (file !== null && shared && !file.writable) {
+    // A shared mapping of a file opened read-only: never writable, and not really shared.
+    if (prot & PROT_WRITE) return -EACCES;
+    vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
+  }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
   const pages = len / ps;
@@ -289,7 +327,9 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     const r = unmapRange(k, proc, mm, addr, end);
     if (r < 0) return r;
   }
-  const vma = new Vma(addr, end, vmFlags, shared ? 0 : addr / ps, shared ? shmemObject(len) : null);
+  const object = file ?? (shared ? shmemObject(len) : null);
+  const pgoff = file !== null ? offset / ps : shared ? 0 : addr / ps;
+  const vma = new Vma(addr, end, vmFlags, pgoff, object);
   if (vma.object) k.holdObject(vma.object);
   mm.insert(vma);
   const merged = mergeAround(k, mm, vma);

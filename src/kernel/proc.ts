@@ -37,20 +37,40 @@ export interface MapsEntry {
   readonly device: string;
   readonly inode: number;
   readonly name: string;
-  readonly vma: Vma;
+  /** The VMA, or null for the x86-64 `[vsyscall]` page, which is no VMA of the process. */
+  readonly vma: Vma | null;
 }
 
+/** The x86-64 legacy vsyscall page: shown in every 64-bit process's maps, outside TASK_SIZE. */
+export const VSYSCALL_START = 0xffffffffff600000;
+
 export function mapsEntries(mm: Mm): MapsEntry[] {
-  return mm.vmas.map((vma) => ({
-    start: vma.start,
-    end: vma.end,
-    perms: permString(vma.flags),
-    offset: vma.object === null ? 0 : vma.pgoff * mm.pageSize,
-    device: vma.object?.device ?? '00:00',
-    inode: vma.object?.inode ?? 0,
-    name: vmaName(mm, vma),
-    vma,
-  }));
+  const lines: MapsEntry[] = mm.vmas.map((vma) => {
+    const file = vma.special === null ? vma.object : null;
+    return {
+      start: vma.start,
+      end: vma.end,
+      perms: permString(vma.flags),
+      offset: file === null ? 0 : vma.pgoff * mm.pageSize,
+      device: file?.device ?? '00:00',
+      inode: file?.inode ?? 0,
+      name: vmaName(mm, vma),
+      vma,
+    };
+  });
+  if (mm.vsyscall) {
+    lines.push({
+      start: VSYSCALL_START,
+      end: VSYSCALL_START + 4096,
+      perms: '--xp',
+      offset: 0,
+      device: '00:00',
+      inode: 0,
+      name: '[vsyscall]',
+      vma: null,
+    });
+  }
+  return lines;
 }
 
 /** The memory lines of /proc/PID/status, in bytes, in Linux's order. */

@@ -50,11 +50,11 @@ export function spawnSynthetic(k: Kernel, name: string, image: SyntheticImage): 
   const mm = k.newMm(pid);
   if (mm === null) return -ENOMEM;
   const proc = k.addProcess(name, mm, pid);
-  const codeBase = image.codeBase ?? k.layout.codeBase;
+  const codeBase = image.codeBase ?? mm.layout.codeBase;
   const codeSpan = alignUp(image.codeBytes, ps);
   const file = fileObject(`/bin/${name}`, imageBytes(image.codeBytes, image.dataBytes, ps));
 
-  mm.mmapBase = mmapBase(k.layout, mm.rlimits.stack, ps);
+  mm.mmapBase = mmapBase(mm.layout, mm.rlimits.stack, ps);
   mm.startCode = codeBase;
   mm.endCode = codeBase + image.codeBytes;
   if (codeSpan > 0) {
@@ -83,8 +83,8 @@ export function spawnSynthetic(k: Kernel, name: string, image: SyntheticImage): 
   if (anonEnd > anonStart) mm.insert(new Vma(anonStart, anonEnd, BRK_VMA_FLAGS, anonStart / ps, null));
   mm.startBrk = mm.brk = anonEnd;
 
-  const stackTop = k.layout.stackTop;
-  const stackBytes = alignUp(image.stackBytes ?? k.layout.initialStackBytes, ps);
+  const stackTop = mm.layout.stackTop;
+  const stackBytes = alignUp(image.stackBytes ?? mm.layout.initialStackBytes, ps);
   const stackFlags = VM_READ | VM_WRITE | VM_MAY_ALL | VM_GROWSDOWN | VM_ACCOUNT;
   const stack = new Vma(stackTop - stackBytes, stackTop, stackFlags, (stackTop - stackBytes) / ps, null);
   mm.insert(stack);

@@ -19,6 +19,8 @@ import {
   SIGNAL_NAMES,
 } from '../kernel/errno.js';
 import { EventLog, type KernelEvent } from '../kernel/events.js';
+import { execve } from '../kernel/exec/load.js';
+import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, SignalInfo } from '../kernel/process.js';
@@ -89,6 +91,8 @@ export interface RunResult {
 }
 
 export interface RunOptions {
+  /** Where `exec` statements find binaries and interpreters; without it, `exec` is an input error. */
+  readonly files?: ExecFileSource;
   /** Run `kernel.check()` after every statement; a problem is a bug in vmscope (InvariantError). */
   readonly check?: boolean;
   /** Called after each statement (for streaming output). */
@@ -107,8 +111,11 @@ class Runner {
   private readonly diedAt = new Map<string, number>();
   private readonly bootMeminfo: MeminfoFields;
 
-  constructor(sc: Scenario) {
+  private readonly files: ExecFileSource | null;
+
+  constructor(sc: Scenario, files: ExecFileSource | null) {
     this.sc = sc;
+    this.files = files;
     const machine = new Machine(sc.machine);
     this.kernel = new Kernel(machine, sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {});
     this.kernel.sink = this.log;
@@ -174,7 +181,7 @@ class Runner {
             v = mm.brk;
             break;
           default:
-            v = this.kernel.layout.stackTop;
+            v = mm.layout.stackTop;
         }
       }
       sum += t.sign * v;
@@ -204,6 +211,28 @@ class Runner {
         this.procs.set(st.name, r);
         this.labels.set(st.name, new Map());
         outcome = { kind: 'spawn', pid: r.pid, error: 0 };
+        break;
+      }
+      case 'exec': {
+        if (!this.files)
+          throw this.error(st, 'exec needs access to files: run the scenario with vmscope run');
+        let r: ReturnType<typeof execve>;
+        try {
+          r = execve(k, {
+            path: st.path,
+            argv: [st.path, ...st.args],
+            envp: [],
+            files: this.files,
+            name: st.name,
+          });
+        } catch (e) {
+          if (e instanceof InputError) throw this.error(st, `cannot exec ${st.path}: ${e.format()}`);
+          throw e;
+        }
+        if (typeof r === 'number') throw this.error(st, `cannot exec ${st.path}: ${errnoText(r)}`);
+        this.procs.set(st.name, r.proc);
+        this.labels.set(st.name, new Map());
+        outcome = { kind: 'spawn', pid: r.proc.pid, error: 0 };
         break;
       }
       case 'op':
@@ -449,7 +478,7 @@ function mapFlagsText(flags: number): string {
  * operation on a process that has ended, a label whose mmap failed), InvariantError for a vmscope bug.
  */
 export function runScenario(sc: Scenario, options: RunOptions = {}): RunResult {
-  const runner = new Runner(sc);
+  const runner = new Runner(sc, options.files ?? null);
   const steps: StepRecord[] = [];
   let passed = 0;
   let failed = 0;

@@ -72,6 +72,13 @@ export type Statement = (
       readonly bss: number;
       readonly stack: number | null;
     }
+  | {
+      readonly kind: 'exec';
+      readonly name: string;
+      /** The program's path as written (relative paths are the caller's to resolve). */
+      readonly path: string;
+      readonly args: readonly string[];
+    }
   | { readonly kind: 'op'; readonly proc: string; readonly body: Op }
   | { readonly kind: 'kill'; readonly proc: string }
   | {

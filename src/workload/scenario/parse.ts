@@ -37,7 +37,7 @@ interface Token {
 }
 
 const OPS = ['read', 'write', 'fetch', 'sbrk', 'brk', 'mmap', 'munmap', 'mprotect', 'exit'] as const;
-const KEYWORDS = ['machine', 'spawn', 'show', 'expect', 'kill'] as const;
+const KEYWORDS = ['machine', 'spawn', 'exec', 'show', 'expect', 'kill'] as const;
 const PROC_SHOWS = ['maps', 'status', 'pagetable', 'tlb'] as const;
 const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb'] as const;
 const COMPARES: readonly CompareOp[] = ['==', '!=', '<=', '>=', '<', '>'];
@@ -265,6 +265,25 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       });
       return;
     }
+    case 'exec': {
+      const nameTok = p.next('a process name');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
+        throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
+      if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+      const pathTok = p.next('the path of an ELF binary');
+      const args = p.rest().map((t) => t.text);
+      st.procs.set(nameTok.text, new Set());
+      st.machine ??= DEFAULT_MACHINE;
+      st.statements.push({
+        kind: 'exec',
+        name: nameTok.text,
+        path: pathTok.text,
+        args,
+        place: p.place(first),
+        text,
+      });
+      return;
+    }
     case 'kill': {
       const nameTok = p.next('a process name');
       needProc(p, st, nameTok.text, nameTok);
@@ -281,7 +300,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
     default: {
       const hint = suggest(first.text, [...KEYWORDS, ...[...st.procs.keys()].map((n) => `${n}:`)]);
       throw p.error(
-        `unknown statement '${first.text}' (expected machine, spawn, kill, show, expect, or 'NAME: operation')`,
+        `unknown statement '${first.text}' (expected machine, spawn, exec, kill, show, expect, or 'NAME: operation')`,
         first,
         hint && `did you mean '${hint}'?`,
       );

@@ -1,0 +1,97 @@
+/**
+ * The host's files for exec: the program by its host path, the interpreter inside a sysroot, with
+ * symbolic links resolved as a chroot would (an absolute link target starts again at the sysroot).
+ *
+ * A sysroot checked out by git without symlink support holds each link as a small text file whose
+ * content is the target; such "link files" are followed like links (an ELF file never looks like one).
+ */
+import { lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InputError } from '../base/errors.js';
+import type { ExecFile, ExecFileSource } from '../kernel/exec/vfs.js';
+
+const MAX_LINKS = 40; // the kernel's ELOOP limit
+
+function readHost(hostPath: string, shown: string, what: string): Uint8Array {
+  try {
+    const st = lstatSync(hostPath);
+    if (st.isDirectory()) throw new InputError('exec', `${what} is a directory`, { file: shown });
+    return new Uint8Array(readFileSync(hostPath));
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(
+      'exec',
+      code === 'ENOENT' ? `no such ${what}` : `cannot read the ${what} (${code})`,
+      { file: shown },
+    );
+  }
+}
+
+/**
+ * Resolves `path` inside `root` like a chroot: every component may be a link; absolute targets are
+ * taken from `root`. @returns the path as seen inside the root (`/usr/lib/…`).
+ */
+export function resolveInRoot(root: string, path: string): string {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  const out: string[] = [];
+  let links = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === '..') {
+      out.pop();
+      continue;
+    }
+    const inside = `/${[...out, part].join('/')}`;
+    const target = linkTarget(resolve(root, `.${inside}`));
+    if (target === null) {
+      out.push(part); // a directory, a file, or missing (reading it will say so)
+      continue;
+    }
+    if (++links > MAX_LINKS)
+      throw new InputError('exec', 'too many levels of symbolic links', { file: path });
+    if (target.startsWith('/')) out.length = 0;
+    parts.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+  }
+  return `/${out.join('/')}`;
+}
+
+/** The target of a symbolic link or of a git "link file", or null for anything else. */
+function linkTarget(hostPath: string): string | null {
+  try {
+    const st = lstatSync(hostPath);
+    if (st.isSymbolicLink()) return readlinkSync(hostPath);
+    if (!st.isFile() || st.size === 0 || st.size > 1024) return null;
+    const text = readFileSync(hostPath, 'latin1');
+    return /^[^\0\n\r]+$/.test(text) && !text.startsWith('\x7fELF') && text.includes('/') ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Files from the host: the program by its host path (relative to `baseDir`, default the working
+ * directory); the interpreter inside `sysroot` (default `/`).
+ */
+export function hostFileSource(sysroot = '/', baseDir = '.'): ExecFileSource {
+  const root = resolve(sysroot);
+  return {
+    openProgram(path: string): ExecFile {
+      const host = resolve(baseDir, path);
+      const bytes = readHost(host, path, 'program');
+      let shown: string;
+      try {
+        shown = realpathSync(host);
+      } catch {
+        shown = host;
+      }
+      return { path: shown, bytes };
+    },
+    openInterpreter(path: string): ExecFile {
+      const inside = resolveInRoot(root, path);
+      const shownFile = root === '/' ? inside : `${root}${inside}`;
+      const bytes = readHost(resolve(root, `.${inside}`), shownFile, `interpreter ${path} under ${root}`);
+      return { path: inside, bytes };
+    },
+  };
+}
