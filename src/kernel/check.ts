@@ -28,6 +28,7 @@ export function checkKernel(k: Kernel): string[] {
   const maps = new Int32Array(n); // leaf entries pointing at each frame
   const tableRefs = new Int32Array(n); // references to each page-table frame
   const cacheRefs = new Int32Array(n);
+  const swapRefs = new Int32Array(k.swap?.slotCount ?? 0);
 
   for (const obj of k.objects.values()) {
     for (const [index, pfn] of obj.pages) {
@@ -39,6 +40,10 @@ export function checkKernel(k: Kernel): string[] {
         problems.push(`frame ${pfn}: wrong object back-pointer`);
     }
     if (obj.mapCount === 0) problems.push(`${obj.path}: cached while no VMA maps it`);
+    for (const slot of obj.swapped.values()) {
+      if (slot < swapRefs.length) swapRefs[slot]!++;
+      else problems.push(`${obj.path}: swapped to slot ${slot}, beyond the device`);
+    }
   }
 
   for (const proc of k.processes.values()) {
@@ -51,6 +56,7 @@ export function checkKernel(k: Kernel): string[] {
     problems.push(...checkVmas(k, mm).map((p) => `${tag}: ${p}`));
     // Walk the whole tree.
     let tables = 0;
+    let swapped = 0;
     const rss = { anon: 0, file: 0, shmem: 0 };
     const walk = (table: number, level: number, baseVpn: number): void => {
       tables++;
@@ -82,6 +88,13 @@ export function checkKernel(k: Kernel): string[] {
           continue;
         }
         const present = (lo & fmt.present) !== 0;
+        if (!present && (lo & fmt.swSwap) !== 0) {
+          if (k.swap === null || pfn >= swapRefs.length)
+            problems.push(`${tag}: ${hex0x(va)} swapped to slot ${pfn}, beyond the device`);
+          else swapRefs[pfn]!++;
+          swapped++;
+          continue;
+        }
         if (!present && (lo & fmt.swProtNone) === 0) {
           problems.push(`${tag}: unknown non-present entry for ${hex0x(va)}`);
           continue;
@@ -117,6 +130,8 @@ export function checkKernel(k: Kernel): string[] {
     };
     if (mm.rootPfn < 0) problems.push(`${tag}: no page-table root`);
     else walk(mm.rootPfn, 0, 0);
+    if (swapped !== mm.swapEnts)
+      problems.push(`${tag}: VmSwap counts ${mm.swapEnts} entries, the tables hold ${swapped}`);
     if (tables - 1 !== mm.ptPages)
       problems.push(`${tag}: VmPTE counts ${mm.ptPages} tables, the tree has ${tables - 1}`);
     if (rss.anon !== mm.rssAnon) problems.push(`${tag}: RssAnon ${mm.rssAnon} pages, ${rss.anon} mapped`);
@@ -127,6 +142,26 @@ export function checkKernel(k: Kernel): string[] {
     problems.push(...checkTlb(k, mm, proc.pid));
   }
 
+  for (let pfn = 0; pfn < n; pfn++) {
+    const slot = f.swapSlot[pfn]!;
+    if (slot >= 0) {
+      if (f.kind[pfn] !== FRAME_ANON)
+        problems.push(`frame ${pfn} caches swap slot ${slot} but is not anonymous`);
+      if (slot < swapRefs.length) swapRefs[slot]!++;
+      else problems.push(`frame ${pfn} caches swap slot ${slot}, beyond the device`);
+    }
+  }
+  if (k.swap) {
+    let used = 0;
+    for (let s = 0; s < swapRefs.length; s++) {
+      if (k.swap.count[s] !== swapRefs[s])
+        problems.push(`swap slot ${s}: count ${k.swap.count[s]}, referenced ${swapRefs[s]} times`);
+      if (k.swap.count[s]! > 0) used++;
+    }
+    if (used !== k.swap.usedSlots())
+      problems.push(`swap: ${used} slots in use, the free list says ${k.swap.usedSlots()}`);
+  }
+  problems.push(...k.reclaim.validate());
   for (let pfn = 0; pfn < n; pfn++) {
     const kind = f.kind[pfn];
     if (kind === FRAME_FREE) {

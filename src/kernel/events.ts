@@ -15,6 +15,7 @@ export type FaultHow =
   | 'cow-reuse'
   | 'write-enable'
   | 'spurious'
+  | 'swap-in'
   /** Memory ran out; the OOM killer freed some by killing another process; the access is retried. */
   | 'oom-retry';
 
@@ -42,6 +43,10 @@ export type KernelEvent =
   | { type: 'pt-alloc'; pid: number; pfn: number; level: number }
   | { type: 'pt-free'; pid: number; pfn: number; level: number }
   | { type: 'tlb-flush'; asid: number; startVpn: number; endVpn: number }
+  | { type: 'swap-out'; pid: number; va: number; pfn: number; slot: number; written: boolean }
+  | { type: 'swap-in'; pid: number; va: number; pfn: number; slot: number }
+  | { type: 'page-out'; pfn: number; object: string; index: number; toSwap: boolean }
+  | { type: 'oom-kill'; pid: number; badness: number }
   | { type: 'spawn'; pid: number; name: string }
   | { type: 'exit'; pid: number; code: number; killed: boolean };
 

@@ -29,6 +29,7 @@ import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { vmaLabel } from './proc.js';
 import type { Process, SignalInfo } from './process.js';
+import { anonPageId } from './reclaim.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, type Vma } from './vma.js';
 
 export type FaultVerdict =
@@ -106,8 +107,10 @@ export function handleMmFault(
   if ((lo & fmt.present) !== 0) {
     result =
       access === ACCESS_WRITE && (lo & fmt.write) === 0
-        ? doWpPage(k, proc, mm, vma, entryPa, lo, hi)
+        ? doWpPage(k, proc, mm, vma, va, entryPa, lo, hi)
         : { ok: true, major: false, how: 'spurious' };
+  } else if ((lo & fmt.swSwap) !== 0) {
+    result = doSwapPage(k, proc, mm, vma, va, entryPa, fmt.pfnOf(lo, hi), access);
   } else if (lo !== 0 || hi !== 0) {
     return fail(k, proc, va, access, {
       signal: SIGBUS,
@@ -116,7 +119,7 @@ export function handleMmFault(
       reason: `${what} at ${hex0x(va)}: unexpected non-present entry ${fmt.formatRaw(lo, hi)}`,
     });
   } else if (vma.object === null) {
-    result = doAnonymousPage(k, proc, mm, vma, entryPa, access);
+    result = doAnonymousPage(k, proc, mm, vma, va, entryPa, access);
   } else {
     result = doFilePage(k, proc, mm, vma, vpn, entryPa, access);
   }
@@ -174,6 +177,7 @@ function doWpPage(
   proc: Process,
   mm: Mm,
   vma: Vma,
+  va: number,
   entryPa: number,
   lo: number,
   hi: number,
@@ -189,14 +193,21 @@ function doWpPage(
     k.machine.mmu.writeLo(entryPa, (lo | fmt.write | fmt.dirty | fmt.accessed) >>> 0);
     return { ok: true, major: false, how: 'cow-reuse' };
   }
-  const newPfn = k.allocPage(FRAME_ANON, proc.pid);
+  k.reclaim.pin(oldPfn); // the copy's allocation must not evict the page being copied
+  const newPfn = k.allocUserPage(
+    FRAME_ANON,
+    proc.pid,
+    true,
+    anonPageId(proc.pid, Math.floor(va / k.pageSize)),
+  );
+  k.reclaim.unpin(oldPfn);
   if (newPfn < 0) return oomVerdict(k, proc);
   k.machine.mem.copyFrame(newPfn, oldPfn);
   if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
   f.mapcount[oldPfn]!--;
   k.addRss(mm, oldPfn, -1);
   k.putPage(oldPfn);
-  k.installPte(mm, entryPa, newPfn, k.rightsFor(vma, newPfn), true);
+  k.installPte(mm, entryPa, newPfn, k.rightsFor(vma, newPfn), true, va);
   return { ok: true, major: false, how: 'cow-copy' };
 }
 
@@ -206,14 +217,47 @@ function doAnonymousPage(
   proc: Process,
   mm: Mm,
   vma: Vma,
+  va: number,
   entryPa: number,
   access: AccessKind,
 ): FaultVerdict {
-  const pfn = k.allocPage(FRAME_ANON, proc.pid);
+  const pfn = k.allocUserPage(
+    FRAME_ANON,
+    proc.pid,
+    access === ACCESS_WRITE,
+    anonPageId(proc.pid, Math.floor(va / k.pageSize)),
+  );
   if (pfn < 0) return oomVerdict(k, proc);
   if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
-  k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), access === ACCESS_WRITE);
+  k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), access === ACCESS_WRITE, va);
   return { ok: true, major: false, how: 'zero-fill' };
+}
+
+/** A page that was swapped out: read it back from its slot (a major fault), keeping the slot as its copy. */
+function doSwapPage(
+  k: Kernel,
+  proc: Process,
+  mm: Mm,
+  vma: Vma,
+  va: number,
+  entryPa: number,
+  slot: number,
+  access: AccessKind,
+): FaultVerdict {
+  const pfn = k.allocUserPage(
+    FRAME_ANON,
+    proc.pid,
+    access === ACCESS_WRITE,
+    anonPageId(proc.pid, Math.floor(va / k.pageSize)),
+  );
+  if (pfn < 0) return oomVerdict(k, proc);
+  k.swap!.read(slot, k.machine.mem.frame(pfn));
+  k.frames.swapSlot[pfn] = slot; // the entry's reference to the slot becomes the swap cache's
+  mm.swapEnts--;
+  k.reclaim.stats.swapIns++;
+  k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), access === ACCESS_WRITE, va);
+  if (k.sink) k.sink.push({ type: 'swap-in', pid: proc.pid, va: va - (va % k.pageSize), pfn, slot });
+  return { ok: true, major: true, how: 'swap-in' };
 }
 
 /** First touch of a file or shmem page: through the page cache; a private write gets its own copy. */
@@ -240,19 +284,35 @@ function doFilePage(
       },
     };
   }
-  const { pfn: cachePfn, major } = k.objectPage(obj, index);
+  const privateWrite = access === ACCESS_WRITE && !vma.isShared();
+  const { pfn: cachePfn, major } = k.objectPage(obj, index, access === ACCESS_WRITE && !privateWrite);
   if (cachePfn < 0) return oomVerdict(k, proc);
-  const how: FaultHow = obj.kind === 'shmem' ? 'shmem-zero' : major ? 'file-read' : 'cache-hit';
-  if (access === ACCESS_WRITE && !vma.isShared()) {
-    const pfn = k.allocPage(FRAME_ANON, proc.pid);
+  const swappedIn = major && obj.kind === 'shmem';
+  const how: FaultHow = swappedIn
+    ? 'swap-in'
+    : obj.kind === 'shmem'
+      ? 'shmem-zero'
+      : major
+        ? 'file-read'
+        : 'cache-hit';
+  const va = vpn * k.pageSize;
+  if (privateWrite) {
+    k.reclaim.pin(cachePfn); // the copy's allocation must not evict the page being copied
+    const pfn = k.allocUserPage(
+      FRAME_ANON,
+      proc.pid,
+      true,
+      anonPageId(proc.pid, Math.floor(va / k.pageSize)),
+    );
+    k.reclaim.unpin(cachePfn);
     if (pfn < 0) return oomVerdict(k, proc);
     k.machine.mem.copyFrame(pfn, cachePfn);
     if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
-    k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), true);
+    k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), true, va);
     return { ok: true, major, how: 'cow-copy' };
   }
   k.frames.refcount[cachePfn]!++;
-  k.installPte(mm, entryPa, cachePfn, k.rightsFor(vma, cachePfn), access === ACCESS_WRITE);
+  k.installPte(mm, entryPa, cachePfn, k.rightsFor(vma, cachePfn), access === ACCESS_WRITE, va);
   return { ok: true, major, how };
 }
 

@@ -37,6 +37,10 @@ export class FrameAllocator {
   /** For file and shmem pages: the object id and page index they cache. */
   readonly objectId: Int32Array;
   readonly objectIndex: Float64Array;
+  /** For an anonymous page: the virtual address of its mapping in its owner (the reverse map). */
+  readonly rmapVa: Float64Array;
+  /** The swap slot holding a copy of this page (the swap cache), or -1. */
+  readonly swapSlot: Int32Array;
   /** Order of the free block this frame heads, or -1. */
   readonly freeOrder: Int8Array;
   /** Order of the allocated block this frame heads, or -1. */
@@ -56,6 +60,8 @@ export class FrameAllocator {
     this.mapcount = new Int32Array(frameCount);
     this.objectId = new Int32Array(frameCount).fill(-1);
     this.objectIndex = new Float64Array(frameCount);
+    this.rmapVa = new Float64Array(frameCount).fill(-1);
+    this.swapSlot = new Int32Array(frameCount).fill(-1);
     this.freeOrder = new Int8Array(frameCount).fill(-1);
     this.allocOrder = new Int8Array(frameCount).fill(-1);
     this.next = new Int32Array(frameCount).fill(-1);
@@ -97,6 +103,8 @@ export class FrameAllocator {
       this.refcount[i] = 1;
       this.mapcount[i] = 0;
       this.objectId[i] = -1;
+      this.rmapVa[i] = -1;
+      this.swapSlot[i] = -1;
     }
     this.allocOrder[pfn] = order;
     this.freeFrames -= n;
@@ -110,6 +118,7 @@ export class FrameAllocator {
     const n = 2 ** order;
     for (let i = pfn; i < pfn + n; i++) {
       invariant(this.mapcount[i] === 0, `frames: free of pfn ${i} still mapped ${this.mapcount[i]} times`);
+      invariant(this.swapSlot[i] === -1, `frames: free of pfn ${i} still in the swap cache`);
       this.kind[i] = FRAME_FREE;
       this.owner[i] = NO_OWNER;
       this.refcount[i] = 0;

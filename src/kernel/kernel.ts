@@ -36,7 +36,9 @@ import {
   statusFields,
 } from './proc.js';
 import { Process, type SignalInfo } from './process.js';
+import { objectPageId, Reclaim, type ReclaimConfig } from './reclaim.js';
 import { type SyntheticImage, spawnSynthetic } from './spawn.js';
+import { SwapDevice } from './swap.js';
 import type { Vma } from './vma.js';
 
 export interface KernelOptions {
@@ -44,6 +46,10 @@ export interface KernelOptions {
   readonly rlimits?: Partial<Rlimits>;
   /** vm.max_map_count. */
   readonly maxMapCount?: number;
+  /** Size of the swap device in bytes (0: no swap). */
+  readonly swapBytes?: number;
+  /** How pages are chosen for eviction, and the cap on frames user pages may hold. */
+  readonly reclaim?: ReclaimConfig;
 }
 
 /** Address-space identifier bits per architecture (x86-64 PCID 12, RISC-V 16, i386 none). */
@@ -76,6 +82,10 @@ export class Kernel {
   private readonly mapped = new Map<string, MemObject>();
   /** Attached event sink, or null (then no event object is ever built). */
   sink: EventSink | null = null;
+  /** The swap device, or null. */
+  readonly swap: SwapDevice | null;
+  /** Memory pressure: the replacement policy over user pages and its statistics. */
+  readonly reclaim: Reclaim;
 
   private nextPid = 1;
   private nextAnonVma = 1;
@@ -106,6 +116,10 @@ export class Kernel {
     };
     this.maxMapCount = options.maxMapCount ?? 65530;
     this.asidBits = ASID_BITS[machine.arch.name] ?? 0;
+    const swapSlots = Math.floor((options.swapBytes ?? 0) / this.pageSize);
+    this.swap = swapSlots > 0 ? new SwapDevice(swapSlots, this.pageSize) : null;
+    this.reclaim = new Reclaim(this, options.reclaim ?? { policy: 'clock' });
+    this.pageTables.onNoMemory = () => this.reclaim.evictOne();
     this.bootFreeFrames = this.frames.freeFrames;
   }
 
@@ -271,21 +285,26 @@ export class Kernel {
   }
 
   /**
-   * The OOM killer: the live process with the highest badness (RSS + swap entries + page tables,
-   * Linux `oom_badness`) gets SIGKILL. @returns the victim, or null when no process has memory.
+   * The OOM killer: the live process with the highest badness gets SIGKILL — Linux `oom_badness`:
+   * RSS + swap entries + page tables, plus oom_score_adj thousandths of all memory; -1000 is never
+   * chosen. @returns the victim, or null when no process can be.
    */
   oomKill(): Process | null {
     let victim: Process | null = null;
     let worst = 0;
+    const totalPages = this.frames.frameCount + (this.swap?.slotCount ?? 0);
     for (const p of this.live()) {
       const mm = p.mm!;
-      const badness = mm.rss + mm.swapEnts + mm.ptPages;
+      if (p.oomScoreAdj <= -1000) continue;
+      const badness = mm.rss + mm.swapEnts + mm.ptPages + Math.trunc((p.oomScoreAdj * totalPages) / 1000);
       if (badness > worst) {
         worst = badness;
         victim = p;
       }
     }
     if (victim) {
+      this.reclaim.stats.oomKills++;
+      if (this.sink) this.sink.push({ type: 'oom-kill', pid: victim.pid, badness: worst });
       this.kill(victim, {
         signal: SIGKILL,
         code: 0,
@@ -309,9 +328,17 @@ export class Kernel {
     this.switchTo(mm);
     const mmu = this.machine.mmu;
     // Each retry follows a resolved fault; the OOM killer may need one per other process.
+    const reclaim = this.reclaim;
+    const inserts = reclaim.inserts;
     for (let attempt = 0; attempt < this.processes.size + 4; attempt++) {
       const pa = mmu.translate(va, access);
-      if (pa >= 0) return pa;
+      if (pa >= 0) {
+        // The policy sees the access, unless it just brought the page in (that was its first access).
+        if (reclaim.inserts === inserts)
+          reclaim.touch(Math.floor(pa / this.pageSize), access === ACCESS_WRITE ? 1 : 0);
+        reclaim.now++;
+        return pa;
+      }
       const verdict = handleMmFault(this, proc, va, access, mmu.fault.kind);
       if (!verdict.ok) {
         if (proc.alive) this.kill(proc, verdict.signal);
@@ -374,7 +401,7 @@ export class Kernel {
 
   // ---------------------------------------------------------------- pages and mappings (slow path)
 
-  /** Allocates one zeroed frame. @returns its pfn, or -1 when memory is exhausted. */
+  /** Allocates one zeroed frame (no reclaim). @returns its pfn, or -1 when memory is exhausted. */
   allocPage(kind: FrameKind, owner: number): number {
     const pfn = this.frames.alloc(0, kind, owner);
     if (pfn < 0) return -1;
@@ -383,11 +410,36 @@ export class Kernel {
     return pfn;
   }
 
-  /** Drops a reference to a frame, announcing it if that freed it. */
+  /**
+   * Allocates one zeroed frame for a user page (anonymous, file cache, shmem), reclaiming to make
+   * room, and hands it to the replacement policy. @returns its pfn, or -1 when nothing could be
+   * reclaimed (the caller runs the OOM killer).
+   */
+  allocUserPage(kind: FrameKind, owner: number, write: boolean, page: number): number {
+    if (!this.reclaim.makeRoom(page)) return -1;
+    let pfn = this.allocPage(kind, owner);
+    while (pfn < 0) {
+      if (!this.reclaim.evictOne(page)) return -1;
+      pfn = this.allocPage(kind, owner);
+    }
+    this.reclaim.track(pfn, write, page);
+    return pfn;
+  }
+
+  /** Drops a reference to a frame; the last one frees it (and its swap-cache slot), announced. */
   putPage(pfn: number): void {
-    const kind = this.frames.kind[pfn]! as FrameKind;
-    const owner = this.frames.owner[pfn]!;
-    if (this.frames.put(pfn) && this.sink) this.sink.push({ type: 'frame-free', pfn, kind, pid: owner });
+    const f = this.frames;
+    const kind = f.kind[pfn]! as FrameKind;
+    const owner = f.owner[pfn]!;
+    if (f.refcount[pfn] === 1) {
+      this.reclaim.untrack(pfn);
+      const slot = f.swapSlot[pfn]!;
+      if (slot >= 0) {
+        this.swap!.put(slot);
+        f.swapSlot[pfn] = -1;
+      }
+    }
+    if (f.put(pfn) && this.sink) this.sink.push({ type: 'frame-free', pfn, kind, pid: owner });
   }
 
   /** A fresh anon_vma identity for a VMA getting its first anonymous page. */
@@ -400,12 +452,27 @@ export class Kernel {
    * @returns the pfn (the cache's reference, not the caller's) and whether I/O was needed; pfn -1 when
    * memory is exhausted.
    */
-  objectPage(obj: MemObject, index: number): { pfn: number; major: boolean } {
+  objectPage(obj: MemObject, index: number, write = false): { pfn: number; major: boolean } {
     const cached = obj.pages.get(index);
     if (cached !== undefined) return { pfn: cached, major: false };
     const kind = obj.kind === 'shmem' ? FRAME_SHMEM : obj.kind === 'kernel' ? FRAME_KERNEL : FRAME_FILE;
-    const pfn = this.allocPage(kind, NO_OWNER);
+    const pfn =
+      kind === FRAME_KERNEL
+        ? this.allocPage(kind, NO_OWNER)
+        : this.allocUserPage(kind, NO_OWNER, write, objectPageId(obj.id, index));
     if (pfn < 0) return { pfn: -1, major: false };
+    const slot = obj.swapped.get(index);
+    if (slot !== undefined) {
+      // A shmem page coming back from swap: a major fault.
+      this.swap!.read(slot, this.machine.mem.frame(pfn));
+      this.swap!.put(slot);
+      obj.swapped.delete(index);
+      this.reclaim.stats.swapIns++;
+      this.frames.objectId[pfn] = obj.id;
+      this.frames.objectIndex[pfn] = index;
+      obj.pages.set(index, pfn);
+      return { pfn, major: true };
+    }
     if (obj.data) {
       const start = index * this.pageSize;
       const end = Math.min(start + this.pageSize, obj.data.byteLength);
@@ -452,6 +519,8 @@ export class Kernel {
       this.putPage(pfn);
     }
     obj.pages.clear();
+    for (const slot of obj.swapped.values()) this.swap!.put(slot);
+    obj.swapped.clear();
     this.objects.delete(obj.id);
     if (this.mapped.get(obj.path) === obj) this.mapped.delete(obj.path);
   }
@@ -460,12 +529,13 @@ export class Kernel {
    * Writes a leaf entry mapping `pfn` at page `vpn` of `mm` and counts the mapping. The caller has
    * taken the reference the mapping now holds. `entryPa` is the leaf entry's address.
    */
-  installPte(mm: Mm, entryPa: number, pfn: number, rights: PteRights, dirty: boolean): void {
+  installPte(mm: Mm, entryPa: number, pfn: number, rights: PteRights, dirty: boolean, va = -1): void {
     const fmt = this.machine.arch.pte;
     let flags = fmt.leafFlags(rights);
     if (dirty) flags |= fmt.dirty;
     this.machine.mmu.writeEntry(entryPa, fmt.encodeLo(pfn, flags), fmt.encodeHi(pfn, !rights.exec));
     this.frames.mapcount[pfn]!++;
+    if (this.frames.kind[pfn] === FRAME_ANON) this.frames.rmapVa[pfn] = va;
     this.addRss(mm, pfn, 1);
     mm.noteRss();
   }
@@ -513,6 +583,9 @@ export class Kernel {
         this.frames.mapcount[pfn]!--;
         this.addRss(mm, pfn, -1);
         this.putPage(pfn);
+      } else if ((lo & fmt.swSwap) !== 0) {
+        this.swap!.put(fmt.pfnOf(lo, hi));
+        mm.swapEnts--;
       } else {
         invariant(false, `zap: pid ${proc.pid} has an unknown non-present entry ${fmt.formatRaw(lo, hi)}`);
       }

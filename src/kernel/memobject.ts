@@ -26,6 +26,8 @@ export class MemObject {
   readonly sizeBytes: number;
   /** The page cache: page index → pfn. */
   readonly pages = new Map<number, number>();
+  /** Shmem pages out in swap: page index → swap slot. */
+  readonly swapped = new Map<number, number>();
   /** VMAs (in any process) that map this object. */
   mapCount = 0;
   /** The file was opened for writing (shared writable mappings allowed). Files vmscope loads are not. */

@@ -25,6 +25,8 @@ export class PageTables {
   /** Entries per table at each level. */
   readonly entries: number[];
   listener: TableListener | null = null;
+  /** Called when no frame is free for a table: reclaim one. @returns false when nothing could be. */
+  onNoMemory: (() => boolean) | null = null;
 
   constructor(arch: Arch, mmu: Mmu, frames: FrameAllocator) {
     this.arch = arch;
@@ -180,7 +182,8 @@ export class PageTables {
   }
 
   private allocTable(pid: number): number {
-    const pfn = this.frames.alloc(0, FRAME_PAGETABLE, pid);
+    let pfn = this.frames.alloc(0, FRAME_PAGETABLE, pid);
+    while (pfn < 0 && this.onNoMemory?.()) pfn = this.frames.alloc(0, FRAME_PAGETABLE, pid);
     if (pfn >= 0) this.mmu.mem.zeroFrame(pfn);
     return pfn;
   }

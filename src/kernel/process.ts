@@ -26,6 +26,8 @@ export class Process {
   lastResult = 0;
   /** Initial stack pointer. */
   sp = 0;
+  /** /proc/PID/oom_score_adj: -1000 (never kill) … 1000. */
+  oomScoreAdj = 0;
   /** The counters as they were at exit, so /proc-style queries on a dead process still answer. */
   final: { minflt: number; majflt: number; hiwaterRss: number; hiwaterVm: number } | null = null;
 

@@ -15,6 +15,7 @@ const HOW: Record<FaultHow, string> = {
   'cow-reuse': 'copy-on-write: page was exclusive, reused',
   'write-enable': 'shared page made writable',
   spurious: 'spurious (entry already allowed it)',
+  'swap-in': 'read back from swap',
   'oom-retry': 'out of memory; retried after the OOM killer ran',
 };
 
@@ -50,6 +51,16 @@ export function narrateEvent(e: KernelEvent, names: ReadonlyMap<number, string>,
         : `page table freed: ${levelNames[e.level] ?? `level ${e.level}`} at frame ${hex0x(e.pfn)}`;
     case 'exit':
       return e.killed ? null : `${who(e.pid)} exited with code ${e.code}`;
+    case 'swap-out':
+      if (e.slot < 0)
+        return `evicted ${hex0x(e.va)} of ${who(e.pid)} (frame ${hex0x(e.pfn)}): never written, dropped`;
+      return `evicted ${hex0x(e.va)} of ${who(e.pid)} (frame ${hex0x(e.pfn)}) to swap slot ${e.slot}${e.written ? ', written' : ', clean copy already there'}`;
+    case 'swap-in':
+      return `swap slot ${e.slot} read back into frame ${hex0x(e.pfn)} for ${hex0x(e.va)} of ${who(e.pid)}`;
+    case 'page-out':
+      return `evicted page ${e.index} of ${e.object} (frame ${hex0x(e.pfn)})${e.toSwap ? ' to swap' : ': clean, dropped'}`;
+    case 'oom-kill':
+      return `out of memory: the OOM killer chose ${who(e.pid)} (badness ${e.badness})`;
     default:
       return null;
   }

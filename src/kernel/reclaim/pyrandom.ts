@@ -1,0 +1,112 @@
+/**
+ * CPython's `random` generator, bit for bit: MT19937 seeded as `random.seed(n)` seeds it for an
+ * integer n (the 32-bit words of |n|, least significant first, fed to `init_by_array`), and
+ * `random()` as CPython builds a double from two outputs (27 + 26 bits).
+ *
+ * vmscope's randomized policies draw from it, so a seed means the same thing here as in Python, and
+ * the OSTEP-compatible policies (`ostep.ts`) reproduce paging-policy.py's RAND and CLOCK exactly.
+ */
+import { invariant } from '../../base/errors.js';
+
+const N = 624;
+const M = 397;
+
+export class PyRandom {
+  private readonly mt = new Uint32Array(N);
+  private mti = N + 1;
+
+  /** @param seed a non-negative safe integer, as Python's `random.seed(seed)`. */
+  constructor(seed: number) {
+    this.seed(seed);
+  }
+
+  /** Re-seeds, as `random.seed(seed)` does for an int. */
+  seed(seed: number): void {
+    invariant(
+      Number.isSafeInteger(seed) && seed >= 0,
+      'pyrandom: the seed must be a non-negative safe integer',
+    );
+    const key: number[] = [];
+    let v = seed;
+    do {
+      key.push(v % 4294967296);
+      v = Math.floor(v / 4294967296);
+    } while (v > 0);
+    this.initByArray(key);
+  }
+
+  /** The next 32-bit output (`genrand_uint32`). */
+  nextUint32(): number {
+    const mt = this.mt;
+    if (this.mti >= N) {
+      let kk = 0;
+      for (; kk < N - M; kk++) {
+        const y = (mt[kk]! & 0x80000000) | (mt[kk + 1]! & 0x7fffffff);
+        mt[kk] = mt[kk + M]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      for (; kk < N - 1; kk++) {
+        const y = (mt[kk]! & 0x80000000) | (mt[kk + 1]! & 0x7fffffff);
+        mt[kk] = mt[kk + (M - N)]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      }
+      const y = (mt[N - 1]! & 0x80000000) | (mt[0]! & 0x7fffffff);
+      mt[N - 1] = mt[M - 1]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+      this.mti = 0;
+    }
+    let y = mt[this.mti++]!;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  }
+
+  /** A double in [0, 1), exactly Python's `random.random()`. */
+  random(): number {
+    const a = this.nextUint32() >>> 5;
+    const b = this.nextUint32() >>> 6;
+    return (a * 67108864 + b) / 9007199254740992;
+  }
+
+  /** An integer in [0, n): `int(random() * n)`, as OSTEP's scripts draw indices. */
+  below(n: number): number {
+    return Math.floor(this.random() * n);
+  }
+
+  private initGenrand(s: number): void {
+    const mt = this.mt;
+    mt[0] = s >>> 0;
+    for (let i = 1; i < N; i++) {
+      const prev = mt[i - 1]!;
+      mt[i] = (Math.imul(1812433253, prev ^ (prev >>> 30)) + i) >>> 0;
+    }
+    this.mti = N;
+  }
+
+  private initByArray(key: readonly number[]): void {
+    const mt = this.mt;
+    this.initGenrand(19650218);
+    let i = 1;
+    let j = 0;
+    for (let k = Math.max(N, key.length); k > 0; k--) {
+      const prev = mt[i - 1]!;
+      mt[i] = ((mt[i]! ^ Math.imul(prev ^ (prev >>> 30), 1664525)) >>> 0) + key[j]! + j;
+      i++;
+      j++;
+      if (i >= N) {
+        mt[0] = mt[N - 1]!;
+        i = 1;
+      }
+      if (j >= key.length) j = 0;
+    }
+    for (let k = N - 1; k > 0; k--) {
+      const prev = mt[i - 1]!;
+      mt[i] = ((mt[i]! ^ Math.imul(prev ^ (prev >>> 30), 1566083941)) >>> 0) - i;
+      i++;
+      if (i >= N) {
+        mt[0] = mt[N - 1]!;
+        i = 1;
+      }
+    }
+    mt[0] = 0x80000000;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The swap device: `slotCount` page-sized slots with real contents, a use count per slot (Linux's
+ * swap_map: one per swap entry in a page table, one for a page in the swap cache, one per swapped
+ * shmem page) and a free list. Contents are stored in chunks allocated on first use, so a large
+ * device costs memory only for what is written to it.
+ */
+import { invariant } from '../base/errors.js';
+
+const CHUNK_SLOTS = 256;
+
+export class SwapDevice {
+  readonly slotCount: number;
+  readonly pageSize: number;
+  /** Users of each slot; 0 = free. */
+  readonly count: Uint16Array;
+  private readonly free: Int32Array;
+  private freeTop: number;
+  private readonly chunks: (Uint8Array | undefined)[] = [];
+  /** Pages written to the device, and read back. */
+  writes = 0;
+  reads = 0;
+
+  constructor(slotCount: number, pageSize: number) {
+    this.slotCount = slotCount;
+    this.pageSize = pageSize;
+    this.count = new Uint16Array(slotCount);
+    this.free = new Int32Array(slotCount);
+    // Lowest slots first, as a fresh swap area hands them out.
+    for (let i = 0; i < slotCount; i++) this.free[i] = slotCount - 1 - i;
+    this.freeTop = slotCount;
+  }
+
+  get freeSlots(): number {
+    return this.freeTop;
+  }
+
+  /** Takes a free slot with one user. @returns the slot, or -1 when the device is full. */
+  alloc(): number {
+    if (this.freeTop === 0) return -1;
+    const slot = this.free[--this.freeTop]!;
+    this.count[slot] = 1;
+    return slot;
+  }
+
+  /** One more user of `slot`. */
+  get(slot: number): void {
+    invariant(this.count[slot]! > 0, `swap: get of free slot ${slot}`);
+    this.count[slot]!++;
+  }
+
+  /** One user fewer; the slot is free again when none remain. */
+  put(slot: number): void {
+    invariant(this.count[slot]! > 0, `swap: put of free slot ${slot}`);
+    if (--this.count[slot]! === 0) this.free[this.freeTop++] = slot;
+  }
+
+  /** Copies a page into `slot`. */
+  write(slot: number, page: Uint8Array): void {
+    this.chunk(slot).set(page, (slot % CHUNK_SLOTS) * this.pageSize);
+    this.writes++;
+  }
+
+  /** Copies `slot` into `page`. */
+  read(slot: number, page: Uint8Array): void {
+    const off = (slot % CHUNK_SLOTS) * this.pageSize;
+    page.set(this.chunk(slot).subarray(off, off + this.pageSize));
+    this.reads++;
+  }
+
+  private chunk(slot: number): Uint8Array {
+    const i = Math.floor(slot / CHUNK_SLOTS);
+    let c = this.chunks[i];
+    if (c === undefined) {
+      c = new Uint8Array(CHUNK_SLOTS * this.pageSize);
+      this.chunks[i] = c;
+    }
+    return c;
+  }
+
+  /** Slots in use, for the consistency check. */
+  usedSlots(): number {
+    return this.slotCount - this.freeTop;
+  }
+}

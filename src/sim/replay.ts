@@ -1,0 +1,273 @@
+/**
+ * Full-system replay of page streams: every access goes through the MMU (TLB, walk in simulated
+ * RAM), faults through the kernel's fault handler, and memory pressure through reclaim and swap.
+ * Each trace is one process whose single rwx VMA spans user space, so every page of the stream is
+ * a valid page: faults are demand-zero fills, or swap-ins of pages reclaim wrote out.
+ *
+ * With one process and `frames` user frames, the fault count equals a pure cache simulation of the
+ * same stream with `frames` slots and the same policy (`cachesim.ts`): the policy sees the same
+ * inserts, touches and times. Page tables live in frames of their own, beyond that limit.
+ */
+import { InputError } from '../base/errors.js';
+import { Machine } from '../hw/machine.js';
+import { ACCESS_READ, ACCESS_WRITE } from '../hw/mmu.js';
+import { Kernel } from '../kernel/kernel.js';
+import type { Process } from '../kernel/process.js';
+import { NEVER, type PolicyOptions } from '../kernel/reclaim/policy.js';
+import type { PolicyName } from '../kernel/reclaim/registry.js';
+import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
+
+export interface SystemReplayOptions {
+  /** Frames user pages may hold (the policy's slots). */
+  readonly frames: number;
+  readonly policy: PolicyName;
+  readonly policyOptions?: PolicyOptions;
+  readonly tlbEntries: number;
+  readonly tlbWays: number;
+  /** Swap device size in bytes (default 4 GiB: room for every page a trace dirties). */
+  readonly swapBytes?: number;
+  /** The processes' names, one per trace. */
+  readonly names: readonly string[];
+  /**
+   * How page ids become addresses: `addresses` — ids are address / page size (lackey); `ids` — opaque
+   * ids, every one a page of the process, id 0 included (plain page lists).
+   */
+  readonly addressing: 'addresses' | 'ids';
+  /** Accesses between samples of RSS (the chart); it doubles as the series grows. */
+  readonly sampleEvery?: number;
+}
+
+export interface ProcessReplayStats {
+  readonly name: string;
+  readonly pid: number;
+  readonly accesses: number;
+  readonly faults: number;
+  readonly minorFaults: number;
+  readonly majorFaults: number;
+  readonly state: string;
+  /** Why it died, when it did (a page beyond user space, the OOM killer). */
+  readonly signal: string | null;
+  readonly peakRssPages: number;
+  readonly swapPages: number;
+  readonly pageTablePages: number;
+}
+
+export interface SystemReplayStats {
+  readonly mode: 'full-system';
+  readonly policy: string;
+  readonly frames: number;
+  readonly accesses: number;
+  readonly hits: number;
+  readonly faults: number;
+  readonly minorFaults: number;
+  readonly majorFaults: number;
+  readonly hitRatio: number;
+  readonly tlb: {
+    readonly hits: number;
+    readonly misses: number;
+    readonly hitRatio: number;
+    readonly walks: number;
+    readonly pteReads: number;
+  };
+  readonly evictions: number;
+  readonly writebacks: number;
+  readonly swapIns: number;
+  readonly droppedFilePages: number;
+  readonly oomKills: number;
+  readonly processes: readonly ProcessReplayStats[];
+}
+
+/** RSS of every process at one moment, in pages. */
+export interface RssSample {
+  readonly t: number;
+  readonly rss: readonly number[];
+  readonly faults: number;
+}
+
+export class SystemReplay {
+  readonly kernel: Kernel;
+  readonly procs: Process[] = [];
+  readonly accessesBy: number[];
+  readonly samples: RssSample[] = [];
+  accesses = 0;
+  private sampleEvery: number;
+  private nextSample: number;
+  private readonly offset: number;
+  private readonly maxPage: number;
+  private readonly invPage: number;
+
+  constructor(opts: SystemReplayOptions) {
+    const pageSize = 4096;
+    // Room for the user frames plus page tables (a leaf table maps 512 pages).
+    const ramFrames = Math.min(2 ** 20, opts.frames + 4096 + Math.ceil(opts.frames / 64));
+    const machine = new Machine({
+      arch: 'x86_64',
+      ramBytes: ramFrames * pageSize,
+      tlbEntries: opts.tlbEntries,
+      tlbWays: opts.tlbWays,
+    });
+    this.kernel = new Kernel(machine, {
+      swapBytes: opts.swapBytes ?? 4 * 2 ** 30,
+      reclaim: { policy: opts.policy, policyOptions: opts.policyOptions ?? {}, userFrameLimit: opts.frames },
+    });
+    this.offset = opts.addressing === 'ids' ? 1 : 0;
+    const k = this.kernel;
+    const start = k.layout.mmapMinAddr;
+    const end = k.layout.taskSize;
+    this.maxPage = end / pageSize - 1 - this.offset;
+    this.invPage = 1 / pageSize;
+    for (const name of opts.names) {
+      const pid = k.allocPid();
+      const mm = k.newMm(pid);
+      if (mm === null)
+        throw new InputError('replay', 'the machine has no memory for another process', { file: name });
+      mm.mmapBase = start;
+      const vma = new Vma(
+        start,
+        end,
+        VM_READ | VM_WRITE | VM_EXEC | VM_MAY_ALL | VM_NORESERVE,
+        start / pageSize,
+        null,
+      );
+      mm.insert(vma);
+      this.procs.push(k.addProcess(name, mm, pid));
+    }
+    this.accessesBy = opts.names.map(() => 0);
+    this.sampleEvery = opts.sampleEvery ?? 10_000;
+    this.nextSample = this.sampleEvery;
+  }
+
+  /** True while process `p` can still take accesses. */
+  alive(p: number): boolean {
+    return this.procs[p]!.alive;
+  }
+
+  /**
+   * Runs `count` accesses of process `p`: `pages[i]`, written where `writes[i]` is non-zero. With
+   * `nextUse` (oracles), `nextUse[base + i]` is the global time of that page's next access, 0 for none.
+   * @returns the accesses run (fewer when the process died on the way).
+   * @throws InputError for a page id beyond user space (`file` names the trace).
+   */
+  run(
+    p: number,
+    pages: Float64Array,
+    writes: Uint8Array,
+    count: number,
+    nextUse: Uint32Array | null = null,
+    base = 0,
+  ): number {
+    const k = this.kernel;
+    const proc = this.procs[p]!;
+    if (!proc.alive) return 0;
+    k.switchTo(proc.mm!);
+    const mmu = k.machine.mmu;
+    const reclaim = k.reclaim;
+    const ps = k.pageSize;
+    const inv = this.invPage;
+    const offset = this.offset;
+    const maxPage = this.maxPage;
+    let i = 0;
+    for (; i < count; i++) {
+      const page = pages[i]!;
+      if (page > maxPage) {
+        throw new InputError(
+          'replay',
+          `page ${page} is beyond the ${Math.log2(k.layout.taskSize)}-bit user space of the replaying process`,
+          {
+            file: proc.name,
+          },
+        );
+      }
+      const va = (page + offset) * ps;
+      const access = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
+      if (nextUse !== null) {
+        const t = nextUse[base + i]!;
+        reclaim.nextUse = t === 0 ? NEVER : t;
+      }
+      const pa = mmu.translate(va, access);
+      if (pa >= 0) {
+        reclaim.touch(Math.floor(pa * inv), access);
+        reclaim.now++;
+      } else if (k.access(proc, va, access) < 0) {
+        break; // killed: out of memory, or a page it may not touch
+      } else {
+        k.switchTo(proc.mm!);
+      }
+      if (++this.accesses === this.nextSample) this.sample();
+    }
+    this.accessesBy[p]! += i;
+    return i;
+  }
+
+  private sample(): void {
+    let faults = 0;
+    const rss = this.procs.map((p) => {
+      const mm = p.mm;
+      faults += mm ? mm.minflt + mm.majflt : (p.final?.minflt ?? 0) + (p.final?.majflt ?? 0);
+      return mm ? mm.rss : 0;
+    });
+    this.samples.push({ t: this.accesses, rss, faults });
+    if (this.samples.length >= 4000) {
+      // Keep the series short: every other sample, and sample half as often from now on.
+      const kept = this.samples.filter((_, i) => i % 2 === 1);
+      this.samples.length = 0;
+      this.samples.push(...kept);
+      this.sampleEvery *= 2;
+    }
+    this.nextSample = this.accesses + this.sampleEvery;
+  }
+
+  /** The totals so far (call after the last access; processes are left as they are). */
+  stats(): SystemReplayStats {
+    const k = this.kernel;
+    this.sample();
+    const mmu = k.machine.mmu;
+    let minor = 0;
+    let major = 0;
+    const processes = this.procs.map((p, i) => {
+      const st = k.status(p);
+      minor += st.minflt;
+      major += st.majflt;
+      return {
+        name: p.name,
+        pid: p.pid,
+        accesses: this.accessesBy[i]!,
+        faults: st.minflt + st.majflt,
+        minorFaults: st.minflt,
+        majorFaults: st.majflt,
+        state: p.state,
+        signal: p.signal?.reason ?? null,
+        peakRssPages: st.VmHWM / k.pageSize,
+        swapPages: st.VmSwap / k.pageSize,
+        pageTablePages: st.VmPTE / k.pageSize,
+      };
+    });
+    const faults = minor + major;
+    const tlbTotal = mmu.tlbHits + mmu.tlbMisses;
+    const r = k.reclaim.stats;
+    return {
+      mode: 'full-system',
+      policy: k.reclaim.policy.name,
+      frames: k.reclaim.capacity,
+      accesses: this.accesses,
+      hits: this.accesses - faults,
+      faults,
+      minorFaults: minor,
+      majorFaults: major,
+      hitRatio: this.accesses === 0 ? 0 : (this.accesses - faults) / this.accesses,
+      tlb: {
+        hits: mmu.tlbHits,
+        misses: mmu.tlbMisses,
+        hitRatio: tlbTotal === 0 ? 0 : mmu.tlbHits / tlbTotal,
+        walks: mmu.walks,
+        pteReads: mmu.pteReads,
+      },
+      evictions: r.evictions,
+      writebacks: r.writebacks,
+      swapIns: r.swapIns,
+      droppedFilePages: r.dropped,
+      oomKills: r.oomKills,
+      processes,
+    };
+  }
+}

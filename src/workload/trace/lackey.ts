@@ -1,0 +1,230 @@
+/**
+ * A push parser for valgrind lackey traces (`valgrind --tool=lackey --trace-mem=yes`):
+ *
+ *   I  04010173,3        instruction fetch: 'I', spaces, hex address, ',', decimal size
+ *    L 1ffefffd48,8      load
+ *    S 1ffefffd48,8      store
+ *    M 0421d2e8,4        modify: a load then a store of the same bytes
+ *
+ * Leading and trailing blanks and CRLF line ends are accepted. Blank lines and valgrind's own lines
+ * (`==PID== …`, `--PID-- …`) are skipped. Anything else is an input error naming the line, the
+ * column and what was expected. Addresses must be below 2^53 (x86-64 user addresses are 47 bits).
+ *
+ * The parser scans bytes (no strings, no regular expressions) and writes records into one reused
+ * {@link LackeyBatch}; it allocates nothing per line. It reports each record as lackey printed it
+ * (address, size, kind): splitting an access into pages, and `M` into a read then a write, is the
+ * replayer's job (`split.ts`).
+ */
+import type { InputError } from '../../base/errors.js';
+import {
+  DEFAULT_BATCH,
+  LACKEY_INSTR,
+  LACKEY_KIND_NAMES,
+  LACKEY_LOAD,
+  LACKEY_MODIFY,
+  LACKEY_STORE,
+  type LackeyBatch,
+  type LackeySink,
+  newLackeyBatch,
+} from './batch.js';
+import { describeByte, LineParser } from './lines.js';
+
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+const LF = 10;
+const COMMA = 44;
+
+export class LackeyParser extends LineParser {
+  /** Records by kind: I, L, S, M. */
+  readonly counts = new Float64Array(4);
+  /** Blank and valgrind lines skipped. */
+  skippedLines = 0;
+  private readonly batch: LackeyBatch;
+  private readonly sink: LackeySink;
+
+  /** @param file the input's name, for errors; @param sink receives each batch (see batch.ts). */
+  constructor(file: string, sink: LackeySink, batchSize: number = DEFAULT_BATCH) {
+    super(file);
+    this.sink = sink;
+    this.batch = newLackeyBatch(batchSize);
+  }
+
+  /** Records parsed so far. */
+  get records(): number {
+    return this.counts[0]! + this.counts[1]! + this.counts[2]! + this.counts[3]!;
+  }
+
+  protected flush(): void {
+    if (this.batch.count > 0) {
+      this.sink(this.batch);
+      this.batch.count = 0;
+    }
+  }
+
+  protected parseLines(buf: Uint8Array, start: number, end: number): void {
+    const batch = this.batch;
+    const address = batch.address;
+    const size = batch.size;
+    const kinds = batch.kind;
+    const cap = address.length;
+    const counts = this.counts;
+    let n = batch.count;
+    let line = this.line;
+    let p = start;
+    while (p < end) {
+      line++;
+      // Fast path, lackey's own layout: "I  addr,size" or " K addr,size" (K = L, S or M).
+      const lineStart = p;
+      const c0 = buf[p]!;
+      let kind = -1;
+      if (buf[p + 2] === SPACE) {
+        if (c0 === 73) {
+          if (buf[p + 1] === SPACE) kind = LACKEY_INSTR;
+        } else if (c0 === SPACE) {
+          const k = buf[p + 1]!;
+          kind = k === 76 ? LACKEY_LOAD : k === 83 ? LACKEY_STORE : k === 77 ? LACKEY_MODIFY : -1;
+        }
+      }
+      if (kind >= 0) {
+        p += 3;
+        let v = HEX[buf[p]!]!;
+        if (v >= 0) {
+          let addr = v;
+          v = HEX[buf[++p]!]!;
+          while (v >= 0) {
+            addr = addr * 16 + v;
+            v = HEX[buf[++p]!]!;
+          }
+          if (buf[p] === COMMA) {
+            let c = buf[++p]!;
+            let d = c - 48;
+            if (d >>> 0 <= 9) {
+              let bytes = d;
+              c = buf[++p]!;
+              d = c - 48;
+              while (d >>> 0 <= 9) {
+                bytes = bytes * 10 + d;
+                c = buf[++p]!;
+                d = c - 48;
+              }
+              if (c === LF && addr <= Number.MAX_SAFE_INTEGER && bytes <= 0xffffffff) {
+                p++;
+                if (n === cap) {
+                  batch.count = n;
+                  this.sink(batch);
+                  n = 0;
+                }
+                address[n] = addr;
+                size[n] = bytes;
+                kinds[n] = kind;
+                counts[kind]!++;
+                n++;
+                continue;
+              }
+            }
+          }
+        }
+        p = lineStart;
+      }
+      // Everything else (other spacing, CRLF, skipped lines) and every error.
+      this.line = line;
+      batch.count = n;
+      p = this.parseLine(buf, p);
+      n = batch.count;
+    }
+    batch.count = n;
+    this.line = line;
+  }
+
+  /** The general case of one line starting at `p` (line number `this.line`). @returns the next line's start. */
+  private parseLine(buf: Uint8Array, p: number): number {
+    const lineStart = p;
+    let c = buf[p]!;
+    while (c === SPACE || c === TAB) c = buf[++p]!;
+    let kind: number;
+    if (c === 73) kind = LACKEY_INSTR;
+    else if (c === 76) kind = LACKEY_LOAD;
+    else if (c === 83) kind = LACKEY_STORE;
+    else if (c === 77) kind = LACKEY_MODIFY;
+    else {
+      // Blank lines and valgrind's `==PID==` / `--PID--` lines.
+      if (c === CR) c = buf[++p]!;
+      const banner = (c === 61 || c === 45) && buf[p + 1] === c;
+      if (c !== LF && !banner) {
+        throw this.fail(
+          lineStart,
+          `expected a lackey record ('I', 'L', 'S' or 'M', then an address and a size), found ${describeByte(c)}`,
+          p,
+        );
+      }
+      while (buf[p] !== LF) p++;
+      this.skippedLines++;
+      return p + 1;
+    }
+    c = buf[++p]!;
+    if (c !== SPACE && c !== TAB) {
+      throw this.fail(
+        lineStart,
+        `expected a space after '${LACKEY_KIND_NAMES[kind]}', found ${describeByte(c)}`,
+        p,
+      );
+    }
+    while (c === SPACE || c === TAB) c = buf[++p]!;
+    const hexStart = p;
+    let addr = 0;
+    let v = HEX[c]!;
+    while (v >= 0) {
+      addr = addr * 16 + v;
+      c = buf[++p]!;
+      v = HEX[c]!;
+    }
+    if (p === hexStart)
+      throw this.fail(lineStart, `expected a hexadecimal address, found ${describeByte(c)}`, p);
+    if (addr > Number.MAX_SAFE_INTEGER)
+      throw this.fail(lineStart, 'address is 2^53 or more; vmscope replays addresses below 2^53', hexStart);
+    if (c !== COMMA)
+      throw this.fail(lineStart, `expected ',' after the address, found ${describeByte(c)}`, p);
+    c = buf[++p]!;
+    const sizeStart = p;
+    let bytes = 0;
+    while (c >= 48 && c <= 57) {
+      bytes = bytes * 10 + (c - 48);
+      c = buf[++p]!;
+    }
+    if (p === sizeStart)
+      throw this.fail(lineStart, `expected a decimal size after ',', found ${describeByte(c)}`, p);
+    if (bytes > 0xffffffff) throw this.fail(lineStart, 'access size does not fit in 32 bits', sizeStart);
+    while (c === SPACE || c === TAB || c === CR) c = buf[++p]!;
+    if (c !== LF) throw this.fail(lineStart, `unexpected ${describeByte(c)} after the size`, p);
+    const batch = this.batch;
+    if (batch.count === batch.address.length) {
+      this.sink(batch);
+      batch.count = 0;
+    }
+    const n = batch.count++;
+    batch.address[n] = addr;
+    batch.size[n] = bytes;
+    batch.kind[n] = kind;
+    this.counts[kind]!++;
+    return p + 1;
+  }
+
+  /** The error for the line being parsed (which started at `lineStart`), at byte `at`. */
+  private fail(lineStart: number, message: string, at: number): InputError {
+    const line = this.line;
+    this.line = line - 1;
+    return this.error(message, line, at - lineStart + 1);
+  }
+}
+
+/** Hex digit value by byte, -1 for anything else. Indexing with `undefined` (past the end) gives undefined, never ≥ 0. */
+const HEX = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[65 + i] = 10 + i;
+    t[97 + i] = 10 + i;
+  }
+  return t;
+})();

@@ -1,0 +1,70 @@
+/**
+ * The full system (MMU, TLB, page tables, faults, reclaim, swap) faults exactly as a pure cache
+ * simulation of the same page stream with the same number of frames and the same policy.
+ */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { policyNames } from '../../src/kernel/reclaim/registry.js';
+import { replayPages } from '../../src/sim/cachesim.js';
+import { SystemReplay } from '../../src/sim/replay.js';
+
+/** Policies the kernel can run without knowing the future. */
+const POLICIES = policyNames.filter((p) => p !== 'opt' && !p.startsWith('ostep') && p !== 'unopt');
+
+function fullSystem(refs: number[], writes: number[], policy: (typeof POLICIES)[number], frames: number) {
+  const r = new SystemReplay({ frames, policy, tlbEntries: 16, tlbWays: 4, names: ['t'], addressing: 'ids' });
+  r.run(0, Float64Array.from(refs), Uint8Array.from(writes), refs.length);
+  const problems = r.kernel.check();
+  return { stats: r.stats(), problems, replay: r };
+}
+
+describe.each(POLICIES)('%s in the full system', (policy) => {
+  test('faults, evictions and write-backs equal the pure simulation on random streams', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 24 }), { minLength: 1, maxLength: 300 }),
+        fc.array(fc.boolean(), { minLength: 300, maxLength: 300 }),
+        fc.integer({ min: 1, max: 12 }),
+        (refs, w, frames) => {
+          const writes = refs.map((_, i) => (w[i] ? 1 : 0));
+          const pure = replayPages(refs, { policy, frames, writes });
+          const { stats, problems } = fullSystem(refs, writes, policy, frames);
+          expect(problems).toEqual([]);
+          expect(stats.faults).toBe(pure.faults);
+          expect(stats.hits).toBe(pure.hits);
+          expect(stats.evictions).toBe(pure.evictions);
+          expect(stats.writebacks).toBe(pure.writebacks);
+        },
+      ),
+      { numRuns: 25, seed: 42 },
+    );
+  });
+});
+
+describe('swap in the full system', () => {
+  test("a process's bytes survive eviction to swap and come back with major faults", () => {
+    const r = new SystemReplay({
+      frames: 4,
+      policy: 'lru',
+      tlbEntries: 16,
+      tlbWays: 4,
+      names: ['t'],
+      addressing: 'ids',
+    });
+    const k = r.kernel;
+    const proc = r.procs[0]!;
+    for (let p = 0; p < 16; p++) {
+      const data = new Uint8Array(64).fill(p + 1);
+      expect(k.writeUser(proc, (p + 1) * 4096, data)).toBe(true);
+    }
+    expect(k.status(proc).VmSwap).toBe(12 * 4096);
+    for (let p = 0; p < 16; p++)
+      expect([...k.readUser(proc, (p + 1) * 4096, 64)!]).toEqual(new Array(64).fill(p + 1));
+    expect(k.status(proc).majflt).toBeGreaterThanOrEqual(12);
+    expect(k.check()).toEqual([]);
+    k.exit(proc, 0);
+    expect(k.meminfo().SwapFree).toBe(k.meminfo().SwapTotal);
+    expect(k.meminfo().MemFree).toBe(k.bootFreeFrames * k.pageSize);
+    expect(k.check()).toEqual([]);
+  });
+});
