@@ -8,8 +8,10 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { InputError, InvariantError } from '../base/errors.js';
+import { policyNames } from '../kernel/reclaim/registry.js';
 import { runExec, SHOW_CHOICES } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
+import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runTour } from './tour.js';
 
@@ -91,6 +93,69 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             show: opts.show ?? [],
             json: opts.json ?? false,
             ramBytes: opts.ram,
+          },
+          io,
+        ),
+      ),
+    );
+
+  cmd
+    .command('replay')
+    .description(
+      'replay memory traces (valgrind lackey or page lists; plain, .gz or .zst) through the whole system, or only the policy',
+    )
+    .argument('<file...>', 'trace files; several replay as several processes, interleaved round-robin')
+    .addOption(
+      new Option('--format <format>', 'trace format')
+        .choices(['lackey', 'pages', 'auto'] as const)
+        .default('auto' as const),
+    )
+    .option('--policy <name>', 'page-replacement policy (see --help for the list)', 'lru')
+    .option('--frames <n>', 'frames user pages may hold (page tables are counted apart)', parseInteger, 1024)
+    .option('--tlb <entries[/ways]>', 'TLB size and associativity', '64/4')
+    .option(
+      '--page-size <bytes>',
+      'page size for page ids of lackey traces (the full system uses 4096)',
+      parseInteger,
+      4096,
+    )
+    .option(
+      '--policy-only',
+      'only the replacement policy on the page stream: no MMU, TLB or page tables (much faster)',
+    )
+    .option(
+      '--quantum <n>',
+      'accesses each process runs before the next one, with several files',
+      parseInteger,
+      10_000,
+    )
+    .option('--swap <bytes>', 'size of the swap device', parseInteger, 4 * 2 ** 30)
+    .option('--seed <n>', 'seed of the random policies', parseInteger, 0)
+    .option('--json', 'print one JSON object (accesses, hits, faults, … and per-process detail)')
+    .option(
+      '--plot <file.svg>',
+      'write a chart: RSS over time (full system) or faults over time (policy only)',
+    )
+    .addHelpText(
+      'after',
+      `\nPolicies: ${policyNames.join(', ')}.\nExample: vmscope replay --policy clock --frames 64 ../shared/corpus/memtrace/sort.lackey.gz`,
+    )
+    .action(async (files, opts) =>
+      setStatus(
+        await runReplay(
+          files,
+          {
+            format: opts.format,
+            policy: opts.policy,
+            frames: opts.frames,
+            tlb: opts.tlb,
+            pageSize: opts.pageSize,
+            policyOnly: opts.policyOnly ?? false,
+            json: opts.json ?? false,
+            ...(opts.plot ? { plot: opts.plot } : {}),
+            quantum: opts.quantum,
+            swapBytes: opts.swap,
+            seed: opts.seed,
           },
           io,
         ),

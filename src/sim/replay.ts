@@ -16,6 +16,7 @@ import type { Process } from '../kernel/process.js';
 import { NEVER, type PolicyOptions } from '../kernel/reclaim/policy.js';
 import type { PolicyName } from '../kernel/reclaim/registry.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
+import type { NextUses } from './cachesim.js';
 
 export interface SystemReplayOptions {
   /** Frames user pages may hold (the policy's slots). */
@@ -144,7 +145,7 @@ export class SystemReplay {
 
   /**
    * Runs `count` accesses of process `p`: `pages[i]`, written where `writes[i]` is non-zero. With
-   * `nextUse` (oracles), `nextUse[base + i]` is the global time of that page's next access, 0 for none.
+   * `nextUse` (oracles), `nextUse.at(base + i)` is the global time of that page's next access.
    * @returns the accesses run (fewer when the process died on the way).
    * @throws InputError for a page id beyond user space (`file` names the trace).
    */
@@ -153,7 +154,7 @@ export class SystemReplay {
     pages: Float64Array,
     writes: Uint8Array,
     count: number,
-    nextUse: Uint32Array | null = null,
+    nextUse: NextUses | null = null,
     base = 0,
   ): number {
     const k = this.kernel;
@@ -180,10 +181,7 @@ export class SystemReplay {
       }
       const va = (page + offset) * ps;
       const access = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
-      if (nextUse !== null) {
-        const t = nextUse[base + i]!;
-        reclaim.nextUse = t === 0 ? NEVER : t;
-      }
+      if (nextUse !== null) reclaim.nextUse = nextUse.at(base + i) ?? NEVER;
       const pa = mmu.translate(va, access);
       if (pa >= 0) {
         reclaim.touch(Math.floor(pa * inv), access);

@@ -50,6 +50,13 @@ export function isSizeField(field: string): boolean {
   return SIZE_FIELDS.has(field);
 }
 
+/** True when `a` becomes `b` by swapping two adjacent letters (`lur` → `lru`), a typo Levenshtein counts twice. */
+function isTransposition(a: string, b: string): boolean {
+  if (a.length !== b.length || a === b) return false;
+  const i = [...a].findIndex((ch, j) => ch !== b[j]);
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+}
+
 /** The closest candidate to a misspelt word, when it is close enough to be a useful hint. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
@@ -57,6 +64,8 @@ export function suggest(word: string, candidates: readonly string[]): string | u
     (c) => word.length >= 2 && c.toLowerCase().startsWith(word.toLowerCase()),
   );
   if (prefixed.length === 1) return prefixed[0];
+  const swapped = candidates.filter((c) => isTransposition(word.toLowerCase(), c.toLowerCase()));
+  if (swapped.length === 1) return swapped[0];
   const best = closest(word, candidates as string[]);
   const d = distance(word.toLowerCase(), best.toLowerCase());
   return d <= Math.ceil(best.length / 3) && d < best.length ? best : undefined;
