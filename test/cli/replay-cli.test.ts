@@ -39,7 +39,7 @@ describe('vmscope replay', () => {
       readFileSync(corpusPath('reference', 'paging-policy-realtrace', 'expected.json'), 'utf8'),
     );
     const c = expected.cases.find(
-      (x: { id: string }) =>
+      (x: { id: string; command: string[] }) =>
         /sort/.test(x.id) && /LRU/i.test(JSON.stringify(x.command)) && x.command.includes('32'),
     );
     expect(c).toBeDefined();
