@@ -1,6 +1,7 @@
 /** `vmscope run FILE`: runs a scenario and narrates it. */
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { archPreset } from '../hw/arch.js';
 import { formatStep, formatSummary, runJson } from '../report/scenario-report.js';
@@ -33,6 +34,25 @@ export function readTextFile(path: string): string {
   }
 }
 
+/** A whole trace file for a scenario's `replay` (gzip by its extension). */
+function readTraceFile(hostPath: string, shown: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(hostPath));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError('trace', code === 'ENOENT' ? 'no such file' : `cannot read it (${code})`, {
+      file: shown,
+    });
+  }
+  if (!hostPath.endsWith('.gz')) return bytes;
+  try {
+    return new Uint8Array(gunzipSync(bytes));
+  } catch {
+    throw new InputError('trace', 'not a valid gzip file', { file: shown });
+  }
+}
+
 /** Parses and runs one scenario file; returns the exit status. Input errors propagate. */
 export function runScenarioFile(path: string, flags: RunFlags, io: Io): number {
   return runParsed(parseScenario(path, readTextFile(path)), flags, io);
@@ -46,6 +66,7 @@ export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
   const run = runScenario(scenario, {
     check: flags.check ?? false,
     files: hostFileSource(flags.sysroot ?? '/', dirname(scenario.file)),
+    readTrace: (path) => readTraceFile(resolve(dirname(scenario.file), path), path),
     onStep: (step) => {
       if (step.outcome.kind === 'spawn' && step.statement.kind === 'spawn')
         names.set(step.outcome.pid, step.statement.name);

@@ -88,6 +88,8 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
     }
     case 'exit':
       return `${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
+    case 'replay':
+      return `pid ${o.pid} replayed ${o.accesses} accesses`;
     case 'kill':
       return `killed; ${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
     default:

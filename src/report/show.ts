@@ -72,6 +72,20 @@ export function formatSnapshot(arch: Arch, s: Snapshot): string {
       }
       return `${out.join('\n')}\n`;
     }
+    case 'swap': {
+      if (s.slots === 0) return `no swap device (policy ${s.policy}; ${s.evictions} evictions)\n`;
+      const size = (n: number) => (n % 1024 === 0 ? `${n / 1024} kB` : `${n} B`);
+      const out = [
+        `swap: ${s.slots} slots of ${size(s.pageSize)}, ${s.used} in use, ${s.slots - s.used} free; policy ${s.policy}`,
+        `  since boot: ${s.evictions} evictions, ${s.writebacks} pages written to swap, ${s.swapIns} read back`,
+      ];
+      for (const p of s.byProcess) if (p.swapBytes > 0) out.push(`  ${p.name}: VmSwap ${size(p.swapBytes)}`);
+      for (const e of s.entries)
+        out.push(`  slot ${String(e.slot).padStart(5)}  ${e.owner}${e.va !== null ? ` ${hex0x(e.va)}` : ''}`);
+      if (s.used > s.entries.length)
+        out.push(`  … ${s.used - s.entries.length} more slots (and the swap cache)`);
+      return `${out.join('\n')}\n`;
+    }
     case 'frames': {
       const n = s.kinds.length;
       const perChar = Math.max(1, Math.ceil(n / 4096));

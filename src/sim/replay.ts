@@ -85,6 +85,23 @@ export interface RssSample {
   readonly faults: number;
 }
 
+/**
+ * A process for replaying a trace in `k`: one rwx anonymous VMA from mmap_min_addr to TASK_SIZE, so
+ * that every page a trace names is a valid page. @returns null when there is no memory for its tables.
+ */
+export function addReplayProcess(k: Kernel, name: string): Process | null {
+  const pid = k.allocPid();
+  const mm = k.newMm(pid);
+  if (mm === null) return null;
+  const start = mm.layout.mmapMinAddr;
+  const end = mm.layout.taskSize;
+  mm.mmapBase = start;
+  mm.insert(
+    new Vma(start, end, VM_READ | VM_WRITE | VM_EXEC | VM_MAY_ALL | VM_NORESERVE, start / k.pageSize, null),
+  );
+  return k.addProcess(name, mm, pid);
+}
+
 export class SystemReplay {
   readonly kernel: Kernel;
   readonly procs: Process[] = [];
@@ -113,25 +130,14 @@ export class SystemReplay {
     });
     this.offset = opts.addressing === 'ids' ? 1 : 0;
     const k = this.kernel;
-    const start = k.layout.mmapMinAddr;
     const end = k.layout.taskSize;
     this.maxPage = end / pageSize - 1 - this.offset;
     this.invPage = 1 / pageSize;
     for (const name of opts.names) {
-      const pid = k.allocPid();
-      const mm = k.newMm(pid);
-      if (mm === null)
+      const proc = addReplayProcess(k, name);
+      if (proc === null)
         throw new InputError('replay', 'the machine has no memory for another process', { file: name });
-      mm.mmapBase = start;
-      const vma = new Vma(
-        start,
-        end,
-        VM_READ | VM_WRITE | VM_EXEC | VM_MAY_ALL | VM_NORESERVE,
-        start / pageSize,
-        null,
-      );
-      mm.insert(vma);
-      this.procs.push(k.addProcess(name, mm, pid));
+      this.procs.push(proc);
     }
     this.accessesBy = opts.names.map(() => 0);
     this.sampleEvery = opts.sampleEvery ?? 10_000;

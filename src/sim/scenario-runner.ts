@@ -24,17 +24,21 @@ import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, SignalInfo } from '../kernel/process.js';
+import type { PolicyName } from '../kernel/reclaim/registry.js';
 import type { AddrExpr, CompareOp, Scenario, Statement } from '../workload/scenario/ast.js';
+import { addReplayProcess } from './replay.js';
 import {
   type Snapshot,
   snapshotFrames,
   snapshotMaps,
   snapshotPageTable,
   snapshotStatus,
+  snapshotSwap,
   snapshotTlb,
   type TlbStats,
   tlbStats,
 } from './snapshot.js';
+import { loadTrace } from './trace-load.js';
 
 /** What one statement did. */
 export type Outcome =
@@ -58,6 +62,7 @@ export type Outcome =
       readonly label?: string;
     }
   | { readonly kind: 'exit'; readonly code: number; readonly reclaimedFrames: number }
+  | { readonly kind: 'replay'; readonly pid: number; readonly accesses: number }
   | { readonly kind: 'kill'; readonly reclaimedFrames: number };
 
 export interface ExpectVerdict {
@@ -93,6 +98,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Where `exec` statements find binaries and interpreters; without it, `exec` is an input error. */
   readonly files?: ExecFileSource;
+  /** Reads a trace file for `replay` statements (decompressed); without it, `replay` is an input error. */
+  readonly readTrace?: (path: string) => Uint8Array;
   /** Run `kernel.check()` after every statement; a problem is a bug in vmscope (InvariantError). */
   readonly check?: boolean;
   /** Called after each statement (for streaming output). */
@@ -112,12 +119,18 @@ class Runner {
   private readonly bootMeminfo: MeminfoFields;
 
   private readonly files: ExecFileSource | null;
+  private readonly readTrace: ((path: string) => Uint8Array) | null;
 
-  constructor(sc: Scenario, files: ExecFileSource | null) {
+  constructor(sc: Scenario, files: ExecFileSource | null, readTrace: ((path: string) => Uint8Array) | null) {
     this.sc = sc;
     this.files = files;
+    this.readTrace = readTrace;
     const machine = new Machine(sc.machine);
-    this.kernel = new Kernel(machine, sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {});
+    this.kernel = new Kernel(machine, {
+      ...(sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {}),
+      swapBytes: sc.swapBytes,
+      reclaim: { policy: sc.policy as PolicyName, userFrameLimit: sc.userFrames },
+    });
     this.kernel.sink = this.log;
     this.bootMeminfo = this.kernel.meminfo();
   }
@@ -211,6 +224,31 @@ class Runner {
         this.procs.set(st.name, r);
         this.labels.set(st.name, new Map());
         outcome = { kind: 'spawn', pid: r.pid, error: 0 };
+        break;
+      }
+      case 'replay': {
+        if (!this.readTrace)
+          throw this.error(st, 'replay needs access to files: run the scenario with vmscope run');
+        let trace: { pages: Float64Array; writes: Uint8Array; addressing: 'addresses' | 'ids' };
+        try {
+          trace = loadTrace(st.path, this.readTrace(st.path), k.pageSize);
+        } catch (e) {
+          if (e instanceof InputError) throw this.error(st, `cannot replay ${st.path}: ${e.format()}`);
+          throw e;
+        }
+        const proc = addReplayProcess(k, st.name);
+        if (proc === null) throw this.error(st, `cannot replay ${st.path}: the machine is out of memory`);
+        this.procs.set(st.name, proc);
+        this.labels.set(st.name, new Map());
+        const offset = trace.addressing === 'ids' ? 1 : 0;
+        let done = 0;
+        for (; done < trace.pages.length && proc.alive; done++) {
+          const va = (trace.pages[done]! + offset) * k.pageSize;
+          if (va >= proc.mm!.taskSize)
+            throw this.error(st, `${st.path}: access ${done + 1} is beyond user space`);
+          k.access(proc, va, trace.writes[done] ? ACCESS_WRITE : ACCESS_READ);
+        }
+        outcome = { kind: 'replay', pid: proc.pid, accesses: done };
         break;
       }
       case 'exec': {
@@ -351,6 +389,7 @@ class Runner {
     if (st.proc === null) {
       if (st.what === 'meminfo') return { what: 'meminfo', fields: k.meminfo(), pageSize: k.pageSize };
       if (st.what === 'frames') return snapshotFrames(k);
+      if (st.what === 'swap') return snapshotSwap(k);
       return snapshotTlb(k, null);
     }
     const proc = this.procs.get(st.proc)!;
@@ -478,7 +517,7 @@ function mapFlagsText(flags: number): string {
  * operation on a process that has ended, a label whose mmap failed), InvariantError for a vmscope bug.
  */
 export function runScenario(sc: Scenario, options: RunOptions = {}): RunResult {
-  const runner = new Runner(sc, options.files ?? null);
+  const runner = new Runner(sc, options.files ?? null, options.readTrace ?? null);
   const steps: StepRecord[] = [];
   let passed = 0;
   let failed = 0;

@@ -76,6 +76,23 @@ export type Snapshot =
       readonly ways: number;
     }
   | {
+      readonly what: 'swap';
+      readonly slots: number;
+      readonly used: number;
+      readonly pageSize: number;
+      /** Who holds the used slots (at most 64 listed). */
+      readonly entries: readonly {
+        readonly slot: number;
+        readonly owner: string;
+        readonly va: number | null;
+      }[];
+      readonly byProcess: readonly { readonly name: string; readonly swapBytes: number }[];
+      readonly evictions: number;
+      readonly writebacks: number;
+      readonly swapIns: number;
+      readonly policy: string;
+    }
+  | {
       readonly what: 'frames';
       readonly kinds: Uint8Array;
       readonly owners: Int32Array;
@@ -164,4 +181,43 @@ export function snapshotFrames(k: Kernel): Snapshot {
   const names = new Map<number, string>();
   for (const p of k.processes.values()) names.set(p.pid, p.name);
   return { what: 'frames', kinds: k.frames.kind.slice(), owners: k.frames.owner.slice(), names };
+}
+
+/** The swap device and who holds its slots. */
+export function snapshotSwap(k: Kernel): Snapshot {
+  const swap = k.swap;
+  const entries: { slot: number; owner: string; va: number | null }[] = [];
+  const fmt = k.machine.arch.pte;
+  for (const p of k.processes.values()) {
+    const mm = p.mm;
+    if (mm === null) continue;
+    for (const vma of mm.vmas) {
+      k.pageTables.forEachLeaf(mm, vma.start / k.pageSize, vma.end / k.pageSize, (vpn, _pa, lo, hi) => {
+        if ((lo & fmt.present) === 0 && (lo & fmt.swSwap) !== 0 && entries.length < 64) {
+          entries.push({ slot: fmt.pfnOf(lo, hi), owner: p.name, va: vpn * k.pageSize });
+        }
+      });
+    }
+  }
+  for (const obj of k.objects.values()) {
+    for (const slot of obj.swapped.values())
+      if (entries.length < 64) entries.push({ slot, owner: obj.path, va: null });
+  }
+  entries.sort((a, b) => a.slot - b.slot);
+  const r = k.reclaim.stats;
+  return {
+    what: 'swap',
+    slots: swap?.slotCount ?? 0,
+    used: swap?.usedSlots() ?? 0,
+    pageSize: k.pageSize,
+    entries,
+    byProcess: [...k.processes.values()].map((p) => ({
+      name: p.name,
+      swapBytes: (p.mm?.swapEnts ?? 0) * k.pageSize,
+    })),
+    evictions: r.evictions,
+    writebacks: r.writebacks,
+    swapIns: r.swapIns,
+    policy: k.reclaim.policy.name,
+  };
 }

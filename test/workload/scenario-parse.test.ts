@@ -130,7 +130,7 @@ describe('scenario parser', () => {
     ['spawn A\nmachine teach16', "t.vms:2:1: error: 'machine' must come before every other statement"],
     [
       'spawn A\nfrobnicate A',
-      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, exec, kill, show, expect, or 'NAME: operation')",
+      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation')",
     ],
     [
       'spawn A\nA: mmap m 4K rw- shared private',

@@ -53,7 +53,7 @@ export type Op =
   | { readonly op: 'mprotect'; readonly addr: AddrExpr; readonly len: number; readonly prot: number }
   | { readonly op: 'exit'; readonly code: number };
 
-export type ShowWhat = 'maps' | 'status' | 'pagetable' | 'tlb' | 'meminfo' | 'frames';
+export type ShowWhat = 'maps' | 'status' | 'pagetable' | 'tlb' | 'meminfo' | 'frames' | 'swap';
 
 export type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
@@ -79,6 +79,7 @@ export type Statement = (
       readonly path: string;
       readonly args: readonly string[];
     }
+  | { readonly kind: 'replay'; readonly name: string; readonly path: string }
   | { readonly kind: 'op'; readonly proc: string; readonly body: Op }
   | { readonly kind: 'kill'; readonly proc: string }
   | {
@@ -103,5 +104,10 @@ export interface Scenario {
   readonly machine: MachineConfig;
   /** Extra kernel settings from the machine line. */
   readonly rlimitStack: number | null;
+  /** Swap device size in bytes (0: none). */
+  readonly swapBytes: number;
+  /** The page-replacement policy and the cap on frames user pages may hold (0: all of RAM). */
+  readonly policy: string;
+  readonly userFrames: number;
   readonly statements: readonly Statement[];
 }

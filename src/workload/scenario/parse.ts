@@ -17,6 +17,7 @@ import { InputError } from '../../base/errors.js';
 import { ARCH_NAMES, isArchName } from '../../hw/arch.js';
 import { DEFAULT_MACHINE, type MachineConfig, machineConfigProblem } from '../../hw/machine.js';
 import { MEMINFO_FIELDS, STATUS_FIELDS } from '../../kernel/proc.js';
+import { createPolicy, isPolicyName, policyNames } from '../../kernel/reclaim/registry.js';
 import { parseInteger, parseSignedSize, parseSize } from '../values.js';
 import {
   ADDRESS_BASES,
@@ -37,9 +38,9 @@ interface Token {
 }
 
 const OPS = ['read', 'write', 'fetch', 'sbrk', 'brk', 'mmap', 'munmap', 'mprotect', 'exit'] as const;
-const KEYWORDS = ['machine', 'spawn', 'exec', 'show', 'expect', 'kill'] as const;
+const KEYWORDS = ['machine', 'spawn', 'exec', 'replay', 'show', 'expect', 'kill'] as const;
 const PROC_SHOWS = ['maps', 'status', 'pagetable', 'tlb'] as const;
-const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb'] as const;
+const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb', 'swap'] as const;
 const COMPARES: readonly CompareOp[] = ['==', '!=', '<=', '>=', '<', '>'];
 /** Process expectation fields that are not /proc/PID/status sizes. */
 const PROC_FIELDS = ['minflt', 'majflt', 'signal', 'state', 'maps', 'ret', 'exitcode'] as const;
@@ -204,6 +205,9 @@ class LineParser {
 interface ParseState {
   machine: MachineConfig | null;
   rlimitStack: number | null;
+  swapBytes: number;
+  policy: string;
+  userFrames: number;
   /** Process name → labels defined so far. */
   procs: Map<string, Set<string>>;
   statements: Statement[];
@@ -211,7 +215,15 @@ interface ParseState {
 
 /** Parses a whole scenario. @throws InputError with the file, line and column of the first problem. */
 export function parseScenario(file: string, text: string): Scenario {
-  const st: ParseState = { machine: null, rlimitStack: null, procs: new Map(), statements: [] };
+  const st: ParseState = {
+    machine: null,
+    rlimitStack: null,
+    swapBytes: 0,
+    policy: 'clock',
+    userFrames: 0,
+    procs: new Map(),
+    statements: [],
+  };
   const lines = text.split(/\r?\n/);
   lines.forEach((lineText, i) => {
     const tokens = tokenize(lineText);
@@ -223,6 +235,9 @@ export function parseScenario(file: string, text: string): Scenario {
     file,
     machine: st.machine ?? DEFAULT_MACHINE,
     rlimitStack: st.rlimitStack,
+    swapBytes: st.swapBytes,
+    policy: st.policy,
+    userFrames: st.userFrames,
     statements: st.statements,
   };
 }
@@ -293,6 +308,24 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       });
       return;
     }
+    case 'replay': {
+      const nameTok = p.next('a process name');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
+        throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
+      if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+      const pathTok = p.next('a trace file (valgrind lackey or one page number per line)');
+      p.done();
+      st.procs.set(nameTok.text, new Set());
+      st.machine ??= DEFAULT_MACHINE;
+      st.statements.push({
+        kind: 'replay',
+        name: nameTok.text,
+        path: pathTok.text,
+        place: p.place(first),
+        text,
+      });
+      return;
+    }
     case 'kill': {
       const nameTok = p.next('a process name');
       needProc(p, st, nameTok.text, nameTok);
@@ -309,7 +342,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
     default: {
       const hint = suggest(first.text, [...KEYWORDS, ...[...st.procs.keys()].map((n) => `${n}:`)]);
       throw p.error(
-        `unknown statement '${first.text}' (expected machine, spawn, exec, kill, show, expect, or 'NAME: operation')`,
+        `unknown statement '${first.text}' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation')`,
         first,
         hint && `did you mean '${hint}'?`,
       );
@@ -339,7 +372,7 @@ function parseMachine(p: LineParser, st: ParseState): void {
       'ostep15 is a translation-only machine: its PTEs have no permission bits for a kernel to use',
       archTok,
     );
-  const o = p.options(['ram', 'tlb', 'stack-limit']);
+  const o = p.options(['ram', 'tlb', 'stack-limit', 'swap', 'policy', 'frames']);
   let config: MachineConfig = { ...DEFAULT_MACHINE, arch: archTok.text };
   const ram = o.get('ram');
   if (ram) config = { ...config, ramBytes: p.size({ text: ram.value, column: ram.column + 4 }, 'ram=SIZE') };
@@ -357,6 +390,26 @@ function parseMachine(p: LineParser, st: ParseState): void {
   if (problem) throw p.error(problem, ram ?? tlb ?? archTok);
   const sl = o.get('stack-limit');
   if (sl) st.rlimitStack = p.size({ text: sl.value, column: sl.column + 12 }, 'stack-limit=SIZE');
+  const swap = o.get('swap');
+  if (swap) st.swapBytes = p.size({ text: swap.value, column: swap.column + 5 }, 'swap=SIZE');
+  const policy = o.get('policy');
+  if (policy) {
+    const at = { text: policy.value, column: policy.column + 7 };
+    if (!isPolicyName(policy.value)) {
+      const hint = suggest(policy.value, policyNames);
+      throw p.error(
+        `unknown policy '${policy.value}' (one of ${policyNames.join(', ')})`,
+        at,
+        hint && `did you mean '${hint}'?`,
+      );
+    }
+    if (createPolicy(policy.value, 1, {}).needsFuture) {
+      throw p.error(`${policy.value} needs the future: it runs only in trace replays (vmscope replay)`, at);
+    }
+    st.policy = policy.value;
+  }
+  const frames = o.get('frames');
+  if (frames) st.userFrames = p.integer({ text: frames.value, column: frames.column + 7 }, 'frames=N');
   st.machine = config;
 }
 
