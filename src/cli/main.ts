@@ -131,6 +131,29 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .option('--swap <bytes>', 'size of the swap device', parseInteger, 4 * 2 ** 30)
     .option('--seed <n>', 'seed of the random policies', parseInteger, 0)
+    .addOption(
+      new Option('--scope <scope>', 'replacement scope: victims from any process, or from the faulting one')
+        .choices(['global', 'local'] as const)
+        .default('global' as const),
+    )
+    .addOption(
+      new Option(
+        '--allocation <how>',
+        'with --scope local: equal shares, proportional to footprint, or by page-fault frequency',
+      )
+        .choices(['equal', 'proportional', 'pff'] as const)
+        .default('equal' as const),
+    )
+    .option(
+      '--sweep-mpl',
+      'thrashing: replay the first 1, 2, … of the files and report fault rate and utilization per level',
+    )
+    .option(
+      '--fault-cost <accesses>',
+      'what a fault costs, in accesses, for the utilization of --sweep-mpl',
+      parseInteger,
+      10_000,
+    )
     .option('--json', 'print one JSON object (accesses, hits, faults, … and per-process detail)')
     .option(
       '--plot <file.svg>',
@@ -156,6 +179,10 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             quantum: opts.quantum,
             swapBytes: opts.swap,
             seed: opts.seed,
+            scope: opts.scope,
+            allocation: opts.allocation,
+            sweepMpl: opts.sweepMpl ?? false,
+            faultCost: opts.faultCost,
           },
           io,
         ),

@@ -9,6 +9,7 @@ import Table from 'cli-table3';
 import { InputError } from '../base/errors.js';
 import { isPowerOfTwo } from '../base/units.js';
 import { createPolicy, isPolicyName, type PolicyName, policyNames } from '../kernel/reclaim/registry.js';
+import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { CacheSim, NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { SystemReplay } from '../sim/replay.js';
@@ -29,6 +30,12 @@ export interface ReplayFlags {
   readonly quantum: number;
   readonly swapBytes: number;
   readonly seed: number;
+  readonly scope: ReclaimScope;
+  readonly allocation: FrameAllocation;
+  /** Replay the first 1, 2, … N files and report fault rate and utilization per level. */
+  readonly sweepMpl: boolean;
+  /** What a page fault costs, in accesses (for the utilization of the MPL sweep). */
+  readonly faultCost: number;
 }
 
 /** Keeps page ids of different traces apart in one policy-only stream. */
@@ -189,6 +196,8 @@ async function fullSystem(
     swapBytes: flags.swapBytes,
     names: files.map((f) => basename(f)),
     addressing,
+    scope: flags.scope,
+    allocation: flags.allocation,
   });
   const bar = progressBar(streams, io);
   let t = 0;
@@ -290,6 +299,65 @@ function formatTable(stats: ReplayReport['stats']): string {
   return out;
 }
 
+/** One level of multiprogramming in the thrashing sweep. */
+interface MplPoint {
+  readonly mpl: number;
+  readonly accesses: number;
+  readonly faults: number;
+  readonly faultRate: number;
+  /**
+   * CPU utilization: each process is runnable a share u = a / (a + f × fault cost) of the time (a
+   * accesses, f faults), and the CPU is busy while any is: 1 − Π(1 − u).
+   */
+  readonly utilization: number;
+}
+
+/** Thrashing shown: the same traces at rising multiprogramming levels on the same frames. */
+async function sweepMpl(
+  files: readonly string[],
+  policy: PolicyName,
+  flags: ReplayFlags,
+  io: Io,
+): Promise<MplPoint[]> {
+  const points: MplPoint[] = [];
+  for (let mpl = 1; mpl <= files.length; mpl++) {
+    const subset = files.slice(0, mpl);
+    const { stats } = flags.policyOnly
+      ? await policyOnly(subset, policy, flags, io)
+      : await fullSystem(subset, policy, flags, io);
+    const faultRate = stats.accesses === 0 ? 0 : stats.faults / stats.accesses;
+    let idle = 1;
+    for (const p of stats['processes'] as { accesses: number; faults: number }[]) {
+      if (p.accesses > 0) idle *= 1 - p.accesses / (p.accesses + p.faults * flags.faultCost);
+    }
+    points.push({ mpl, accesses: stats.accesses, faults: stats.faults, faultRate, utilization: 1 - idle });
+  }
+  return points;
+}
+
+function formatSweep(points: readonly MplPoint[], flags: ReplayFlags): string {
+  const t = new Table({
+    head: [
+      'processes',
+      'accesses',
+      'faults',
+      'fault rate',
+      `utilization (fault = ${flags.faultCost} accesses)`,
+    ],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const p of points) {
+    t.push([
+      String(p.mpl),
+      p.accesses.toLocaleString('en-US'),
+      p.faults.toLocaleString('en-US'),
+      pct(p.faultRate),
+      pct(p.utilization),
+    ]);
+  }
+  return `${t.toString()}\n`;
+}
+
 export async function runReplay(files: readonly string[], flags: ReplayFlags, io: Io): Promise<number> {
   const policy = checkPolicy(flags.policy);
   if (!Number.isSafeInteger(flags.frames) || flags.frames < 1) {
@@ -302,6 +370,31 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
       file: '--page-size',
     });
   if (flags.quantum < 1) throw new InputError('flag', '--quantum must be at least 1', { file: '--quantum' });
+  if (flags.policyOnly && flags.scope === 'local') {
+    throw new InputError('flag', 'local replacement needs the full system: drop --policy-only', {
+      file: '--scope',
+    });
+  }
+  if (flags.sweepMpl) {
+    const points = await sweepMpl(files, policy, flags, io);
+    if (flags.plot) {
+      const chart: ChartPoint[] = points.flatMap((p) => [
+        { x: p.mpl, y: p.faultRate * 100, series: 'fault rate %' },
+        { x: p.mpl, y: p.utilization * 100, series: 'utilization %' },
+      ]);
+      writeFileSync(
+        flags.plot,
+        lineChartSvg({
+          title: `thrashing: ${policy}, ${flags.frames} frames`,
+          xLabel: 'processes',
+          yLabel: '%',
+          points: chart,
+        }),
+      );
+    }
+    io.out(flags.json ? `${JSON.stringify(points, null, 2)}\n` : formatSweep(points, flags));
+    return EXIT_OK;
+  }
   const report = flags.policyOnly
     ? await policyOnly(files, policy, flags, io)
     : await fullSystem(files, policy, flags, io);

@@ -285,7 +285,12 @@ function doFilePage(
     };
   }
   const privateWrite = access === ACCESS_WRITE && !vma.isShared();
-  const { pfn: cachePfn, major } = k.objectPage(obj, index, access === ACCESS_WRITE && !privateWrite);
+  const { pfn: cachePfn, major } = k.objectPage(
+    obj,
+    index,
+    access === ACCESS_WRITE && !privateWrite,
+    proc.pid,
+  );
   if (cachePfn < 0) return oomVerdict(k, proc);
   const swappedIn = major && obj.kind === 'shmem';
   const how: FaultHow = swappedIn

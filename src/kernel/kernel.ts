@@ -279,6 +279,7 @@ export class Kernel {
     }
     this.asidGen.delete(mm);
     if (this.current === mm) this.current = null;
+    this.reclaim.processGone(proc.pid);
     proc.final = { minflt: mm.minflt, majflt: mm.majflt, hiwaterRss: mm.hiwaterRss, hiwaterVm: mm.hiwaterVm };
     proc.state = state;
     proc.mm = null;
@@ -415,14 +416,20 @@ export class Kernel {
    * room, and hands it to the replacement policy. @returns its pfn, or -1 when nothing could be
    * reclaimed (the caller runs the OOM killer).
    */
-  allocUserPage(kind: FrameKind, owner: number, write: boolean, page: number): number {
-    if (!this.reclaim.makeRoom(page)) return -1;
+  allocUserPage(
+    kind: FrameKind,
+    owner: number,
+    write: boolean,
+    page: number,
+    charge: number = owner,
+  ): number {
+    if (!this.reclaim.makeRoom(page, charge)) return -1;
     let pfn = this.allocPage(kind, owner);
     while (pfn < 0) {
       if (!this.reclaim.evictOne(page)) return -1;
       pfn = this.allocPage(kind, owner);
     }
-    this.reclaim.track(pfn, write, page);
+    this.reclaim.track(pfn, write, page, charge);
     return pfn;
   }
 
@@ -452,14 +459,19 @@ export class Kernel {
    * @returns the pfn (the cache's reference, not the caller's) and whether I/O was needed; pfn -1 when
    * memory is exhausted.
    */
-  objectPage(obj: MemObject, index: number, write = false): { pfn: number; major: boolean } {
+  objectPage(
+    obj: MemObject,
+    index: number,
+    write = false,
+    charge = NO_OWNER,
+  ): { pfn: number; major: boolean } {
     const cached = obj.pages.get(index);
     if (cached !== undefined) return { pfn: cached, major: false };
     const kind = obj.kind === 'shmem' ? FRAME_SHMEM : obj.kind === 'kernel' ? FRAME_KERNEL : FRAME_FILE;
     const pfn =
       kind === FRAME_KERNEL
         ? this.allocPage(kind, NO_OWNER)
-        : this.allocUserPage(kind, NO_OWNER, write, objectPageId(obj.id, index));
+        : this.allocUserPage(kind, NO_OWNER, write, objectPageId(obj.id, index), charge);
     if (pfn < 0) return { pfn: -1, major: false };
     const slot = obj.swapped.get(index);
     if (slot !== undefined) {

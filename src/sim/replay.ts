@@ -15,6 +15,7 @@ import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import { NEVER, type PolicyOptions } from '../kernel/reclaim/policy.js';
 import type { PolicyName } from '../kernel/reclaim/registry.js';
+import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
 import type { NextUses } from './cachesim.js';
 
@@ -34,6 +35,9 @@ export interface SystemReplayOptions {
    * ids, every one a page of the process, id 0 included (plain page lists).
    */
   readonly addressing: 'addresses' | 'ids';
+  /** Replacement scope and, for local replacement, how frames are shared (default global). */
+  readonly scope?: ReclaimScope;
+  readonly allocation?: FrameAllocation;
   /** Accesses between samples of RSS (the chart); it doubles as the series grows. */
   readonly sampleEvery?: number;
 }
@@ -126,7 +130,13 @@ export class SystemReplay {
     });
     this.kernel = new Kernel(machine, {
       swapBytes: opts.swapBytes ?? 4 * 2 ** 30,
-      reclaim: { policy: opts.policy, policyOptions: opts.policyOptions ?? {}, userFrameLimit: opts.frames },
+      reclaim: {
+        policy: opts.policy,
+        policyOptions: opts.policyOptions ?? {},
+        userFrameLimit: opts.frames,
+        scope: opts.scope ?? 'global',
+        allocation: opts.allocation ?? 'equal',
+      },
     });
     this.offset = opts.addressing === 'ids' ? 1 : 0;
     const k = this.kernel;

@@ -129,7 +129,12 @@ class Runner {
     this.kernel = new Kernel(machine, {
       ...(sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {}),
       swapBytes: sc.swapBytes,
-      reclaim: { policy: sc.policy as PolicyName, userFrameLimit: sc.userFrames },
+      reclaim: {
+        policy: sc.policy as PolicyName,
+        userFrameLimit: sc.userFrames,
+        scope: sc.scope,
+        allocation: sc.allocation,
+      },
     });
     this.kernel.sink = this.log;
     this.bootMeminfo = this.kernel.meminfo();

@@ -64,6 +64,29 @@ describe('vmscope replay', () => {
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   });
 
+  test('--sweep-mpl shows thrashing: the fault rate climbs with the number of processes', async () => {
+    const traces = ['sort', 'gzip', 'python-dict', 'memwalk'].map((t) =>
+      corpusPath('memtrace', `${t}.pages.gz`),
+    );
+    const r = await run(
+      'replay',
+      '--sweep-mpl',
+      '--policy-only',
+      '--frames',
+      '96',
+      '--fault-cost',
+      '2000',
+      '--json',
+      ...traces,
+    );
+    expect(r.status).toBe(0);
+    const points = JSON.parse(r.out) as { mpl: number; faultRate: number; utilization: number }[];
+    expect(points.map((p) => p.mpl)).toEqual([1, 2, 3, 4]);
+    expect(points[3]!.faultRate).toBeGreaterThan(points[0]!.faultRate * 10);
+    const peak = Math.max(...points.map((p) => p.utilization));
+    expect(points[3]!.utilization).toBeLessThan(peak);
+  });
+
   test('bad input: a malformed line names the file and line; an unknown policy suggests one', async () => {
     const file = join(dir, 'bad.txt');
     writeFileSync(file, '1\n2\nthree\n');

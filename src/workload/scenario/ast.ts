@@ -109,5 +109,8 @@ export interface Scenario {
   /** The page-replacement policy and the cap on frames user pages may hold (0: all of RAM). */
   readonly policy: string;
   readonly userFrames: number;
+  /** Replacement scope and, for local, how frames are shared. */
+  readonly scope: 'global' | 'local';
+  readonly allocation: 'equal' | 'proportional' | 'pff';
   readonly statements: readonly Statement[];
 }

@@ -208,6 +208,8 @@ interface ParseState {
   swapBytes: number;
   policy: string;
   userFrames: number;
+  scope: 'global' | 'local';
+  allocation: 'equal' | 'proportional' | 'pff';
   /** Process name → labels defined so far. */
   procs: Map<string, Set<string>>;
   statements: Statement[];
@@ -221,6 +223,8 @@ export function parseScenario(file: string, text: string): Scenario {
     swapBytes: 0,
     policy: 'clock',
     userFrames: 0,
+    scope: 'global',
+    allocation: 'equal',
     procs: new Map(),
     statements: [],
   };
@@ -238,6 +242,8 @@ export function parseScenario(file: string, text: string): Scenario {
     swapBytes: st.swapBytes,
     policy: st.policy,
     userFrames: st.userFrames,
+    scope: st.scope,
+    allocation: st.allocation,
     statements: st.statements,
   };
 }
@@ -372,7 +378,7 @@ function parseMachine(p: LineParser, st: ParseState): void {
       'ostep15 is a translation-only machine: its PTEs have no permission bits for a kernel to use',
       archTok,
     );
-  const o = p.options(['ram', 'tlb', 'stack-limit', 'swap', 'policy', 'frames']);
+  const o = p.options(['ram', 'tlb', 'stack-limit', 'swap', 'policy', 'frames', 'scope', 'allocation']);
   let config: MachineConfig = { ...DEFAULT_MACHINE, arch: archTok.text };
   const ram = o.get('ram');
   if (ram) config = { ...config, ramBytes: p.size({ text: ram.value, column: ram.column + 4 }, 'ram=SIZE') };
@@ -410,6 +416,29 @@ function parseMachine(p: LineParser, st: ParseState): void {
   }
   const frames = o.get('frames');
   if (frames) st.userFrames = p.integer({ text: frames.value, column: frames.column + 7 }, 'frames=N');
+  const scope = o.get('scope');
+  if (scope) {
+    if (scope.value !== 'global' && scope.value !== 'local') {
+      throw p.error(`expected scope=global or scope=local, got '${scope.value}'`, {
+        text: scope.value,
+        column: scope.column + 6,
+      });
+    }
+    st.scope = scope.value;
+  }
+  const allocation = o.get('allocation');
+  if (allocation) {
+    const v = allocation.value;
+    if (v !== 'equal' && v !== 'proportional' && v !== 'pff') {
+      const hint = suggest(v, ['equal', 'proportional', 'pff']);
+      throw p.error(
+        `expected allocation=equal, proportional or pff, got '${v}'`,
+        { text: v, column: allocation.column + 11 },
+        hint && `did you mean '${hint}'?`,
+      );
+    }
+    st.allocation = v;
+  }
   st.machine = config;
 }
 
