@@ -1,7 +1,10 @@
 /** `npm run bench`: every benchmark, each reported against a baseline run in the same process. */
+import { benchReplay } from './replay.js';
 import { benchTranslate } from './translate.js';
 
 const started = performance.now();
 console.log(`vmscope benchmarks — node ${process.version}, ${process.arch}\n`);
 for (const line of benchTranslate()) console.log(line);
+console.log('');
+for (const line of benchReplay()) console.log(line);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);
