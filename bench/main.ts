@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, each reported against a baseline run in the same process. */
+import { benchPolicies } from './policies.js';
 import { benchReplay } from './replay.js';
 import { benchTranslate } from './translate.js';
 
@@ -7,4 +8,6 @@ console.log(`vmscope benchmarks — node ${process.version}, ${process.arch}\n`)
 for (const line of benchTranslate()) console.log(line);
 console.log('');
 for (const line of benchReplay()) console.log(line);
+console.log('');
+for (const line of benchPolicies()) console.log(line);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);

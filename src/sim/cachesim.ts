@@ -55,7 +55,7 @@ export class CacheSim {
   coldFaults = 0;
   evictions = 0;
   writebacks = 0;
-  /** The page the last access evicted, or -1. */
+  /** The page the latest fault evicted, or -1 (after `access()`: what that access evicted). */
   lastVictim = -1;
   // The page → slot table.
   private readonly keys: Float64Array;
@@ -87,7 +87,8 @@ export class CacheSim {
     this.dirty = new Uint8Array(this.frames);
     this.freeSlots = new Int32Array(this.frames);
     this.seen = options.trackCold === false ? null : new PageIdMap(1024);
-    this.reset();
+    // The policy is taken as it is (a randomized one may come with its generator advanced).
+    this.clear();
   }
 
   /**
@@ -328,9 +329,14 @@ export class CacheSim {
     };
   }
 
-  /** Empties the cache and the counters (the policy too); keeps the future. */
+  /** Empties the cache and the counters, and resets the policy; keeps the future. */
   reset(): void {
     this.policy.reset();
+    this.clear();
+  }
+
+  private clear(): void {
+    invariant(this.policy.resident === 0, 'cachesim: the policy must start empty');
     this.keys.fill(EMPTY_KEY);
     this.pageOf.fill(-1);
     this.dirty.fill(0);
@@ -385,7 +391,8 @@ export const FAR = 0xffff;
  * The next use of every access of a stream, 2 bytes per access: `distance[t]` is how many accesses
  * later the page of access t is accessed again — 0 when never, `FAR` when 65535 or more, in which
  * case a hash table keyed by t has it (rare in real traces: under 0.1% of the corpus's accesses).
- * Half the memory of plain 32-bit times, and memory is most of the first pass's cost.
+ * Half the memory of plain 32-bit times; first touches of fresh memory are a large part of the
+ * first pass's cost.
  */
 export class NextUses {
   readonly length: number;
@@ -396,6 +403,11 @@ export class NextUses {
     this.length = length;
     this.distance = distance;
     this.far = far;
+  }
+
+  /** The far distances as [access index, distance] pairs (to send them to a worker). */
+  farPairs(): [number, number][] {
+    return this.far.entries();
   }
 
   /** The time of the next access to the page of access `t`, or `NEVER`. */
@@ -409,8 +421,10 @@ export class NextUses {
 
 /**
  * The first pass for oracles: the next use of every access of a stream (see {@link NextUses}).
- * Memory: 2 bytes per access (doubling as it grows, unless `expectedAccesses` is given), a table of
- * the distinct pages, and one for far distances. Streams of at most 2^31 − 1 accesses.
+ * Memory: 2 bytes per access, a table of the distinct pages, and one for far distances; streams of
+ * at most 2^31 − 1 accesses. Give `expectedAccesses` when it is known or can be bounded (a file's
+ * size): reserving more than is used is free (pages never touched are never faulted in), while
+ * growing copies what is there.
  */
 export class NextUseBuilder {
   /** Accesses seen. */
@@ -419,14 +433,14 @@ export class NextUseBuilder {
   private readonly far = new PageIdMap(1024);
   private readonly ids = new PageIdMap(1024);
   /** Dense page id → index of its latest access. */
-  private last = new Float64Array(1024);
+  private last = new Int32Array(1024);
   // The last two distinct pages and their dense ids.
   private page0 = -1;
   private id0 = -1;
   private page1 = -1;
   private id1 = -1;
 
-  constructor(expectedAccesses = 1 << 16) {
+  constructor(expectedAccesses = 1 << 20) {
     this.distance = new Uint16Array(Math.max(16, expectedAccesses));
   }
 
@@ -447,6 +461,7 @@ export class NextUseBuilder {
       );
     }
     const distance = this.distance;
+    let last = this.last;
     let page0 = this.page0;
     let id0 = this.id0;
     let page1 = this.page1;
@@ -462,6 +477,7 @@ export class NextUseBuilder {
           id = id1;
         } else {
           id = this.idOf(page, t);
+          last = this.last;
           if (id < 0) {
             // A new page: its first access links to nothing before it.
             page1 = page0;
@@ -476,14 +492,14 @@ export class NextUseBuilder {
         page0 = page;
         id0 = id;
       }
-      const prev = this.last[id]!;
+      const prev = last[id]!;
       const d = t - prev;
       if (d < FAR) distance[prev] = d;
       else {
         distance[prev] = FAR;
         this.far.set(prev, d);
       }
-      this.last[id] = t;
+      last[id] = t;
     }
     this.page0 = page0;
     this.id0 = id0;
@@ -498,7 +514,7 @@ export class NextUseBuilder {
     const id = this.ids.getOrAdd(page, fresh);
     if (id >= 0) return id;
     if (fresh >= this.last.length) {
-      const bigger = new Float64Array(this.last.length * 2);
+      const bigger = new Int32Array(this.last.length * 2);
       bigger.set(this.last);
       this.last = bigger;
     }
@@ -511,9 +527,10 @@ export class NextUseBuilder {
     return new NextUses(this.count, this.distance.subarray(0, this.count), this.far);
   }
 
+  /** Grows 4× at a time: untouched memory costs nothing, copies and first touches do. */
   private growTo(n: number): void {
     let size = this.distance.length;
-    while (size < n) size *= 2;
+    while (size < n) size *= 4;
     const bigger = new Uint16Array(size);
     bigger.set(this.distance.subarray(0, this.count));
     this.distance = bigger;

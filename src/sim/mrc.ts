@@ -116,8 +116,9 @@ export class LruStackDistance extends StackHistogram {
   private readonly ids = new PageIdMap(1024);
   /** Dense id → its mark's time in the tree, or UNSEEN / IN_TOP. */
   private time = new Int32Array(1024).fill(UNSEEN);
-  /** The most recent pages, most recent first. */
+  /** The most recent pages, most recent first: dense ids, and page ids. */
   private readonly top = new Int32Array(TOP);
+  private readonly topPage = new Float64Array(TOP).fill(-1);
   private topLength = 0;
   // The Fenwick tree over times 0..span-1 (1-based inside), and who owns each time.
   private span = 1024;
@@ -132,44 +133,55 @@ export class LruStackDistance extends StackHistogram {
   }
 
   push(pages: Float64Array, count: number): void {
-    const ids = this.ids;
     const top = this.top;
+    const topPage = this.topPage;
+    // Distances up to TOP always fit (the histogram starts larger); deeper ones may grow it.
+    let hist = this.hist;
+    let topLength = this.topLength;
     for (let i = 0; i < count; i++) {
-      const fresh = ids.size;
-      let x = ids.getOrAdd(pages[i]!, fresh);
+      const page = pages[i]!;
+      // Among the most recent pages (by id: no hashing): its distance is its place.
+      let j = 0;
+      while (j < topLength && topPage[j] !== page) j++;
+      if (j < topLength) {
+        hist[j + 1]!++;
+        if (j > 0) {
+          const x = top[j]!;
+          for (; j > 0; j--) {
+            top[j] = top[j - 1]!;
+            topPage[j] = topPage[j - 1]!;
+          }
+          top[0] = x;
+          topPage[0] = page;
+        }
+        continue;
+      }
+      const fresh = this.ids.size;
+      let x = this.ids.getOrAdd(page, fresh);
       if (x < 0) {
         x = fresh;
         if (x >= this.time.length) this.growIds();
-      }
-      const t = this.time[x]!;
-      if (t === IN_TOP) {
-        // Among the most recent pages: its distance is its place; move it to the front.
-        let j = 0;
-        while (top[j] !== x) j++;
-        this.count(j + 1);
-        for (; j > 0; j--) top[j] = top[j - 1]!;
-        top[0] = x;
-        continue;
-      }
-      if (t === UNSEEN) {
         this.coldFaults++;
       } else {
-        this.count(this.topLength + this.marks - this.prefix(t) + 1);
+        const t = this.time[x]!;
+        this.count(topLength + this.marks - this.prefix(t) + 1);
+        hist = this.hist;
         this.add(t, -1);
         this.marks--;
       }
       this.time[x] = IN_TOP;
-      if (this.topLength < TOP) {
-        for (let j = this.topLength; j > 0; j--) top[j] = top[j - 1]!;
-        top[0] = x;
-        this.topLength++;
-      } else {
-        const y = top[TOP - 1]!;
-        for (let j = TOP - 1; j > 0; j--) top[j] = top[j - 1]!;
-        top[0] = x;
-        this.mark(y);
+      const full = topLength === TOP;
+      const y = top[TOP - 1]!;
+      if (!full) topLength++;
+      for (let k = topLength - 1; k > 0; k--) {
+        top[k] = top[k - 1]!;
+        topPage[k] = topPage[k - 1]!;
       }
+      top[0] = x;
+      topPage[0] = page;
+      if (full) this.mark(y);
     }
+    this.topLength = topLength;
     this.accesses += count;
   }
 

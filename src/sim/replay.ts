@@ -13,7 +13,7 @@ import { Machine } from '../hw/machine.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../hw/mmu.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
-import { NEVER, type PolicyOptions } from '../kernel/reclaim/policy.js';
+import type { PolicyOptions } from '../kernel/reclaim/policy.js';
 import type { PolicyName } from '../kernel/reclaim/registry.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
@@ -197,7 +197,7 @@ export class SystemReplay {
       }
       const va = (page + offset) * ps;
       const access = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
-      if (nextUse !== null) reclaim.nextUse = nextUse.at(base + i) ?? NEVER;
+      if (nextUse !== null) reclaim.nextUse = nextUse.at(base + i);
       const pa = mmu.translate(va, access);
       if (pa >= 0) {
         reclaim.touch(Math.floor(pa * inv), access);

@@ -69,13 +69,13 @@ export class AgingPolicy implements ReplacementPolicy {
     invariant(this.resident > 0, 'aging: victim with no resident page');
     if (now >= this.nextTick) this.tick(now);
     const cap = this.capacity;
-    const top = this.bits;
+    const refWeight = 2 ** this.bits;
     let best = -1;
     let bestKey = 0;
     let s = this.hand;
     for (let i = 0; i < cap; i++) {
       if (this.present[s] === 1) {
-        const k = this.ref[s]! * 2 ** top + this.counter[s]!;
+        const k = this.ref[s]! * refWeight + this.counter[s]!;
         if (best < 0 || k < bestKey) {
           best = s;
           bestKey = k;

@@ -40,8 +40,9 @@ export class GhostList {
     return this.map.get(page) >= 0;
   }
 
-  /** Adds `page` (not present) as the newest id, dropping the oldest beyond the limit. */
+  /** Adds `page` as the newest id (moving it if present), dropping the oldest beyond the limit. */
   push(page: number): void {
+    if (this.map.get(page) >= 0) this.remove(page);
     const e = this.freeEntries[--this.freeTop]!;
     this.pageOf[e] = page;
     this.map.set(page, e);

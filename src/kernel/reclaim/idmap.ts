@@ -157,6 +157,14 @@ export class PageIdMap {
     return value;
   }
 
+  /** Every (page, value) pair, in table order. Slow path, allocates. */
+  entries(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.keys.length; i++)
+      if (this.keys[i] !== EMPTY_KEY) out.push([this.keys[i]!, this.vals[i]!]);
+    return out;
+  }
+
   /** Removes every entry. */
   clear(): void {
     this.keys.fill(EMPTY_KEY);

@@ -17,7 +17,13 @@
  *
  * An oracle: it needs the future, so it runs only in trace replay. The priority queue is a binary
  * max-heap of slots keyed by next use (with `NEVER` mapped to 2^52 + arrival time, which encodes
- * the tie rule), positions tracked per slot so a hit re-sifts in place.
+ * the tie rule; keys are unique, so the victim does not depend on the heap's shape). A hit only
+ * stores the new key and notes the slot as changed; the heap is repaired when it is next needed
+ * (a victim, a removal), so a page hit a hundred times between two faults costs one sift, not a
+ * hundred. With OPT's real next uses every change is an increase (a page's key goes from "now" to
+ * its next use), and increases are repaired by sifting the changed slots up in order of position,
+ * shallowest first; any decrease (UNOPT, or a caller's arbitrary `nextUse`), or many changes,
+ * rebuilds the heap bottom-up instead.
  */
 import { invariant } from '../../base/errors.js';
 import { NEVER, type ReplacementPolicy } from './policy.js';
@@ -39,6 +45,14 @@ export class OptPolicy implements ReplacementPolicy {
   private readonly key: Float64Array;
   /** When each slot's page was brought in. */
   private readonly arrival: Float64Array;
+  /** Slots whose key changed since the heap was last repaired (flag, and list). */
+  private readonly changed: Uint8Array;
+  private readonly changedList: Int32Array;
+  private changedCount = 0;
+  /** Some key went down since the last repair: only a rebuild is sure to restore the heap. */
+  private decreased = false;
+  /** Positions to repair (scratch). */
+  private readonly positions: Int32Array;
 
   constructor(capacity: number, opts: { pessimal?: boolean } = {}) {
     this.capacity = capacity;
@@ -48,6 +62,9 @@ export class OptPolicy implements ReplacementPolicy {
     this.pos = new Int32Array(capacity).fill(-1);
     this.key = new Float64Array(capacity);
     this.arrival = new Float64Array(capacity);
+    this.changed = new Uint8Array(capacity);
+    this.changedList = new Int32Array(capacity);
+    this.positions = new Int32Array(capacity);
   }
 
   insert(slot: number, _page: number, now: number, _write: number, nextUse: number): void {
@@ -57,19 +74,23 @@ export class OptPolicy implements ReplacementPolicy {
     const i = this.resident++;
     this.heap[i] = slot;
     this.pos[slot] = i;
-    this.siftUp(i);
+    this.changed[slot] = 1;
+    this.changedList[this.changedCount++] = slot;
   }
 
   touch(slot: number, _now: number, _write: number, nextUse: number): void {
     const k = this.sign * (nextUse === NEVER ? NEVER_BASE + this.arrival[slot]! : nextUse);
-    const old = this.key[slot]!;
+    if (k < this.key[slot]!) this.decreased = true;
     this.key[slot] = k;
-    if (k > old) this.siftUp(this.pos[slot]!);
-    else if (k < old) this.siftDown(this.pos[slot]!);
+    if (this.changed[slot] === 0) {
+      this.changed[slot] = 1;
+      this.changedList[this.changedCount++] = slot;
+    }
   }
 
   victim(_now: number, _incoming: number): number {
     invariant(this.resident > 0, `${this.name}: victim with no resident page`);
+    this.repair();
     const slot = this.heap[0]!;
     this.removeAt(0);
     return slot;
@@ -78,12 +99,56 @@ export class OptPolicy implements ReplacementPolicy {
   remove(slot: number): void {
     const i = this.pos[slot]!;
     invariant(i >= 0, `${this.name}: remove of a free slot`);
-    this.removeAt(i);
+    this.repair();
+    this.removeAt(this.pos[slot]!);
   }
 
   reset(): void {
     this.pos.fill(-1);
+    this.changed.fill(0);
+    this.changedCount = 0;
+    this.decreased = false;
     this.resident = 0;
+  }
+
+  /**
+   * Restores the heap after key changes. Increases only: sift the changed slots up, in increasing
+   * order of position — a sift moves only the slot's ancestors, which come earlier, so the later
+   * positions still hold their changed slots, and a changed ancestor is already in place when its
+   * descendants rise past it. Otherwise (a decrease, or over an eighth of the heap changed): Floyd's
+   * bottom-up rebuild.
+   */
+  private repair(): void {
+    const n = this.changedCount;
+    if (n === 0) return;
+    const list = this.changedList;
+    if (this.decreased || n * 8 > this.resident) {
+      for (let i = (this.resident >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    } else {
+      const at = this.positions;
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const p = this.pos[list[i]!]!;
+        if (p >= 0) at[m++] = p;
+      }
+      if (m <= 32) {
+        for (let i = 1; i < m; i++) {
+          const v = at[i]!;
+          let j = i - 1;
+          while (j >= 0 && at[j]! > v) {
+            at[j + 1] = at[j]!;
+            j--;
+          }
+          at[j + 1] = v;
+        }
+      } else {
+        at.subarray(0, m).sort();
+      }
+      for (let i = 0; i < m; i++) this.siftUp(at[i]!);
+    }
+    for (let i = 0; i < n; i++) this.changed[list[i]!] = 0;
+    this.changedCount = 0;
+    this.decreased = false;
   }
 
   isResident(slot: number): boolean {
@@ -95,7 +160,9 @@ export class OptPolicy implements ReplacementPolicy {
     return slots.sort((a, b) => this.arrival[a]! - this.arrival[b]!);
   }
 
+  /** Checks the heap as it will be used (after the pending repair). */
   validate(): string[] {
+    this.repair();
     const errors: string[] = [];
     for (let i = 0; i < this.resident; i++) {
       const s = this.heap[i]!;
@@ -114,6 +181,7 @@ export class OptPolicy implements ReplacementPolicy {
     const heap = this.heap;
     const slot = heap[i]!;
     this.pos[slot] = -1;
+    this.changed[slot] = 0;
     const last = --this.resident;
     if (i === last) return;
     const moved = heap[last]!;

@@ -13,9 +13,10 @@
  * (`clockBits`, default 2). On a fault with memory full, the script repeatedly picks a random
  * resident page: a counter ≥ 1 is decremented; a page whose counter is 0 is the victim.
  *
- * `order()`: the `memory` list (arrival order). Both are kernel-implementable in spirit (they need a
- * use bit or counter), but are here to match the homework, not to model a kernel. O(frames) per
- * eviction (the list shifts), which is fine at homework sizes.
+ * `order()`: the `memory` list (arrival order). They are here to match the homework, not to model a
+ * kernel: `ostep-rand` needs nothing (`kernel`), but `ostep-clock` counts every access (`oracle`; an
+ * accessed bit only says whether there was one). O(frames) per eviction (the list shifts), which is
+ * fine at homework sizes.
  */
 import { invariant } from '../../base/errors.js';
 import type { ReplacementPolicy } from './policy.js';
@@ -122,7 +123,7 @@ export class OstepRandPolicy implements ReplacementPolicy {
 
 export class OstepClockPolicy implements ReplacementPolicy {
   readonly name = 'ostep-clock';
-  readonly kind = 'kernel';
+  readonly kind = 'oracle';
   readonly needsFuture = false;
   readonly capacity: number;
   readonly seed: number;

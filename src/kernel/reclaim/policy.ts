@@ -14,6 +14,8 @@
  *       └──────── victim(now, incoming) returns slot ────────┤
  *       └──────── remove(slot) ──────────────────────────────┘  (unmap, exit: not a replacement)
  *
+ * (DESIGN's `onMap`, `onAccess`, `victim` and `onUnmap` are `insert`, `touch`, `victim` and `remove`.)
+ *
  * - `victim` both chooses and forgets: the returned slot is free when it returns, and the caller
  *   must empty it (write it back, unmap it). A policy with history (ARC, 2Q, S3-FIFO) remembers the
  *   page as a ghost; `remove` leaves no ghost. `victim` requires at least one occupied slot.
@@ -104,9 +106,4 @@ export interface PolicyOptions {
   readonly tau?: number;
   /** `ostep-clock`: the saturating use counter's maximum (OSTEP's `-b`). */
   readonly clockBits?: number;
-}
-
-/** Checks a slot argument on the slow path. */
-export function slotInRange(slot: number, capacity: number): boolean {
-  return Number.isInteger(slot) && slot >= 0 && slot < capacity;
 }

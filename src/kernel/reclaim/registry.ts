@@ -94,7 +94,7 @@ const POLICIES = {
     create: (c) => new SievePolicy(c),
   },
   's3-fifo': {
-    kind: 'kernel',
+    kind: 'oracle',
     summary: 'small + main FIFOs with a ghost FIFO',
     create: (c) => new S3FifoPolicy(c),
   },
@@ -104,7 +104,7 @@ const POLICIES = {
     create: (c, o) => new OstepRandPolicy(c, o.seed ?? 0),
   },
   'ostep-clock': {
-    kind: 'kernel',
+    kind: 'oracle',
     summary: "OSTEP paging-policy.py's randomized CLOCK (seed, clockBits)",
     create: (c, o) => new OstepClockPolicy(c, o.clockBits ?? 2, o.seed ?? 0),
   },

@@ -18,7 +18,9 @@
  *   here M may exceed its target until the next eviction, as in libCacheSim).
  * - `order()`: S oldest first, then M oldest first.
  *
- * Kernel-implementable in principle (frequency from accessed bits); designed for key-value caches.
+ * An oracle as written: it counts hits (up to 3) between evictions, and an accessed bit only tells
+ * whether there was one. A kernel version would count accessed-bit observations at each pass
+ * instead. Designed for key-value caches.
  */
 import { invariant } from '../../base/errors.js';
 import { GhostList } from './ghost.js';
@@ -30,7 +32,7 @@ const IN_M = 2;
 
 export class S3FifoPolicy implements ReplacementPolicy {
   readonly name = 's3-fifo';
-  readonly kind = 'kernel';
+  readonly kind = 'oracle';
   readonly needsFuture = false;
   readonly capacity: number;
   readonly smallTarget: number;

@@ -12,9 +12,8 @@ const PAGES_LINE = /^\s*[0-9]+\s*$/;
 /** @returns the format, or null when the head matches neither (or holds no data line yet). */
 export function detectTraceFormat(head: Uint8Array): TraceFormat | null {
   const text = new TextDecoder('latin1').decode(head.subarray(0, 65536));
-  const lines = text.split('\n');
-  // The last piece may be cut short, unless the head is the whole file.
-  for (const raw of lines) {
+  // Give it a few KiB: a data line cut short by the end of the head is read as it is.
+  for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '' || /^\s*(==|--)/.test(line)) continue;
     if (PAGES_LINE.test(line)) return 'pages';
