@@ -11,6 +11,7 @@ import { InputError, InvariantError } from '../base/errors.js';
 import { policyNames } from '../kernel/reclaim/registry.js';
 import { runExec, SHOW_CHOICES } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
+import { DEFAULT_THREADS, runMrc } from './mrc.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runTour } from './tour.js';
@@ -183,6 +184,54 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             allocation: opts.allocation,
             sweepMpl: opts.sweepMpl ?? false,
             faultCost: opts.faultCost,
+          },
+          io,
+        ),
+      ),
+    );
+
+  cmd
+    .command('mrc')
+    .description('miss-ratio curves: the fault rate of each policy at every memory size, from one trace')
+    .argument('<file>', 'a trace (valgrind lackey or one page number per line; plain, .gz or .zst)')
+    .option('--policies <list>', 'comma-separated policies', 'lru,fifo,clock,opt')
+    .option(
+      '--frames <range>',
+      'sizes: LO..HI (powers of two between) or a list such as 16,24,32',
+      '16..65536',
+    )
+    .addOption(
+      new Option('--format <format>', 'trace format')
+        .choices(['lackey', 'pages', 'auto'] as const)
+        .default('auto' as const),
+    )
+    .option('--page-size <bytes>', 'page size for the page ids of lackey traces', parseInteger, 4096)
+    .option(
+      '--threads <n>',
+      'worker threads for the policies simulated size by size',
+      parseInteger,
+      DEFAULT_THREADS,
+    )
+    .option('--csv <file>', 'write policy,frames,faults,miss_ratio rows')
+    .option('--plot <file.svg>', 'write the curves as an SVG chart')
+    .option('--json', 'print the curves as JSON')
+    .addHelpText(
+      'after',
+      '\nLRU is exact in one pass (Mattson stack distances over a Fenwick tree); OPT too (a priority stack over\nnext-use times, after a first pass); the others run one simulation per size across --threads workers.',
+    )
+    .action(async (file, opts) =>
+      setStatus(
+        await runMrc(
+          file,
+          {
+            policies: opts.policies,
+            frames: opts.frames,
+            format: opts.format,
+            pageSize: opts.pageSize,
+            json: opts.json ?? false,
+            ...(opts.csv ? { csv: opts.csv } : {}),
+            ...(opts.plot ? { plot: opts.plot } : {}),
+            threads: opts.threads,
           },
           io,
         ),

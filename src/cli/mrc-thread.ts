@@ -1,0 +1,48 @@
+/**
+ * The worker side of `vmscope mrc` (a piscina task): reads the trace itself and runs one simulation
+ * per size for its share of the sizes.
+ */
+import { PageIdMap } from '../kernel/reclaim/idmap.js';
+import { NextUses } from '../sim/cachesim.js';
+import { type MissRatioCurve, SizeSweep } from '../sim/mrc.js';
+import type { TraceFormat } from '../workload/trace/detect.js';
+import { PageStream } from './trace-input.js';
+
+export interface MrcTask {
+  readonly file: string;
+  readonly format: TraceFormat | 'auto';
+  readonly pageSize: number;
+  readonly policy: string;
+  readonly sizes: readonly number[];
+  /** Next uses for policies that need the future: the distances and the far ones as pairs. */
+  readonly future: {
+    readonly distance: Uint16Array;
+    readonly far: readonly (readonly [number, number])[] | null;
+  } | null;
+}
+
+/** Reads the whole trace once, handing each batch to `each`. */
+export async function tracePass(
+  file: string,
+  flags: { readonly format: TraceFormat | 'auto'; readonly pageSize: number },
+  each: (pages: Float64Array, writes: Uint8Array, count: number) => void,
+): Promise<void> {
+  const s = new PageStream(file, flags.format, flags.pageSize);
+  for (;;) {
+    await s.fill(1 << 16);
+    const { pages, writes, count } = s.take(1 << 16);
+    if (count > 0) each(pages, writes, count);
+    if (s.eof && s.pending === 0) return;
+  }
+}
+
+export default async function runTask(task: MrcTask): Promise<MissRatioCurve> {
+  const sweep = new SizeSweep(task.policy, task.sizes);
+  if (task.future) {
+    const far = new PageIdMap(Math.max(16, task.future.far?.length ?? 0));
+    for (const [t, d] of task.future.far ?? []) far.set(t, d);
+    sweep.setFuture(new NextUses(task.future.distance.length, task.future.distance, far));
+  }
+  await tracePass(task.file, task, (pages, writes, count) => sweep.push(pages, writes, count));
+  return sweep.curve();
+}
