@@ -266,6 +266,8 @@ export class Kernel {
   /** exit_mmap: unmaps every VMA, frees the page tables, drops the TLB entries. */
   private teardown(proc: Process, state: 'exited' | 'killed'): void {
     const mm = proc.mm!;
+    const freeBefore = this.frames.freeFrames;
+    const swapBefore = this.swap?.freeSlots ?? 0;
     for (const vma of [...mm.vmas]) {
       this.zapRange(proc, mm, vma.start, vma.end);
       mm.remove(vma);
@@ -280,7 +282,14 @@ export class Kernel {
     this.asidGen.delete(mm);
     if (this.current === mm) this.current = null;
     this.reclaim.processGone(proc.pid);
-    proc.final = { minflt: mm.minflt, majflt: mm.majflt, hiwaterRss: mm.hiwaterRss, hiwaterVm: mm.hiwaterVm };
+    proc.final = {
+      minflt: mm.minflt,
+      majflt: mm.majflt,
+      hiwaterRss: mm.hiwaterRss,
+      hiwaterVm: mm.hiwaterVm,
+      reclaimedFrames: this.frames.freeFrames - freeBefore,
+      reclaimedSwap: (this.swap?.freeSlots ?? 0) - swapBefore,
+    };
     proc.state = state;
     proc.mm = null;
   }

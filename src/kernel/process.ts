@@ -29,7 +29,15 @@ export class Process {
   /** /proc/PID/oom_score_adj: -1000 (never kill) … 1000. */
   oomScoreAdj = 0;
   /** The counters as they were at exit, so /proc-style queries on a dead process still answer. */
-  final: { minflt: number; majflt: number; hiwaterRss: number; hiwaterVm: number } | null = null;
+  final: {
+    minflt: number;
+    majflt: number;
+    hiwaterRss: number;
+    hiwaterVm: number;
+    /** Frames the teardown gave back (pages, page tables) and swap slots it freed. */
+    reclaimedFrames: number;
+    reclaimedSwap: number;
+  } | null = null;
 
   constructor(pid: number, name: string, mm: Mm) {
     this.pid = pid;

@@ -210,7 +210,6 @@ class Runner {
 
   step(st: Statement): StepRecord {
     const k = this.kernel;
-    const freeBefore = k.frames.freeFrames;
     const tlbBefore = tlbStats(k);
     let outcome: Outcome = { kind: 'none' };
     let snapshot: Snapshot | null = null;
@@ -284,7 +283,7 @@ class Runner {
       case 'kill': {
         const proc = this.running(st, st.proc);
         k.kill(proc, { signal: 9, code: 0, va: 0, reason: 'killed by the scenario' });
-        outcome = { kind: 'kill', reclaimedFrames: k.frames.freeFrames - freeBefore };
+        outcome = { kind: 'kill', reclaimedFrames: proc.final?.reclaimedFrames ?? 0 };
         break;
       }
       case 'show':
@@ -299,7 +298,7 @@ class Runner {
       if (!p.alive) {
         this.diedAt.set(p.name, st.place.line);
         if (p.state === 'killed' && st.kind !== 'kill')
-          killed = { proc: p.name, signal: p.signal!, reclaimedFrames: k.frames.freeFrames - freeBefore };
+          killed = { proc: p.name, signal: p.signal!, reclaimedFrames: p.final?.reclaimedFrames ?? 0 };
       }
     }
     const after = tlbStats(k);
@@ -381,11 +380,12 @@ class Runner {
           result: k.mprotect(proc, addr, b.len, b.prot),
         };
       }
-      case 'exit': {
-        const before = k.frames.freeFrames;
+      case 'oom_score_adj':
+        proc.oomScoreAdj = b.value;
+        return { kind: 'none' };
+      case 'exit':
         k.exit(proc, b.code);
-        return { kind: 'exit', code: b.code, reclaimedFrames: k.frames.freeFrames - before };
-      }
+        return { kind: 'exit', code: b.code, reclaimedFrames: proc.final?.reclaimedFrames ?? 0 };
     }
   }
 

@@ -51,7 +51,8 @@ export type Op =
     }
   | { readonly op: 'munmap'; readonly addr: AddrExpr; readonly len: number }
   | { readonly op: 'mprotect'; readonly addr: AddrExpr; readonly len: number; readonly prot: number }
-  | { readonly op: 'exit'; readonly code: number };
+  | { readonly op: 'exit'; readonly code: number }
+  | { readonly op: 'oom_score_adj'; readonly value: number };
 
 export type ShowWhat = 'maps' | 'status' | 'pagetable' | 'tlb' | 'meminfo' | 'frames' | 'swap';
 

@@ -37,7 +37,18 @@ interface Token {
   readonly column: number;
 }
 
-const OPS = ['read', 'write', 'fetch', 'sbrk', 'brk', 'mmap', 'munmap', 'mprotect', 'exit'] as const;
+const OPS = [
+  'read',
+  'write',
+  'fetch',
+  'sbrk',
+  'brk',
+  'mmap',
+  'munmap',
+  'mprotect',
+  'exit',
+  'oom_score_adj',
+] as const;
 const KEYWORDS = ['machine', 'spawn', 'exec', 'replay', 'show', 'expect', 'kill'] as const;
 const PROC_SHOWS = ['maps', 'status', 'pagetable', 'tlb'] as const;
 const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb', 'swap'] as const;
@@ -534,6 +545,14 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
       const prot = p.prot(p.next('a protection such as r--'));
       p.done();
       return { op, addr, len, prot };
+    }
+    case 'oom_score_adj': {
+      const t = p.next('a value from -1000 to 1000');
+      const value = /^-?[0-9]+$/.test(t.text) ? Number(t.text) : Number.NaN;
+      if (!(value >= -1000 && value <= 1000))
+        throw p.error(`expected a value from -1000 to 1000, got '${t.text}'`, t);
+      p.done();
+      return { op, value };
     }
     case 'exit': {
       const t = p.peek();
