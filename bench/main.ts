@@ -2,6 +2,7 @@
 import { benchPolicies } from './policies.js';
 import { benchReplay } from './replay.js';
 import { benchTranslate } from './translate.js';
+import { benchWeb } from './web.js';
 
 const started = performance.now();
 console.log(`vmscope benchmarks — node ${process.version}, ${process.arch}\n`);
@@ -10,4 +11,6 @@ console.log('');
 for (const line of benchReplay()) console.log(line);
 console.log('');
 for (const line of benchPolicies()) console.log(line);
+console.log('');
+for (const line of await benchWeb()) console.log(line);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);

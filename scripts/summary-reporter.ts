@@ -8,6 +8,8 @@ export default class SummaryLineReporter implements Reporter {
     let skipped = 0;
     for (const mod of modules) {
       if (mod.errors().length > 0) failed += 1; // the file failed to load: it has no tests to count
+      // A suite whose beforeAll/afterAll threw leaves its tests skipped: count the suite as failed.
+      for (const suite of mod.children.allSuites()) if (suite.errors().length > 0) failed += 1;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;

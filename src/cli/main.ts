@@ -14,6 +14,7 @@ import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { DEFAULT_THREADS, runMrc } from './mrc.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
+import { runServe } from './serve.js';
 import { runTour } from './tour.js';
 
 const VERSION = '0.1.0';
@@ -237,6 +238,13 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         ),
       ),
     );
+
+  cmd
+    .command('serve')
+    .description('serve the browser visualizer on 127.0.0.1 (npm start runs this)')
+    .argument('[file]', 'a scenario to open (default: the bundled tour)')
+    .option('--port <n>', 'TCP port (0 picks a free one)', parseInteger, 8080)
+    .action(async (file, opts) => setStatus(await runServe(file, { port: opts.port }, io)));
 
   cmd
     .command('tour')

@@ -1,0 +1,320 @@
+/**
+ * The visualizer in headless Chromium, served by `vmscope serve`: load it, run examples, step
+ * back and forth, select a frame and an address, and check what each view shows. Screenshots go
+ * to test-output/e2e/. Skipped only where Chromium is absent and CI is not set.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type RunningServer, startServer } from '../../src/cli/serve.js';
+import { CORPUS } from '../corpus.js';
+import { canRunBrowser, ensureBuilt, launchChromium, ROOT, WEB_ROOT } from './browser.js';
+
+const SHOTS = join(ROOT, 'test-output/e2e');
+
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+const external: string[] = [];
+const errors: string[] = [];
+
+async function open(hash = ''): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  p.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(server.url) && !url.startsWith('data:') && !url.startsWith('blob:'))
+      external.push(url);
+  });
+  p.on('pageerror', (e) => errors.push(e.message));
+  p.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await p.goto(`${server.url}${hash}`);
+  await p.waitForFunction(() => (globalThis as unknown as Global).vmscope?.ready() === true);
+  await settled(p);
+  return p;
+}
+
+/** The text a person sees in an element (layout-aware, unlike textContent). */
+function seen(l: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is the rendered text we check
+  return l.innerText();
+}
+
+/** The page's test hook (see web/src/main.tsx); runs inside the page, so it must stand alone. */
+interface Hook {
+  ready(): boolean;
+  position(): number;
+  last(): number;
+}
+type Global = { vmscope?: Hook };
+
+function settled(p: Page): Promise<unknown> {
+  return p.evaluate('window.vmscope.whenSettled()');
+}
+
+async function positionText(p: Page): Promise<string> {
+  return (await seen(p.locator('#position-label'))).replace(/\s+/g, ' ');
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
+}
+
+/** Steps and waits for the view to catch up. */
+async function press(p: Page, key: string, times = 1): Promise<void> {
+  for (let i = 0; i < times; i++) await p.keyboard.press(key);
+  await settled(p);
+}
+
+describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    ensureBuilt();
+    server = await startServer({ port: 0, root: WEB_ROOT });
+    browser = await launchChromium();
+    page = await open();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('opens on the bundled tour, at its end, with every view drawn', async () => {
+    expect(await positionText(page)).toMatch(/^step 26\/26 line \d+/);
+    await expect.poll(() => page.locator('#example-select').inputValue()).toBe('tour');
+    const a = page.locator('.space[data-pid="1"]');
+    await expect.poll(() => seen(a.locator('.space-head'))).toMatch(/A\s+pid 1/);
+    expect(await a.locator('.vma[data-name="[heap]"]').count()).toBe(1);
+    expect(await a.locator('.vma[data-name="[stack]"]').count()).toBe(1);
+    // B was killed by its write to a read-only page: its space says so.
+    expect(await seen(page.locator('.space[data-pid="2"] .space-head'))).toMatch(/killed: SIGSEGV/);
+    // The walk follows the last address a statement was about: `show A pagetable buf+192K`.
+    expect(await seen(page.locator('.walk-panel h2'))).toMatch(/following the step/);
+    expect(await page.locator('.walk-level').count()).toBe(4);
+    const box = await page.locator('#frames-canvas').boundingBox();
+    expect(box?.width).toBeGreaterThan(100);
+    expect(await seen(page.locator('#tlb-stats'))).toMatch(/since boot: \d+ hits, \d+ misses/);
+    await page.locator('#tab-time').click();
+    expect(await page.locator('#chart-faults canvas').count()).toBeGreaterThan(0);
+    await page.locator('#tab-tlb').click();
+    expect(await page.locator('.log .step').count()).toBe(27);
+    await shot(page, '01-tour-end');
+  });
+
+  test('an example one click away; Home, arrows and End move in time, and every view follows', async () => {
+    await page.selectOption('#example-select', '02-paging');
+    await page.waitForFunction(() => {
+      const h = (globalThis as unknown as Global).vmscope;
+      return h !== undefined && h.last() > 0 && h.position() === h.last();
+    });
+    await settled(page);
+    const last = Number(await page.evaluate('window.vmscope.last()'));
+    expect(await positionText(page)).toContain(`step ${last}/${last}`);
+
+    await press(page, 'Home');
+    expect(await positionText(page)).toMatch(/^step 0\/\d+ boot/);
+    expect(await seen(page.locator('.spaces'))).toMatch(/No process yet/);
+    expect(await seen(page.locator('.log .step.current'))).toMatch(/boot: teach16, 256 frames of 64 bytes/);
+
+    await press(page, 'ArrowRight'); // spawn A
+    expect(await page.locator('.space[data-pid="1"]').count()).toBe(1);
+    expect(await seen(page.locator('.log .step.current'))).toContain('spawn A code=128 data=64 bss=256');
+    expect(await seen(page.locator('.walk'))).toMatch(/Click a page/);
+
+    await press(page, 'ArrowRight'); // A: write bss 1
+    const current = await seen(page.locator('.log .step.current'));
+    expect(current).toContain('A: write bss 1');
+    expect(current).toMatch(/demand-zero fill/);
+    expect(current).toMatch(/new page table: PT at frame/);
+    expect(await seen(page.locator('.ln.current'))).toContain('A: write bss 1');
+    // The walk shows the address just written, through both levels, to a physical address.
+    const walk = await seen(page.locator('.walk'));
+    expect(walk).toMatch(/PD\s+table in frame/);
+    expect(walk).toMatch(/PT\s+table in frame/);
+    expect(walk).toMatch(/⇒ physical address 0x[0-9a-f]+/);
+    expect(await page.locator('.va-marker').count()).toBe(1);
+    await shot(page, '02-paging-first-fault');
+
+    await press(page, 'ArrowLeft');
+    expect(await positionText(page)).toMatch(/^step 1\//);
+    await press(page, 'ArrowRight', 3);
+    expect(await positionText(page)).toMatch(/^step 4\//);
+    await press(page, 'End');
+    expect(await positionText(page)).toContain(`step ${last}/${last}`);
+    // Clicking a line number goes to the state after that line.
+    await page
+      .locator('.gutter .stmt', { hasText: /^\s*22$/ })
+      .first()
+      .click();
+    await settled(page);
+    expect(await seen(page.locator('.ln.current'))).toContain('A: write bss+64 1');
+  });
+
+  test('selecting a frame shows who maps it, the walk that reaches it, and its TLB entry', async () => {
+    const canvas = page.locator('#frames-canvas');
+    const cols = Number(await canvas.getAttribute('data-cols'));
+    const cell = Number(await canvas.getAttribute('data-cell'));
+    const walkText = await seen(page.locator('.walk-result'));
+    const pa = Number.parseInt(/physical address (0x[0-9a-f]+)/.exec(walkText)![1]!, 16);
+    const pfn = Math.floor(pa / 64);
+    await canvas.click({
+      position: { x: (pfn % cols) * cell + cell / 2, y: Math.floor(pfn / cols) * cell + cell / 2 },
+    });
+    await settled(page);
+    const info = await seen(page.locator('#frame-info'));
+    expect(info).toContain(`frame 0x${pfn.toString(16)}`);
+    expect(info).toMatch(/anonymous · of A · mapped at A 0x[0-9a-f]+/);
+    expect(await seen(page.locator('.walk-panel h2'))).not.toMatch(/following the step/);
+    expect(await seen(page.locator('.walk-result'))).toContain(`frame 0x${pfn.toString(16)}`);
+    expect(await page.locator('.tlb-table td.hit').count()).toBe(1);
+    expect(await page.locator('.events li.hit').count()).toBeGreaterThan(0);
+    await shot(page, '03-frame-selected');
+  });
+
+  test('typing an address walks it; an unmapped one says why there is no translation', async () => {
+    await page.keyboard.press('a');
+    await page.keyboard.type('0x4000');
+    await page.keyboard.press('Enter');
+    await settled(page);
+    const walk = await seen(page.locator('.walk'));
+    expect(walk).toMatch(/no VMA holds this address/);
+    expect(walk).toMatch(/not present/);
+    await page.locator('#address-input').fill('0x1100');
+    await page.keyboard.press('Enter');
+    await settled(page);
+    expect(await seen(page.locator('.walk-panel h2'))).toContain('0x1100');
+    expect(await seen(page.locator('.walk'))).toMatch(/the address is in/);
+    await page.keyboard.press('Escape'); // leave the field
+    await page.keyboard.press('Escape'); // clear the selection: the walk follows the step again
+    await settled(page);
+    expect(await seen(page.locator('.walk-panel h2'))).toMatch(/following the step/);
+  });
+
+  test('the URL holds the example, the step and the address; opening it restores them', async () => {
+    await page
+      .locator('.space[data-pid="1"] .residency-hit')
+      .first()
+      .click({ position: { x: 5, y: 3 } });
+    await settled(page);
+    const walked = /A (0x[0-9a-f]+)/.exec(await seen(page.locator('.walk-panel h2')))![1]!;
+    await expect.poll(() => page.evaluate('location.hash')).toContain(`a=1:${walked}`);
+    const hash = await page.evaluate('location.hash');
+    expect(hash).toMatch(/^#ex=02-paging&p=\d+&a=1:0x[0-9a-f]+$/);
+    const again = await open(String(hash));
+    expect(await positionText(again)).toBe(await positionText(page));
+    expect(await seen(again.locator('.walk-panel h2'))).toBe(await seen(page.locator('.walk-panel h2')));
+    await again.close();
+  });
+
+  test('an error in the editor is underlined at its line and column, with a suggestion', async () => {
+    const editor = page.locator('#editor-text');
+    const original = await editor.inputValue();
+    await editor.click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('\nA: wrte bss 1');
+    await expect
+      .poll(() => seen(page.locator('#editor-problem')).catch(() => ''))
+      .toMatch(/line 33:4 unknown operation 'wrte'.*did you mean 'write'/);
+    expect(await seen(page.locator('.ln.error .err'))).toBe('wrte');
+    expect(await seen(page.locator('.editor-panel h2'))).toMatch(/edited/);
+    await shot(page, '04-editor-error');
+    // A stale run keeps showing; fixing the text and running clears the error.
+    await editor.fill(original);
+    await page.keyboard.press('Control+Enter');
+    await page.waitForFunction(() => {
+      const h = (globalThis as unknown as Global).vmscope;
+      return h !== undefined && h.position() === h.last();
+    });
+    await settled(page);
+    await expect.poll(() => page.locator('#editor-problem').count()).toBe(0);
+  });
+
+  test('a real ELF from disk is exec-ed: the scenario gains an exec line and its maps appear', async () => {
+    const bin = join(SHOTS, 'hello');
+    writeFileSync(bin, gunzipSync(readFileSync(join(CORPUS, 'elf/hello-static/prog.gz'))));
+    await page.selectOption('#example-select', '01-loading');
+    await page.waitForFunction(() => ((globalThis as unknown as Global).vmscope?.last() ?? 0) > 0);
+    await settled(page);
+    await page.setInputFiles('#file-input', bin);
+    await expect.poll(() => page.locator('#editor-text').inputValue()).toMatch(/exec P1 hello\nshow P1 maps/);
+    await page.locator('.space-head b', { hasText: /^P1$/ }).waitFor();
+    await settled(page);
+    const p1 = page.locator('.space', { has: page.locator('.space-head b', { hasText: /^P1$/ }) });
+    const names = await p1.locator('.vma').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+    expect(names).toEqual(expect.arrayContaining(['hello', '', '[vdso]', '[vvar]', '[stack]', '[vsyscall]']));
+    await shot(page, '05-elf');
+  });
+
+  test('a gzip trace from disk is streamed through the worker: counts and the LRU miss-ratio curve', async () => {
+    await page.locator('#tab-trace').click();
+    await page.setInputFiles('#trace-input', join(CORPUS, 'memtrace/memwalk.pages.gz'));
+    await page.waitForSelector('#trace-summary', { timeout: 30_000 });
+    const summary = await seen(page.locator('#trace-summary'));
+    expect(summary).toContain('1,432,569 page accesses');
+    expect(summary).toContain('1,186 distinct pages');
+    expect(summary).toMatch(/lru with 64 frames: [\d,]+ faults/);
+    expect(await page.locator('#chart-mrc canvas').count()).toBeGreaterThan(0);
+    await shot(page, '06-trace');
+  });
+
+  test('swap: evicted pages go to swap slots; the strip and the Swap tab show them', async () => {
+    await page.selectOption('#example-select', '06-reclaim-and-swap');
+    await page.waitForFunction(() => {
+      const h = (globalThis as unknown as Global).vmscope;
+      return h !== undefined && h.last() > 0 && h.position() === h.last();
+    });
+    await page
+      .locator('.gutter .stmt', { hasText: /^\s*15$/ })
+      .first()
+      .click(); // A: write bss 512
+    await settled(page);
+    expect(await seen(page.locator('.log .step.current'))).toMatch(/to swap slot \d+/);
+    expect(await seen(page.locator('.space[data-pid="1"]'))).toMatch(/in swap/);
+    await page.locator('#tab-swap').click();
+    expect(await seen(page.locator('#swap-stats'))).toMatch(/32 slots of 64 bytes · [1-9]\d* used/);
+    await shot(page, '07-swap');
+  });
+
+  test('a long run keeps the page responsive, and Stop ends it', async () => {
+    const editor = page.locator('#editor-text');
+    await editor.fill('machine x86_64 ram=1GiB\nspawn A\nA: mmap m 768MiB rw-\nA: write m 768MiB\n');
+    await page.locator('#run').click();
+    await page.locator('#busy').waitFor();
+    // The worker is busy for seconds; the page answers at once.
+    const t0 = Date.now();
+    await page.keyboard.press('?');
+    await page.locator('.help').waitFor();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await page.keyboard.press('Escape');
+    await page.locator('#busy button').click();
+    await expect.poll(() => page.locator('#busy').count()).toBe(0);
+  });
+
+  test('a laptop screen (1366 × 768) shows every view', async () => {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.locator('#tab-time').click();
+    for (const sel of [
+      '.editor-panel',
+      '.log-panel',
+      '.space-panel',
+      '.frames-panel',
+      '.walk-panel',
+      '.charts-panel',
+    ]) {
+      const b = await page.locator(sel).boundingBox();
+      expect(b, sel).not.toBeNull();
+      expect(b!.y + b!.height, sel).toBeLessThanOrEqual(768 + 1);
+      expect(b!.height, sel).toBeGreaterThan(120);
+    }
+    await shot(page, '08-laptop');
+  });
+
+  test('no request left the page for anywhere but its own server, and nothing failed', () => {
+    expect(external).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * Steps in words for the event log: the CLI's narration (src/report/narrate.ts) for what it
+ * narrates, and a short sentence of our own for the finer events it leaves out (frame allocations,
+ * TLB flushes, syscalls), marked `detail` so the page can hide them.
+ */
+import { hex0x } from '../../../src/base/units.js';
+import type { Arch } from '../../../src/hw/arch.js';
+import { ACCESS_NAMES } from '../../../src/hw/mmu.js';
+import { SIGNAL_NAMES } from '../../../src/kernel/errno.js';
+import type { KernelEvent } from '../../../src/kernel/events.js';
+import { FRAME_KIND_NAMES } from '../../../src/kernel/frames.js';
+import { narrateEvent, narrateOutcome } from '../../../src/report/narrate.js';
+import { formatSnapshot } from '../../../src/report/show.js';
+import type { StepRecord } from '../../../src/sim/scenario-runner.js';
+import { type AddressSelection, EVENT_LIMIT, type EventInfo, type StepInfo } from './protocol.js';
+
+function num(e: KernelEvent, key: string): number | null {
+  const v = (e as unknown as Record<string, unknown>)[key];
+  return typeof v === 'number' ? v : null;
+}
+
+/** A sentence for an event the CLI's narration skips. */
+function detailText(e: KernelEvent, names: ReadonlyMap<number, string>, arch: Arch): string {
+  const who = (pid: number): string => (pid >= 0 ? (names.get(pid) ?? `pid ${pid}`) : 'the page cache');
+  switch (e.type) {
+    case 'frame-alloc':
+      return `frame ${hex0x(e.pfn)} allocated: ${FRAME_KIND_NAMES[e.kind]} for ${who(e.pid)}`;
+    case 'frame-free':
+      return `frame ${hex0x(e.pfn)} freed (was ${FRAME_KIND_NAMES[e.kind]} of ${who(e.pid)})`;
+    case 'pt-alloc':
+      return `root page table (${arch.levelNames[0]}) at frame ${hex0x(e.pfn)} for ${who(e.pid)}`;
+    case 'pt-free':
+      return `root page table (${arch.levelNames[0]}) at frame ${hex0x(e.pfn)} freed`;
+    case 'tlb-flush': {
+      const pages = e.endVpn - e.startVpn;
+      return `TLB shootdown: ASID ${e.asid}, ${pages} page${pages === 1 ? '' : 's'} from ${hex0x(e.startVpn * arch.pageSize)}`;
+    }
+    case 'syscall':
+      return `${who(e.pid)}: ${e.name}(${e.args.map((a) => (typeof a === 'number' ? hex0x(a) : a)).join(', ')}) = ${e.result < 0 ? e.result : hex0x(e.result)}`;
+    case 'spawn':
+      return `process ${e.name} created with pid ${e.pid}`;
+    case 'fault':
+      return `page fault: ${ACCESS_NAMES[e.access]} at ${hex0x(e.va)} in ${e.where}: not allowed`;
+    case 'exit':
+      return `${who(e.pid)} ended (exit status ${e.code}${e.killed ? `, killed by ${SIGNAL_NAMES[e.code - 128] ?? 'a signal'}` : ''})`;
+    default:
+      return e.type;
+  }
+}
+
+/** One event with its links (pid, address, frame). */
+export function eventInfo(e: KernelEvent, names: ReadonlyMap<number, string>, arch: Arch): EventInfo {
+  const text = narrateEvent(e, names, arch);
+  let va = num(e, 'va');
+  if (e.type === 'vma-map' || e.type === 'vma-unmap' || e.type === 'vma-protect') va = e.start;
+  if (e.type === 'stack-grow') va = e.newStart;
+  if (e.type === 'signal' && e.va === 0) va = null;
+  const pfn = num(e, 'pfn');
+  return {
+    type: e.type,
+    text: text ?? detailText(e, names, arch),
+    detail: text === null,
+    pid: num(e, 'pid'),
+    va,
+    pfn: pfn !== null && pfn >= 0 ? pfn : null,
+  };
+}
+
+function procOf(step: StepRecord): string | null {
+  const st = step.statement;
+  switch (st.kind) {
+    case 'op':
+    case 'kill':
+      return st.proc;
+    case 'spawn':
+    case 'exec':
+    case 'replay':
+      return st.name;
+    case 'show':
+    case 'expect':
+      return st.proc;
+    default:
+      return null;
+  }
+}
+
+/** What kind of event, in the plural, for counting (`page faults: demand-zero fill`). */
+function eventKind(e: KernelEvent, arch: Arch): string {
+  switch (e.type) {
+    case 'fault':
+      return e.result === 'segv' ? 'faults refused' : `${e.result} page faults${e.how ? ` (${e.how})` : ''}`;
+    case 'pt-alloc':
+      return `page tables allocated (${arch.levelNames[e.level] ?? e.level})`;
+    case 'pt-free':
+      return `page tables freed (${arch.levelNames[e.level] ?? e.level})`;
+    case 'frame-alloc':
+      return `frames allocated (${FRAME_KIND_NAMES[e.kind]})`;
+    case 'frame-free':
+      return `frames freed (${FRAME_KIND_NAMES[e.kind]})`;
+    default:
+      return `${e.type} events`;
+  }
+}
+
+/** Counts of each kind of event, most frequent first: `8192 minor page faults (zero-fill)`. */
+export function summarizeEvents(events: readonly KernelEvent[], arch: Arch): string[] {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    const k = eventKind(e, arch);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`);
+}
+
+/** The address a step is about, in the process it acts on. */
+function focusOf(step: StepRecord, pid: number | undefined): AddressSelection | null {
+  if (pid === undefined) return null;
+  const o = step.outcome;
+  if (o.kind === 'access') return { pid, va: o.va };
+  if (o.kind === 'syscall') {
+    if (o.name === 'mmap' && o.result >= 0) return { pid, va: o.result };
+    const first = o.args[0];
+    if ((o.name === 'munmap' || o.name === 'mprotect' || o.name === 'brk') && first !== undefined) {
+      const va = Number.parseInt(first, 16);
+      return Number.isSafeInteger(va) ? { pid, va } : null;
+    }
+    if (o.name === 'sbrk' && o.result >= 0) return { pid, va: o.result };
+  }
+  const snap = step.snapshot;
+  if (snap?.what === 'pagetable' && snap.probe !== null) return { pid, va: snap.probe.va };
+  return null;
+}
+
+/** A step as the page shows it; `pids` gives each process name's pid. */
+export function stepInfo(
+  index: number,
+  step: StepRecord,
+  names: ReadonlyMap<number, string>,
+  pids: ReadonlyMap<string, number>,
+  arch: Arch,
+): StepInfo {
+  const st = step.statement;
+  let minor = 0;
+  let major = 0;
+  let signals = 0;
+  for (const e of step.events) {
+    if (e.type === 'fault' && e.result === 'minor') minor++;
+    if (e.type === 'fault' && e.result === 'major') major++;
+    if (e.type === 'signal') signals++;
+  }
+  const k = step.killed;
+  return {
+    index,
+    line: st.place.line,
+    column: st.place.column,
+    text: st.text,
+    kind: st.kind,
+    proc: procOf(step),
+    result: narrateOutcome(step.outcome, step),
+    verdict: step.verdict,
+    killed: k
+      ? `${k.proc} killed by ${SIGNAL_NAMES[k.signal.signal] ?? 'a signal'}: ${k.signal.reason}; ${k.reclaimedFrames} frame${k.reclaimedFrames === 1 ? '' : 's'} reclaimed`
+      : null,
+    events: step.events.slice(0, EVENT_LIMIT).map((e) => eventInfo(e, names, arch)),
+    eventCount: step.events.length,
+    eventSummary: step.events.length > EVENT_LIMIT ? summarizeEvents(step.events, arch) : [],
+    show: step.snapshot ? formatSnapshot(arch, step.snapshot) : null,
+    tlb: { hits: step.tlb.hits, misses: step.tlb.misses, walks: step.tlb.walks },
+    minorFaults: minor,
+    majorFaults: major,
+    signals,
+    focus: focusOf(step, procOf(step) === null ? undefined : pids.get(procOf(step)!)),
+  };
+}

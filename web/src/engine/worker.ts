@@ -1,0 +1,228 @@
+/**
+ * The engine worker: parses and runs scenarios with the same src/ modules as the CLI, answers
+ * requests for the state at any position, fills in the charts' samples when idle, and streams
+ * dropped traces. Requests are answered in order; sampling yields to them.
+ */
+import { InputError, InvariantError } from '../../../src/base/errors.js';
+import type { AddressSelection, DroppedFiles, Request, Response, RssSample, StateView } from './protocol.js';
+import { checkScenario, inputProblem, ScenarioSession, samplePositions } from './session.js';
+import { TraceReplay } from './trace.js';
+
+interface WorkerScope {
+  postMessage(message: Response, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<Request>) => void): void;
+}
+
+const scope = self as unknown as WorkerScope;
+const post = (r: Response): void => scope.postMessage(r);
+
+/**
+ * Posts a state with fresh copies of its frame arrays moved, not cloned: copying 1.6 MB here is a
+ * memcpy, while structured cloning it costs the page ~10 ms per step at 64 Ki frames. The cached
+ * view keeps its own arrays.
+ */
+function postState(id: number, state: StateView, select: AddressSelection | null, ms: number): void {
+  const f = state.frames;
+  const frames = {
+    ...f,
+    kinds: f.kinds.slice(),
+    owners: f.owners.slice(),
+    refcount: f.refcount.slice(),
+    mapcount: f.mapcount.slice(),
+    mapPid: f.mapPid.slice(),
+    mapVpn: f.mapVpn.slice(),
+    ptLevel: f.ptLevel.slice(),
+  };
+  const transfer = [
+    frames.kinds,
+    frames.owners,
+    frames.refcount,
+    frames.mapcount,
+    frames.mapPid,
+    frames.mapVpn,
+    frames.ptLevel,
+  ].map((a) => a.buffer);
+  scope.postMessage({ type: 'state', id, state: { ...state, frames }, select, ms }, transfer);
+}
+
+let session: ScenarioSession | null = null;
+/** Positions still to sample for the charts. */
+let pending: number[] = [];
+/** Views to compute ahead, near where the page is (stepping then costs nothing). */
+let prefetch: { position: number; select: AddressSelection | null }[] = [];
+let idleTimer: ReturnType<typeof setTimeout> | null = null;
+const done: RssSample[] = [];
+
+function bugText(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+function scheduleIdle(): void {
+  if (idleTimer !== null || (pending.length === 0 && prefetch.length === 0)) return;
+  idleTimer = setTimeout(idleTask, 0);
+}
+
+/** Positions to compute after the page asked for `p`: the next, the previous, the one after. */
+function neighbours(p: number, last: number): number[] {
+  return [p + 1, p - 1, p + 2].filter((q) => q >= 0 && q <= last);
+}
+
+/** When the page last asked for a state; chart samples wait until it has been quiet a while. */
+let lastRequest = 0;
+const QUIET_MS = 800;
+
+/**
+ * One piece of background work per turn of the event loop, so that a request arriving meanwhile
+ * waits for at most one piece: first the views around the current position, then chart samples
+ * (taking any sample whose kernel is at hand first).
+ */
+function idleTask(): void {
+  idleTimer = null;
+  const s = session;
+  if (s === null) return;
+  try {
+    const next = prefetch.shift();
+    if (next !== undefined) {
+      if (!s.hasView(next.position, next.select)) s.stateAt(next.position, next.select, true);
+    } else if (pending.length > 0) {
+      const wait = lastRequest + QUIET_MS - performance.now();
+      if (wait > 0) {
+        idleTimer = setTimeout(idleTask, wait);
+        return;
+      }
+      const i = pending.findIndex((q) => s.isLive(q));
+      const q = pending.splice(Math.max(i, 0), 1)[0]!;
+      done.push(s.sample(q));
+      if (done.length >= 8 || pending.length === 0) {
+        post({ type: 'samples', samples: done.splice(0), done: pending.length === 0 });
+      }
+    }
+  } catch (e) {
+    pending = [];
+    prefetch = [];
+    post({ type: 'error', id: 0, message: `background work failed: ${bugText(e)}` });
+  }
+  scheduleIdle();
+}
+
+async function replay(req: Extract<Request, { type: 'trace' }>): Promise<void> {
+  try {
+    const r = new TraceReplay(req.name, {
+      frames: req.frames,
+      policy: req.policy,
+      pageSize: req.pageSize,
+      mrc: req.mrc,
+    });
+    let stream = req.blob.stream() as ReadableStream<Uint8Array>;
+    if (req.name.endsWith('.gz'))
+      stream = stream.pipeThrough(
+        new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
+      );
+    const reader = stream.getReader();
+    let lastReport = performance.now();
+    let read = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      r.push(value);
+      read += value.length;
+      if (performance.now() - lastReport > 200) {
+        lastReport = performance.now();
+        post({ type: 'progress', id: req.id, what: 'trace', done: read, total: req.blob.size });
+      }
+    }
+    post({ type: 'trace-done', id: req.id, result: r.end() });
+  } catch (e) {
+    if (e instanceof InputError)
+      post({ type: 'trace-failed', id: req.id, problem: inputProblem(e), bug: null });
+    else post({ type: 'trace-failed', id: req.id, problem: null, bug: bugText(e) });
+  }
+}
+
+/** Gunzips the dropped files named `*.gz` (traces for `replay` lines; the runner reads them whole). */
+async function decompressed(files: DroppedFiles): Promise<DroppedFiles> {
+  return Promise.all(
+    files.map(async (f) => {
+      if (!f.name.endsWith('.gz')) return f;
+      const stream = new Blob([f.bytes as Uint8Array<ArrayBuffer>])
+        .stream()
+        .pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);
+      try {
+        return { name: f.name, bytes: new Uint8Array(await new Response(stream).arrayBuffer()) };
+      } catch {
+        throw new InputError('trace', 'not a valid gzip file', { file: f.name });
+      }
+    }),
+  );
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.type) {
+    case 'check':
+      post({ type: 'checked', id: req.id, problem: checkScenario(req.file, req.text) });
+      return;
+    case 'load': {
+      session = null;
+      pending = [];
+      prefetch = [];
+      done.length = 0;
+      let s: ScenarioSession;
+      try {
+        s = new ScenarioSession(req.file, req.text, await decompressed(req.files));
+      } catch (e) {
+        if (e instanceof InputError)
+          post({ type: 'load-failed', id: req.id, problem: inputProblem(e), bug: null });
+        else post({ type: 'load-failed', id: req.id, problem: null, bug: bugText(e) });
+        return;
+      }
+      let last = performance.now();
+      const scenario = s.run((done, total) => {
+        if (performance.now() - last < 100) return;
+        last = performance.now();
+        post({ type: 'progress', id: req.id, what: 'run', done, total });
+      });
+      session = s;
+      post({ type: 'loaded', id: req.id, scenario });
+      pending = samplePositions(s.lastPosition);
+      scheduleIdle();
+      return;
+    }
+    case 'state': {
+      if (session === null) {
+        post({ type: 'error', id: req.id, message: 'no scenario is loaded' });
+        return;
+      }
+      const t0 = performance.now();
+      const state = session.stateAt(req.position, req.select);
+      postState(req.id, state, req.select, performance.now() - t0);
+      lastRequest = performance.now();
+      prefetch = neighbours(state.position, session.lastPosition).map((position) => ({
+        position,
+        select: req.select,
+      }));
+      scheduleIdle();
+      return;
+    }
+    case 'trace':
+      void replay(req);
+      return;
+  }
+}
+
+function fail(req: Request, err: unknown): void {
+  const message = err instanceof InvariantError ? `a bug in vmscope: ${err.message}` : bugText(err);
+  if (req.type === 'load') post({ type: 'load-failed', id: req.id, problem: null, bug: message });
+  else post({ type: 'error', id: req.id, message });
+}
+
+/** Loads and states are answered in order (a load may wait for decompression); the rest at once. */
+let queue: Promise<void> = Promise.resolve();
+
+scope.addEventListener('message', (e) => {
+  const req = e.data;
+  if (req.type === 'load' || req.type === 'state') {
+    queue = queue.then(() => handle(req)).catch((err: unknown) => fail(req, err));
+    return;
+  }
+  handle(req).catch((err: unknown) => fail(req, err));
+});

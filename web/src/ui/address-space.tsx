@@ -1,0 +1,270 @@
+/**
+ * Each process's address space, high addresses on top: its VMAs with permissions, names and
+ * resident pages (the strip on the right: one cell per page, or per bucket of pages for big VMAs),
+ * and the gaps between them compressed to a band that says how big they are.
+ */
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { ProcView, VmaView } from '../engine/protocol.js';
+import { processColor } from '../logic/grid.js';
+import { heightOfVa, layoutAddressSpace, layoutHeight, vaAtHeight } from '../logic/layout.js';
+import { formatSize, formatVa, hex, parseAddress } from '../logic/va.js';
+import { selectAddress, selectVma } from './actions.js';
+import { focusAddress, loaded, selectedVma, selection, state } from './store.js';
+
+/** Pages out in swap, in the residency strip. */
+const SWAPPED_COLOR = '#a78bfa';
+
+const KIND_FILL: Record<string, string> = {
+  file: '#f6ecc9',
+  shmem: '#d6f1f4',
+  special: '#eceff2',
+};
+
+/** A cheap fingerprint of what a strip shows, to skip redrawing it when a step changed nothing. */
+function stripKey(v: VmaView, h: number, color: string): string {
+  let a = 0;
+  for (let i = 0; i < v.resident.length; i++)
+    a = (Math.imul(a, 31) + v.resident[i]! * 65536 + v.dirty[i]! * 256 + v.swapped[i]!) | 0;
+  return `${v.start}:${v.end}:${h}:${color}:${a}`;
+}
+
+function Residency({ vma, h, color }: { vma: VmaView; h: number; color: string }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const key = stripKey(vma, h, color);
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(12 * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(12 * dpr);
+      c.height = Math.round(h * dpr);
+    }
+    const g = c.getContext('2d')!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.fillStyle = '#eef0f2';
+    g.fillRect(0, 0, 12, h);
+    const n = vma.resident.length;
+    const cell = h / n;
+    for (let b = 0; b < n; b++) {
+      const r = vma.resident[b]!;
+      // Top of the strip is the highest address: bucket n-1.
+      const y = (n - 1 - b) * cell;
+      if (vma.swapped[b]! > 0) {
+        g.globalAlpha = 0.4 + (0.6 * vma.swapped[b]!) / 255;
+        g.fillStyle = SWAPPED_COLOR;
+        g.fillRect(0, y, 12, Math.max(1, cell - (cell > 4 ? 1 : 0)));
+      }
+      if (r === 0) continue;
+      const d = vma.dirty[b]!;
+      g.globalAlpha = 0.35 + (0.65 * r) / 255;
+      g.fillStyle = color;
+      g.fillRect(0, y, 12, Math.max(1, cell - (cell > 4 ? 1 : 0)));
+      if (d > 0) {
+        g.globalAlpha = 1;
+        g.fillStyle = '#222';
+        g.fillRect(8, y, 4, Math.max(1, cell - (cell > 4 ? 1 : 0)));
+      }
+    }
+    g.globalAlpha = 1;
+  }, [key]);
+  return <canvas ref={canvas} class="residency" style={{ height: `${h}px` }} />;
+}
+
+function Vma({
+  proc,
+  vma,
+  row,
+  pageSize,
+}: {
+  proc: ProcView;
+  vma: VmaView;
+  row: { y: number; h: number };
+  pageSize: number;
+}) {
+  const at = focusAddress.value;
+  const chosen = selectedVma.value;
+  const isSel = chosen !== null && chosen.pid === proc.pid && chosen.vma.start === vma.start;
+  const color = processColor(proc.pid);
+  const marker = at !== null && at.pid === proc.pid && at.va >= vma.start && at.va < vma.end ? at.va : null;
+  const digits = loaded.value?.machine.addrHexDigits ?? 8;
+  return (
+    <div
+      class={`vma kind-${vma.kind}${isSel ? ' selected' : ''}`}
+      style={{
+        top: `${row.y}px`,
+        height: `${row.h - 2}px`,
+        borderLeftColor: color,
+        background: KIND_FILL[vma.kind],
+      }}
+      data-start={hex(vma.start)}
+      data-name={vma.name}
+    >
+      <button
+        type="button"
+        class="vma-body"
+        onClick={() => selectVma(proc.pid, vma.start, vma.end)}
+        title={`${formatVa(vma.start, digits)}-${formatVa(vma.end, digits)} ${vma.perms} ${vma.name}\nclick: highlight its pages and frames`}
+      >
+        <span class="vma-line1">
+          <b>{vma.name || (vma.kind === 'anon' ? 'anonymous' : vma.kind)}</b>
+          <span class="perms mono">{vma.perms}</span>
+        </span>
+        <span class="vma-line2 mono">
+          {hex(vma.start)}–{hex(vma.end)}
+        </span>
+        {row.h >= 54 && (
+          <span class="vma-line3">
+            {formatSize(vma.end - vma.start)} · RSS {formatSize(vma.rssPages * pageSize)}
+            {vma.dirtyPages > 0 && <span class="muted"> ({vma.dirtyPages} dirty)</span>}
+            {vma.swappedPages > 0 && (
+              <span class="swapped"> · {formatSize(vma.swappedPages * pageSize)} in swap</span>
+            )}
+          </span>
+        )}
+      </button>
+      <button
+        type="button"
+        class="residency-hit"
+        title="resident pages (dark edge: dirty); click a page to walk it"
+        onClick={(e) => {
+          const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+          selectAddress(proc.pid, vaAtHeight(vma, r.height, Math.max(0, e.clientY - r.top), pageSize));
+        }}
+      >
+        <Residency vma={vma} h={row.h - 2} color={color} />
+      </button>
+      {marker !== null && (
+        <div
+          class="va-marker"
+          title={hex(marker)}
+          style={{ top: `${heightOfVa(vma, row.h - 2, marker, pageSize)}px` }}
+        />
+      )}
+    </div>
+  );
+}
+
+function Space({ proc }: { proc: ProcView }) {
+  const pageSize = loaded.value?.machine.pageSize ?? 4096;
+  const rows = layoutAddressSpace(proc.vmas, { pageSize });
+  const focusPid = selection.value.pid ?? focusAddress.value?.pid ?? null;
+  const color = processColor(proc.pid);
+  const s = proc.status;
+  return (
+    <div
+      class={`space${focusPid === proc.pid ? ' focus' : ''}${proc.state === 'running' ? '' : ' ended'}`}
+      data-pid={proc.pid}
+    >
+      <div class="space-head" style={{ borderTopColor: color }}>
+        <b style={{ color }}>{proc.name}</b> <span class="muted">pid {proc.pid}</span>{' '}
+        {proc.state === 'running' ? (
+          <span class="small">
+            RSS {formatSize(s.VmRSS)} · VmSize {formatSize(s.VmSize)} · PTE {formatSize(s.VmPTE)}
+            <br />
+            faults: {s.minflt} minor, {s.majflt} major{proc.asid !== null ? ` · ASID ${proc.asid}` : ''}
+          </span>
+        ) : (
+          <span class="small bad">
+            {proc.state === 'killed' ? `killed: ${proc.signal ?? ''}` : `exited (${proc.exitCode})`}
+            {'; everything reclaimed'}
+          </span>
+        )}
+      </div>
+      {proc.vmas.length > 0 && (
+        <div class="space-body" style={{ height: `${layoutHeight(rows)}px` }}>
+          {rows.map((row) =>
+            row.kind === 'gap' ? (
+              <div key={`g${row.start}`} class="gap" style={{ top: `${row.y}px`, height: `${row.h}px` }}>
+                ⋮ {formatSize(row.end - row.start)} unmapped
+              </div>
+            ) : (
+              <Vma
+                key={`v${row.start}`}
+                proc={proc}
+                vma={proc.vmas[row.index]!}
+                row={row}
+                pageSize={pageSize}
+              />
+            ),
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function AddressForm() {
+  const st = state.value;
+  const live = st?.procs.filter((p) => p.state === 'running') ?? [];
+  const sel = selection.value;
+  const [value, setValue] = useState('');
+  const [pid, setPid] = useState<number | null>(null);
+  const chosenPid = pid !== null && live.some((p) => p.pid === pid) ? pid : (sel.pid ?? live[0]?.pid ?? null);
+  const va = parseAddress(value);
+  return (
+    <form
+      class="address-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (va !== null && chosenPid !== null) selectAddress(chosenPid, va);
+      }}
+    >
+      <select
+        aria-label="Process"
+        value={chosenPid ?? ''}
+        onChange={(e) => setPid(Number((e.target as HTMLSelectElement).value))}
+      >
+        {live.map((p) => (
+          <option key={p.pid} value={p.pid}>
+            {p.name}
+          </option>
+        ))}
+      </select>
+      <input
+        id="address-input"
+        class={`mono${value !== '' && va === null ? ' invalid' : ''}`}
+        placeholder="address, e.g. 0x401000"
+        value={value}
+        onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+      />
+      <button type="submit" disabled={va === null || chosenPid === null}>
+        Walk
+      </button>
+    </form>
+  );
+}
+
+export function AddressSpaces() {
+  const st = state.value;
+  const box = useRef<HTMLDivElement>(null);
+  const focusPid = selection.value.pid ?? focusAddress.value?.pid ?? null;
+  // Running processes first; ended ones (nothing left to draw) after them, narrow.
+  const procs =
+    st === null
+      ? []
+      : [...st.procs].sort(
+          (a, b) => Number(b.state === 'running') - Number(a.state === 'running') || a.pid - b.pid,
+        );
+  useLayoutEffect(() => {
+    box.current
+      ?.querySelector(`.space[data-pid="${focusPid}"]`)
+      ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [focusPid]);
+  return (
+    <section class="panel space-panel" aria-label="Address spaces">
+      <h2>
+        Address spaces <small>high addresses on top; gaps compressed</small>
+        <AddressForm />
+      </h2>
+      <div class="spaces" ref={box}>
+        {st === null ? (
+          <p class="muted">Loading…</p>
+        ) : st.procs.length === 0 ? (
+          <p class="muted">No process yet: the machine has just booted. Step forward (→).</p>
+        ) : (
+          procs.map((p) => <Space key={p.pid} proc={p} />)
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * The scenario editor: a plain textarea over a highlighted copy of its text (the usual backdrop
+ * technique), with line numbers that jump in time, the statements already run marked, and the
+ * first error squiggled at its line and column.
+ */
+import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
+import { errorRange, highlightLine, markRange, positionForLine } from '../logic/editor.js';
+import { goTo, setText } from './actions.js';
+import { Keep } from './keep.js';
+import { checkProblem, dirty, fileName, loaded, position, text } from './store.js';
+
+/** One line of the highlighted copy behind the textarea. */
+function Line({ line, cls, err }: { line: string; cls: string; err: { from: number; to: number } | null }) {
+  let segs = highlightLine(line);
+  if (err !== null) segs = markRange(segs, err.from, err.to, 'err');
+  return (
+    <div class={cls}>
+      {segs.map((s, j) =>
+        s.cls ? (
+          <span key={j} class={s.cls}>
+            {s.text}
+          </span>
+        ) : (
+          s.text
+        ),
+      )}
+      {'\n'}
+    </div>
+  );
+}
+
+export function Editor() {
+  const scroller = useRef<HTMLDivElement>(null);
+  const t = text.value;
+  const lines = useMemo(() => t.split('\n'), [t]);
+  const sc = loaded.value;
+  const stale = dirty.value;
+  const p = position.value;
+  const problem = checkProblem.value;
+  const stepLines = useMemo(() => sc?.steps.map((s) => s.line) ?? [], [sc]);
+  const current = !stale && p > 0 ? (sc?.steps[p - 1]?.line ?? -1) : -1;
+  const next = !stale ? (sc?.steps[p]?.line ?? -1) : -1;
+  const doneUpTo = current;
+
+  // Before paint: the layout it forces is the one the frame paints with.
+  useLayoutEffect(() => {
+    const el = scroller.current?.querySelector('.ln.current, .ln.next');
+    if (el && document.activeElement?.id !== 'editor-text') el.scrollIntoView({ block: 'nearest' });
+  }, [p, sc]);
+
+  const statementLines = useMemo(() => new Set(stepLines), [stepLines]);
+
+  return (
+    <section class="panel editor-panel" aria-label="Scenario">
+      <h2>
+        Scenario <small class="mono">{fileName.value}</small>
+        {stale && <span class="tag warn">edited: Ctrl+Enter runs it</span>}
+      </h2>
+      <div class="editor-scroll" ref={scroller}>
+        <div class="editor-inner">
+          <div class="gutter" aria-hidden="true">
+            {lines.map((_, i) => {
+              const n = i + 1;
+              const isStmt = statementLines.has(n);
+              const cls = `gl${n === current ? ' current' : ''}${n === next ? ' next' : ''}`;
+              return isStmt && !stale ? (
+                <button
+                  type="button"
+                  tabIndex={-1}
+                  key={n}
+                  class={`${cls} stmt`}
+                  title={`go to the state after line ${n}`}
+                  onClick={() => goTo(positionForLine(stepLines, n))}
+                >
+                  {n === current ? '▶' : ''}
+                  {n}
+                </button>
+              ) : (
+                <div key={n} class={cls}>
+                  {n}
+                </div>
+              );
+            })}
+          </div>
+          <div class="code">
+            <pre class="backdrop" aria-hidden="true">
+              {lines.map((line, i) => {
+                const n = i + 1;
+                const isErr = problem !== null && problem.line === n && problem.file === fileName.value;
+                const err = isErr ? errorRange(line, problem.column ?? 1) : null;
+                const cls = [
+                  'ln',
+                  n === current ? 'current' : '',
+                  n === next ? 'next' : '',
+                  !stale && doneUpTo >= 0 && n <= doneUpTo && statementLines.has(n) ? 'done' : '',
+                  isErr ? 'error' : '',
+                ]
+                  .filter(Boolean)
+                  .join(' ');
+                return (
+                  <Keep
+                    key={n}
+                    k={`${cls}|${err ? `${err.from}-${err.to}` : ''}|${line}`}
+                    render={() => <Line line={line} cls={cls} err={err} />}
+                  />
+                );
+              })}
+            </pre>
+            <textarea
+              id="editor-text"
+              aria-label="Scenario text"
+              spellcheck={false}
+              autocapitalize="off"
+              autocomplete="off"
+              wrap="off"
+              value={t}
+              onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+            />
+          </div>
+        </div>
+      </div>
+      {problem && (
+        <div class="problem" id="editor-problem" role="alert">
+          <b>
+            {problem.line !== null
+              ? `line ${problem.line}${problem.column !== null ? `:${problem.column}` : ''}`
+              : problem.file}
+          </b>{' '}
+          {problem.message}
+          {problem.hint && <span class="hint"> ({problem.hint})</span>}
+        </div>
+      )}
+    </section>
+  );
+}
