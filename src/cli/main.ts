@@ -11,6 +11,7 @@ import { InputError, InvariantError } from '../base/errors.js';
 import { policyNames } from '../kernel/reclaim/registry.js';
 import { runExec, SHOW_CHOICES } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
+import { runMallocCommand } from './malloc.js';
 import { DEFAULT_THREADS, runMrc } from './mrc.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
@@ -233,6 +234,51 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             ...(opts.csv ? { csv: opts.csv } : {}),
             ...(opts.plot ? { plot: opts.plot } : {}),
             threads: opts.threads,
+          },
+          io,
+        ),
+      ),
+    );
+
+  cmd
+    .command('malloc')
+    .description(
+      'replay allocation traces (CMU malloc-lab .rep, plain or .gz) through malloc implementations running in a simulated process',
+    )
+    .argument('<trace...>', 'allocation traces')
+    .option(
+      '--allocator <name>',
+      'first-fit, next-fit, best-fit, worst-fit, segregated, buddy, tlsf, binned (repeat for more; default all)',
+      collect,
+      [] as string[],
+    )
+    .option('--check', 'walk the whole heap after every operation')
+    .option('--json', 'print an array with one object per allocator and trace')
+    .option('--plot <file.svg>', 'write a chart of heap extent and live bytes over time')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'kernel: metadata through the MMU of a simulated process; direct: on a plain buffer',
+      )
+        .choices(['kernel', 'direct'] as const)
+        .default('kernel' as const),
+    )
+    .option('--ram <size>', 'physical memory of the simulated machine in kernel mode', '512MiB')
+    .addHelpText(
+      'after',
+      "\nReports utilization (peak live payload / peak heap extent), fragmentation, the largest free block, brk and mmap calls,\nVmRSS and VmData at peak and at end, and operations per second. Misuse (double free, bad pointer, corrupted header)\nis reported in glibc's words and the process gets SIGABRT.",
+    )
+    .action(async (traces, opts) =>
+      setStatus(
+        await runMallocCommand(
+          traces,
+          {
+            allocator: opts.allocator,
+            json: opts.json ?? false,
+            check: opts.check ?? false,
+            plot: opts.plot,
+            mode: opts.mode,
+            ram: opts.ram,
           },
           io,
         ),

@@ -1,0 +1,241 @@
+/**
+ * CMU malloc-lab traces (`.rep`, as in CS:APP's malloc lab): four header lines — suggested heap size,
+ * number of ids, number of operations, weight — then one operation per line:
+ *
+ *     a ID SIZE      allocate SIZE bytes as block ID
+ *     f ID           free block ID
+ *     r ID SIZE      reallocate block ID to SIZE bytes
+ *
+ * The parser streams: feed it chunks of bytes as they arrive (`push`), then `end()`. Each operation
+ * goes to an {@link OpSink} as soon as its line is complete, so a trace is never held whole.
+ *
+ * It checks what a replay relies on, and reports a broken trace as an {@link InputError} with the
+ * line and column: syntax, ids outside the declared range, an allocation of a live id, a free or
+ * realloc of an id that was never allocated or already freed, and header counts that disagree with
+ * the trace. Blocks still live at the end are fine (real programs exit without freeing).
+ */
+import { InputError } from '../../base/errors.js';
+import { OP_FREE, OP_MALLOC, OP_REALLOC, type OpSink } from '../../user/replay.js';
+
+export interface RepHeader {
+  /** CS:APP's "suggested heap size" (the corpus puts the peak live payload there). */
+  readonly heapSize: number;
+  readonly ids: number;
+  readonly ops: number;
+  readonly weight: number;
+}
+
+const HEADER_FIELDS = ['suggested heap size', 'number of ids', 'number of operations', 'weight'] as const;
+/** Ids beyond this are refused even when the header declares them (memory for the id table). */
+const MAX_IDS = 1 << 28;
+
+export class RepParser {
+  readonly file: string;
+  private readonly sink: OpSink;
+  private readonly decoder = new TextDecoder('utf-8');
+  private carry = '';
+  private line = 0;
+  private readonly header: number[] = [];
+  private opCount = 0;
+  /** Per id: +line of the live allocation, -line of the free, 0 never seen. */
+  private state = new Int32Array(0);
+  private maxId = -1;
+
+  constructor(file: string, sink: OpSink) {
+    this.file = file;
+    this.sink = sink;
+  }
+
+  /** Parses the complete lines in `chunk` (plus what was carried over). @throws InputError */
+  push(chunk: Uint8Array): void {
+    const text = this.carry + this.decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.parseLine(text, start, nl);
+      start = nl + 1;
+    }
+    this.carry = text.slice(start);
+  }
+
+  /** Parses the last line and checks the header's counts. @returns the header. @throws InputError */
+  end(): RepHeader {
+    const rest = this.carry + this.decoder.decode();
+    this.carry = '';
+    if (rest.length > 0) this.parseLine(rest, 0, rest.length);
+    if (this.header.length < 4) {
+      throw this.error(
+        'rep-header',
+        `the trace ends inside its header: expected the ${HEADER_FIELDS[this.header.length]}`,
+        this.line + 1,
+      );
+    }
+    const [heapSize, ids, ops, weight] = this.header as [number, number, number, number];
+    if (this.opCount !== ops)
+      throw this.error(
+        'rep-count',
+        `the header says ${ops} operations but the trace has ${this.opCount}`,
+        3,
+        1,
+      );
+    if (this.maxId + 1 !== ids && ops > 0)
+      throw this.error('rep-count', `the header says ${ids} ids but the trace uses ${this.maxId + 1}`, 2, 1);
+    return { heapSize, ids, ops, weight };
+  }
+
+  private error(code: string, message: string, line: number, column?: number): InputError {
+    return new InputError(
+      code,
+      message,
+      column === undefined ? { file: this.file, line } : { file: this.file, line, column },
+    );
+  }
+
+  private parseLine(text: string, from: number, to: number): void {
+    this.line++;
+    if (to > from && text.charCodeAt(to - 1) === 13) to--; // CRLF
+    let i = from;
+    while (i < to && isSpace(text.charCodeAt(i))) i++;
+    if (i === to) return; // a blank line
+    if (this.header.length < 4) {
+      this.parseHeaderLine(text, i, to);
+      return;
+    }
+    const opChar = text[i]!;
+    const opColumn = i - from + 1;
+    i++;
+    if (i < to && !isSpace(text.charCodeAt(i))) {
+      let j = i;
+      while (j < to && !isSpace(text.charCodeAt(j))) j++;
+      throw this.unknownOp(text.slice(i - 1, j), opColumn);
+    }
+    const fields: number[] = [];
+    const columns: number[] = [];
+    while (i < to) {
+      while (i < to && isSpace(text.charCodeAt(i))) i++;
+      if (i === to) break;
+      const start = i;
+      let v = 0;
+      while (i < to && !isSpace(text.charCodeAt(i))) {
+        const d = text.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) {
+          let j = i;
+          while (j < to && !isSpace(text.charCodeAt(j))) j++;
+          throw this.error(
+            'rep-syntax',
+            `'${text.slice(start, j)}' is not a non-negative integer`,
+            this.line,
+            start - from + 1,
+          );
+        }
+        v = v * 10 + d;
+        i++;
+      }
+      if (!Number.isSafeInteger(v))
+        throw this.error('rep-syntax', `${text.slice(start, i)} is too large`, this.line, start - from + 1);
+      fields.push(v);
+      columns.push(start - from + 1);
+    }
+    const want = opChar === 'f' ? 1 : opChar === 'a' || opChar === 'r' ? 2 : -1;
+    if (want < 0) throw this.unknownOp(opChar, opColumn);
+    if (fields.length !== want) {
+      const what = opChar === 'f' ? "'f ID'" : `'${opChar} ID SIZE'`;
+      const col = fields.length > want ? columns[want]! : to - from + 1;
+      throw this.error(
+        'rep-syntax',
+        `expected ${what}, found ${fields.length} number${fields.length === 1 ? '' : 's'} after '${opChar}'`,
+        this.line,
+        col,
+      );
+    }
+    const id = fields[0]!;
+    const ids = this.header[1]!;
+    if (id >= ids)
+      throw this.error(
+        'rep-id',
+        `id ${id} is out of range: the header declares ${ids} ids (0..${ids - 1})`,
+        this.line,
+        columns[0],
+      );
+    if (id >= this.state.length) this.growState(id);
+    if (id > this.maxId) this.maxId = id;
+    const seen = this.state[id]!;
+    this.opCount++;
+    if (this.opCount > this.header[2]!)
+      throw this.error(
+        'rep-count',
+        `more operations than the ${this.header[2]} the header declares`,
+        this.line,
+        opColumn,
+      );
+    switch (opChar) {
+      case 'a':
+        if (seen > 0)
+          throw this.error(
+            'rep-id',
+            `id ${id} is already allocated (at line ${seen})`,
+            this.line,
+            columns[0],
+          );
+        this.state[id] = this.line;
+        this.sink.op(OP_MALLOC, id, fields[1]!, 0, 0);
+        return;
+      case 'f':
+        if (seen <= 0) throw this.error('rep-id', deadId('free', id, seen), this.line, columns[0]);
+        this.state[id] = -this.line;
+        this.sink.op(OP_FREE, id, 0, 0, 0);
+        return;
+      default:
+        if (seen <= 0) throw this.error('rep-id', deadId('realloc', id, seen), this.line, columns[0]);
+        if (fields[1] === 0) this.state[id] = -this.line; // realloc(p, 0) frees
+        this.sink.op(OP_REALLOC, id, fields[1]!, 0, 0);
+    }
+  }
+
+  private parseHeaderLine(text: string, from: number, to: number): void {
+    const t = text.slice(from, to).trim();
+    const which = HEADER_FIELDS[this.header.length]!;
+    const v = Number(t);
+    const integral = which !== 'weight';
+    if (t === '' || !Number.isFinite(v) || v < 0 || (integral && !Number.isSafeInteger(v)) || /\s/.test(t))
+      throw this.error(
+        'rep-header',
+        `expected the ${which} (a non-negative ${integral ? 'integer' : 'number'}), found '${t}'`,
+        this.line,
+        1,
+      );
+    if (which === 'number of ids' && v > MAX_IDS)
+      throw this.error('rep-header', `${v} ids is more than vmscope replays (${MAX_IDS})`, this.line, 1);
+    this.header.push(v);
+  }
+
+  private unknownOp(word: string, column: number): InputError {
+    return this.error('rep-syntax', `unknown operation '${word}' (expected a, f or r)`, this.line, column);
+  }
+
+  private growState(id: number): void {
+    let n = Math.max(1024, this.state.length);
+    while (n <= id) n *= 2;
+    const s = new Int32Array(Math.min(n, this.header[1]!));
+    s.set(this.state);
+    this.state = s;
+  }
+}
+
+function deadId(what: string, id: number, seen: number): string {
+  return seen === 0
+    ? `${what} of id ${id}, which was never allocated`
+    : `${what} of id ${id}, which was freed at line ${-seen}`;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
+}
+
+/** Parses a whole trace given as text (for tests and small inputs). @throws InputError */
+export function parseRep(file: string, text: string, sink: OpSink): RepHeader {
+  const p = new RepParser(file, sink);
+  p.push(new TextEncoder().encode(text));
+  return p.end();
+}

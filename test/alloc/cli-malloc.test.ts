@@ -1,0 +1,85 @@
+/** `vmscope malloc` as the CLI runs it (in-process, output collected). */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { InputError } from '../../src/base/errors.js';
+import { bufferIo } from '../../src/cli/io.js';
+import { runMallocCommand } from '../../src/cli/malloc.js';
+import { corpusPath } from '../corpus.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmscope-malloc-'));
+const LS = corpusPath('alloc', 'ls-l', 'ls.rep');
+const CC1 = corpusPath('alloc', 'gcc-compile', 'cc1.rep.gz');
+
+describe('vmscope malloc', () => {
+  test('--json: one object per (allocator, trace) with ops and a utilization in (0, 1]', async () => {
+    const io = bufferIo();
+    const status = await runMallocCommand([LS], { allocator: ['binned', 'tlsf'], json: true }, io);
+    expect(status).toBe(0);
+    const rows = JSON.parse(io.stdout) as Record<string, unknown>[];
+    expect(rows.map((r) => [r['allocator'], r['trace'], r['ops']])).toEqual([
+      ['binned', 'ls.rep', 2878],
+      ['tlsf', 'ls.rep', 2878],
+    ]);
+    for (const r of rows) {
+      expect(r['utilization']).toBeGreaterThan(0);
+      expect(r['utilization']).toBeLessThanOrEqual(1);
+      expect(r['mode']).toBe('kernel');
+      expect((r['vmPeak'] as { VmRSS: number }).VmRSS).toBeGreaterThan(0);
+    }
+  });
+
+  test('a table by default, gzip traces, --check and --mode direct', async () => {
+    const io = bufferIo();
+    const status = await runMallocCommand(
+      [CC1],
+      { allocator: ['segregated'], check: false, mode: 'direct' },
+      io,
+    );
+    expect(status).toBe(0);
+    expect(io.stdout).toMatch(/segregated\s*│ cc1\.rep\.gz\s*│ 208904/);
+    expect(io.stdout).toContain('ok');
+    const small = bufferIo();
+    expect(await runMallocCommand([LS], { allocator: ['first-fit'], check: true }, small)).toBe(0);
+  });
+
+  test('--plot writes an SVG chart of heap extent against live bytes', async () => {
+    const svg = join(dir, 'heap.svg');
+    await runMallocCommand([LS], { allocator: ['binned', 'buddy'], plot: svg, mode: 'direct' }, bufferIo());
+    const text = readFileSync(svg, 'utf8');
+    expect(text.startsWith('<svg')).toBe(true);
+    expect(text).toContain('live bytes');
+    expect(text).toContain('buddy');
+  });
+
+  test("a shim log shows how many of glibc's addresses the allocator matched", async () => {
+    const io = bufferIo();
+    await runMallocCommand([corpusPath('alloc', 'aligned', 'aligned.log.gz')], { allocator: ['binned'] }, io);
+    expect(io.stdout).toContain('glibc addr');
+    expect(io.stdout).toContain('100.0%');
+  });
+
+  test('a broken trace is an input error with its file and line, and nothing is printed', async () => {
+    const bad = join(dir, 'bad.rep');
+    writeFileSync(bad, '10\n2\n2\n1\na 0 10\nf 1\n');
+    const io = bufferIo();
+    const err = await runMallocCommand([bad], { allocator: ['binned'] }, io).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).format()).toBe(`${bad}:6:3: error: free of id 1, which was never allocated`);
+    expect(io.stdout).toBe('');
+  });
+
+  test('flag errors name the flag and suggest a fix', async () => {
+    const err = (await runMallocCommand([LS], { allocator: ['tlfs'] }, bufferIo()).catch(
+      (e: unknown) => e,
+    )) as InputError;
+    expect(err.format()).toBe(
+      "--allocator: error: unknown allocator 'tlfs' (one of first-fit, next-fit, best-fit, worst-fit, segregated, buddy, tlsf, binned) (did you mean 'tlsf'?)",
+    );
+    const missing = (await runMallocCommand([join(dir, 'nope.rep')], {}, bufferIo()).catch(
+      (e: unknown) => e,
+    )) as InputError;
+    expect(missing.format()).toBe(`${join(dir, 'nope.rep')}: error: no such file`);
+  });
+});
