@@ -83,7 +83,9 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
       return `${what} ${o.len} byte${o.len === 1 ? '' : 's'} at ${hex0x(o.va)} (pa ${hex0x(o.pa)})${bytes}; ${tlb}`;
     }
     case 'syscall': {
-      const result = o.result < 0 ? errnoText(o.result) : hex0x(o.result);
+      if (o.name === 'free') return `free(${o.args.join(', ')})`;
+      const result =
+        o.result < 0 ? errnoText(o.result) : o.result === 0 && o.name !== 'brk' ? 'NULL' : hex0x(o.result);
       return `${o.name}(${o.args.join(', ')}) = ${result}${o.label ? ` -> ${o.label}` : ''}`;
     }
     case 'exit':

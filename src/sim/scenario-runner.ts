@@ -25,6 +25,9 @@ import { Kernel } from '../kernel/kernel.js';
 import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, SignalInfo } from '../kernel/process.js';
 import type { PolicyName } from '../kernel/reclaim/registry.js';
+import { KernelMemory } from '../user/kernel-memory.js';
+import type { Allocator, AllocatorName } from '../user/malloc/api.js';
+import { createAllocator } from '../user/malloc/registry.js';
 import type { AddrExpr, CompareOp, Scenario, Statement } from '../workload/scenario/ast.js';
 import { addReplayProcess } from './replay.js';
 import {
@@ -119,6 +122,7 @@ class Runner {
   private readonly bootMeminfo: MeminfoFields;
 
   private readonly files: ExecFileSource | null;
+  private readonly heaps = new Map<string, Allocator>();
   private readonly readTrace: ((path: string) => Uint8Array) | null;
 
   constructor(sc: Scenario, files: ExecFileSource | null, readTrace: ((path: string) => Uint8Array) | null) {
@@ -383,10 +387,50 @@ class Runner {
       case 'oom_score_adj':
         proc.oomScoreAdj = b.value;
         return { kind: 'none' };
+      case 'malloc':
+      case 'realloc':
+      case 'free': {
+        const heap = this.heap(st, proc);
+        const labels = this.labels.get(proc.name)!;
+        if (b.op === 'malloc') {
+          const ptr = heap.malloc(b.size);
+          labels.set(b.label, { value: ptr, line: st.place.line });
+          return { kind: 'syscall', name: 'malloc', args: [String(b.size)], result: ptr, label: b.label };
+        }
+        const old = labels.get(b.label)!.value;
+        if (b.op === 'free') {
+          heap.free(old);
+          return { kind: 'syscall', name: 'free', args: [hex0x(old)], result: 0 };
+        }
+        const ptr = heap.realloc(old, b.size);
+        labels.set(b.label, { value: ptr, line: st.place.line });
+        return {
+          kind: 'syscall',
+          name: 'realloc',
+          args: [hex0x(old), String(b.size)],
+          result: ptr,
+          label: b.label,
+        };
+      }
       case 'exit':
         k.exit(proc, b.code);
         return { kind: 'exit', code: b.code, reclaimedFrames: proc.final?.reclaimedFrames ?? 0 };
     }
+  }
+
+  /** The process's malloc, made on its first use: the machine's allocator over its memory. */
+  private heap(st: Statement, proc: Process): Allocator {
+    let heap = this.heaps.get(proc.name);
+    if (!heap) {
+      const mem = KernelMemory.attach(this.kernel, proc, {
+        staticBytes: Math.min(0x4000, this.kernel.pageSize * 64),
+      });
+      if (typeof mem === 'number')
+        throw this.error(st, `${proc.name} has no room for malloc's state: ${errnoText(mem)}`);
+      heap = createAllocator(this.sc.malloc as AllocatorName, mem);
+      this.heaps.set(proc.name, heap);
+    }
+    return heap;
   }
 
   private show(st: Extract<Statement, { kind: 'show' }>): Snapshot {

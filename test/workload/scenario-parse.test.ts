@@ -85,6 +85,26 @@ describe('scenario parser', () => {
     ]);
   });
 
+  test('malloc, free and realloc name blocks with labels; machine picks the allocator', () => {
+    const sc = parseScenario(
+      't.vms',
+      'machine x86_64 malloc=tlsf\nspawn A\nA: malloc p 100\nA: realloc p 4K\nA: write p+8 4\nA: free p',
+    );
+    expect(sc.malloc).toBe('tlsf');
+    expect(sc.statements.slice(1).map((s) => s.kind === 'op' && s.body)).toEqual([
+      { op: 'malloc', label: 'p', size: 100 },
+      { op: 'realloc', label: 'p', size: 4096 },
+      expect.objectContaining({ op: 'write' }),
+      { op: 'free', label: 'p' },
+    ]);
+    expect(errorOf('spawn A\nA: free p')).toBe(
+      "t.vms:2:9: error: no label 'p' (it comes from an earlier malloc)",
+    );
+    expect(errorOf('machine x86_64 malloc=binnd')).toBe(
+      "t.vms:1:23: error: unknown allocator 'binnd' (one of first-fit, next-fit, best-fit, worst-fit, segregated, buddy, tlsf, binned) (did you mean 'binned'?)",
+    );
+  });
+
   test('comments and blank lines are ignored; lines keep their numbers', () => {
     const sc = parseScenario('t.vms', '# title\n\nspawn A   # the process\n\n  A: write heap  # touch\n');
     expect(sc.statements.map((s) => s.place.line)).toEqual([3, 5]);

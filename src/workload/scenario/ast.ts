@@ -52,7 +52,10 @@ export type Op =
   | { readonly op: 'munmap'; readonly addr: AddrExpr; readonly len: number }
   | { readonly op: 'mprotect'; readonly addr: AddrExpr; readonly len: number; readonly prot: number }
   | { readonly op: 'exit'; readonly code: number }
-  | { readonly op: 'oom_score_adj'; readonly value: number };
+  | { readonly op: 'oom_score_adj'; readonly value: number }
+  | { readonly op: 'malloc'; readonly label: string; readonly size: number }
+  | { readonly op: 'free'; readonly label: string }
+  | { readonly op: 'realloc'; readonly label: string; readonly size: number };
 
 export type ShowWhat = 'maps' | 'status' | 'pagetable' | 'tlb' | 'meminfo' | 'frames' | 'swap';
 
@@ -113,5 +116,7 @@ export interface Scenario {
   /** Replacement scope and, for local, how frames are shared. */
   readonly scope: 'global' | 'local';
   readonly allocation: 'equal' | 'proportional' | 'pff';
+  /** The malloc implementation `NAME: malloc` lines run (default `binned`). */
+  readonly malloc: string;
   readonly statements: readonly Statement[];
 }

@@ -18,6 +18,7 @@ import { ARCH_NAMES, isArchName } from '../../hw/arch.js';
 import { DEFAULT_MACHINE, type MachineConfig, machineConfigProblem } from '../../hw/machine.js';
 import { MEMINFO_FIELDS, STATUS_FIELDS } from '../../kernel/proc.js';
 import { createPolicy, isPolicyName, policyNames } from '../../kernel/reclaim/registry.js';
+import { ALLOCATOR_NAMES } from '../../user/malloc/api.js';
 import { parseInteger, parseSignedSize, parseSize } from '../values.js';
 import {
   ADDRESS_BASES,
@@ -46,6 +47,9 @@ const OPS = [
   'mmap',
   'munmap',
   'mprotect',
+  'malloc',
+  'free',
+  'realloc',
   'exit',
   'oom_score_adj',
 ] as const;
@@ -221,6 +225,7 @@ interface ParseState {
   userFrames: number;
   scope: 'global' | 'local';
   allocation: 'equal' | 'proportional' | 'pff';
+  malloc: string;
   /** Process name → labels defined so far. */
   procs: Map<string, Set<string>>;
   statements: Statement[];
@@ -236,6 +241,7 @@ export function parseScenario(file: string, text: string): Scenario {
     userFrames: 0,
     scope: 'global',
     allocation: 'equal',
+    malloc: 'binned',
     procs: new Map(),
     statements: [],
   };
@@ -255,6 +261,7 @@ export function parseScenario(file: string, text: string): Scenario {
     userFrames: st.userFrames,
     scope: st.scope,
     allocation: st.allocation,
+    malloc: st.malloc,
     statements: st.statements,
   };
 }
@@ -271,7 +278,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
         : p.next(`an operation after '${name}:'`);
     const labels = needProc(p, st, name, first);
     const body = parseOp(p, opToken, labels);
-    if (body.op === 'mmap') labels.add(body.label);
+    if (body.op === 'mmap' || body.op === 'malloc') labels.add(body.label);
     st.statements.push({ kind: 'op', proc: name, body, place: p.place(first), text });
     return;
   }
@@ -389,7 +396,17 @@ function parseMachine(p: LineParser, st: ParseState): void {
       'ostep15 is a translation-only machine: its PTEs have no permission bits for a kernel to use',
       archTok,
     );
-  const o = p.options(['ram', 'tlb', 'stack-limit', 'swap', 'policy', 'frames', 'scope', 'allocation']);
+  const o = p.options([
+    'ram',
+    'tlb',
+    'stack-limit',
+    'swap',
+    'policy',
+    'frames',
+    'scope',
+    'allocation',
+    'malloc',
+  ]);
   let config: MachineConfig = { ...DEFAULT_MACHINE, arch: archTok.text };
   const ram = o.get('ram');
   if (ram) config = { ...config, ramBytes: p.size({ text: ram.value, column: ram.column + 4 }, 'ram=SIZE') };
@@ -427,6 +444,18 @@ function parseMachine(p: LineParser, st: ParseState): void {
   }
   const frames = o.get('frames');
   if (frames) st.userFrames = p.integer({ text: frames.value, column: frames.column + 7 }, 'frames=N');
+  const malloc = o.get('malloc');
+  if (malloc) {
+    if (!(ALLOCATOR_NAMES as readonly string[]).includes(malloc.value)) {
+      const hint = suggest(malloc.value, ALLOCATOR_NAMES);
+      throw p.error(
+        `unknown allocator '${malloc.value}' (one of ${ALLOCATOR_NAMES.join(', ')})`,
+        { text: malloc.value, column: malloc.column + 7 },
+        hint && `did you mean '${hint}'?`,
+      );
+    }
+    st.malloc = malloc.value;
+  }
   const scope = o.get('scope');
   if (scope) {
     if (scope.value !== 'global' && scope.value !== 'local') {
@@ -545,6 +574,34 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
       const prot = p.prot(p.next('a protection such as r--'));
       p.done();
       return { op, addr, len, prot };
+    }
+    case 'malloc':
+    case 'realloc': {
+      const labelTok = p.next('a label for the returned address');
+      if (op === 'malloc') {
+        if (
+          !/^[A-Za-z_][A-Za-z0-9_]*$/.test(labelTok.text) ||
+          (ADDRESS_BASES as readonly string[]).includes(labelTok.text)
+        ) {
+          throw p.error(
+            `'${labelTok.text}' cannot be a label (letters, digits and _, not a base name)`,
+            labelTok,
+          );
+        }
+        if (labels.has(labelTok.text)) throw p.error(`label '${labelTok.text}' is already defined`, labelTok);
+      } else if (!labels.has(labelTok.text)) {
+        throw p.error(`no label '${labelTok.text}' (it comes from an earlier malloc)`, labelTok);
+      }
+      const size = p.size(p.next('a size in bytes'), 'a size');
+      p.done();
+      return { op, label: labelTok.text, size };
+    }
+    case 'free': {
+      const labelTok = p.next('the label of a malloc');
+      if (!labels.has(labelTok.text))
+        throw p.error(`no label '${labelTok.text}' (it comes from an earlier malloc)`, labelTok);
+      p.done();
+      return { op, label: labelTok.text };
     }
     case 'oom_score_adj': {
       const t = p.next('a value from -1000 to 1000');
