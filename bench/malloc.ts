@@ -32,8 +32,9 @@ import { createAllocator } from '../src/user/malloc/registry.js';
 import { DirectMemory, type HeapMemory } from '../src/user/memory.js';
 import { OP_FREE, OP_REALLOC, OpColumns, replay } from '../src/user/replay.js';
 import { RepParser } from '../src/workload/alloc/rep.js';
+import { corpusPath } from '../test/corpus.js';
 
-const CORPUS = new URL('../../shared/corpus/alloc/', import.meta.url);
+const CORPUS_ALLOC = corpusPath('alloc');
 const MiB = 1024 * 1024;
 const R = 1 << 20;
 const BUDGET_MS = Number(process.env['MALLOC_BENCH_MS'] ?? 800);
@@ -189,7 +190,7 @@ const TRACES = [
 ];
 
 function loadTrace(path: string): OpColumns {
-  const raw = readFileSync(new URL(path, CORPUS));
+  const raw = readFileSync(`${CORPUS_ALLOC}/${path}`);
   const ops = new OpColumns();
   const p = new RepParser(path, ops);
   p.push(path.endsWith('.gz') ? gunzipSync(raw) : raw);

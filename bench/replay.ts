@@ -13,15 +13,13 @@ import { SystemReplay } from '../src/sim/replay.js';
 import type { PageBatch } from '../src/workload/trace/batch.js';
 import { LackeyParser } from '../src/workload/trace/lackey.js';
 import { LackeyPageSplitter } from '../src/workload/trace/split.js';
+import { corpusPath } from '../test/corpus.js';
 import { mops } from './harness.js';
-
-/** npm runs scripts from the package root; the corpus is beside the checkout. */
-const CORPUS = `${process.cwd()}/../shared/corpus/memtrace/`;
 
 /** The corpus's lackey traces, decompressed and concatenated (about 11 M accesses, 160 MB). */
 function lackeyText(): Uint8Array {
   const parts = ['sort', 'gzip', 'python-dict', 'memwalk'].map((n) =>
-    gunzipSync(readFileSync(`${CORPUS}${n}.lackey.gz`)),
+    gunzipSync(readFileSync(corpusPath('memtrace', `${n}.lackey.gz`))),
   );
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;

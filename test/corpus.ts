@@ -1,13 +1,27 @@
 /**
  * Where the shared corpus is: `../shared/corpus` beside the checkout (as on every developer machine
- * and CI run), or VMSCOPE_CORPUS when set. Tests read it in place and never write to it.
+ * and CI run), or VMSCOPE_CORPUS when set. Tests and benchmarks read it in place and never write to
+ * it. The checkout is found by walking up from this file to vmscope's package.json, so the same code
+ * works from test/ and from a compiled copy (dist-bench/test/).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CORPUS: string =
-  process.env['VMSCOPE_CORPUS'] ?? fileURLToPath(new URL('../../shared/corpus/', import.meta.url));
+function checkoutRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'vmscope') return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export const CORPUS: string = process.env['VMSCOPE_CORPUS'] ?? join(checkoutRoot(), '..', 'shared', 'corpus');
 
 /** A path inside the corpus. */
 export function corpusPath(...parts: string[]): string {
-  return [CORPUS.replace(/\/$/, ''), ...parts].join('/');
+  return join(CORPUS, ...parts);
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { Machine } from '../../src/hw/machine.js';
 import { ACCESS_READ, FAULT_NONE, FAULT_NOT_PRESENT } from '../../src/hw/mmu.js';
+import { corpusPath } from '../corpus.js';
 import { sameBytes } from '../helpers.js';
 
 interface Translation {
@@ -28,10 +29,7 @@ interface HomeworkCase {
   expected: { pdbr: number; memory_pages_hex: string[]; translations: Translation[] };
 }
 
-const EXPECTED = new URL(
-  '../../../shared/corpus/reference/paging-multilevel-translate/expected.json',
-  import.meta.url,
-);
+const EXPECTED = corpusPath('reference', 'paging-multilevel-translate', 'expected.json');
 const CASES = (JSON.parse(readFileSync(EXPECTED, 'utf8')) as { cases: HomeworkCase[] }).cases;
 
 const PAGE = 32;
