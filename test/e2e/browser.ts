@@ -7,8 +7,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
+import { checkoutRoot } from '../corpus.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = checkoutRoot();
 export const CHROMIUM = '/usr/bin/chromium';
 export const WEB_ROOT = join(ROOT, 'dist/web');
 
