@@ -17,7 +17,7 @@
  * the trace is read twice.
  */
 import { InputError, invariant } from '../base/errors.js';
-import { EMPTY_KEY, hashPageId, PageIdMap, tableBitsFor } from '../kernel/reclaim/idmap.js';
+import { EMPTY_KEY, emptyBucket, hashPageId, PageIdMap, tableBitsFor } from '../kernel/reclaim/idmap.js';
 import { NEVER, type PolicyOptions, type ReplacementPolicy } from '../kernel/reclaim/policy.js';
 import { createPolicy } from '../kernel/reclaim/registry.js';
 
@@ -57,7 +57,8 @@ export class CacheSim {
   writebacks = 0;
   /** The page the latest fault evicted, or -1 (after `access()`: what that access evicted). */
   lastVictim = -1;
-  // The page → slot table.
+  // The page → slot table, laid out as a PageIdMap (idmap.ts) but held here: PageIdMap's general
+  // `set` and `delete` in `fault` cost a fault-heavy replay (MRU) about 10%.
   private readonly keys: Float64Array;
   private readonly slotAt: Int32Array;
   private readonly shift: number;
@@ -125,6 +126,8 @@ export class CacheSim {
   // Both loops keep a memo of the last two distinct pages and their slots in locals: most accesses
   // of real programs go to one of them (an instruction page and a data page, alternating), and
   // then the hash table is not consulted. A fault refreshes the memo and clears an evicted page.
+  // The two differ only in each access's next use. They stay two copies on purpose: one loop that
+  // tests on every access whether there is a future ran OPT's replay 3-4% slower (bench/policies.ts).
 
   private runPlain(pages: Float64Array, writes: Uint8Array | null, count: number): void {
     const policy = this.policy;
@@ -270,38 +273,18 @@ export class CacheSim {
     return slot;
   }
 
+  /** Removes resident `page` from the table. */
   private tableDelete(page: number): void {
     const keys = this.keys;
-    const slotAt = this.slotAt;
     const mask = this.mask;
-    const shift = this.shift;
-    let i = hashPageId(page) >>> shift;
+    let i = hashPageId(page) >>> this.shift;
     while (keys[i] !== page) i = (i + 1) & mask;
-    let hole = i;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const k = keys[j]!;
-      if (k === EMPTY_KEY) break;
-      const home = hashPageId(k) >>> shift;
-      if (((j - home) & mask) >= ((j - hole) & mask)) {
-        keys[hole] = k;
-        slotAt[hole] = slotAt[j]!;
-        hole = j;
-      }
-    }
-    keys[hole] = EMPTY_KEY;
+    emptyBucket(keys, this.slotAt, this.shift, i);
   }
 
   /** The slot holding `page`, or -1. Slow path. */
   slotOf(page: number): number {
-    let h = hashPageId(page) >>> this.shift;
-    for (;;) {
-      const k = this.keys[h]!;
-      if (k === page) return this.slotAt[h]!;
-      if (k === EMPTY_KEY) return -1;
-      h = (h + 1) & this.mask;
-    }
+    return this.lookup(page);
   }
 
   /** Resident page ids in the policy's display order (`ReplacementPolicy.order`). */

@@ -17,8 +17,9 @@
 import { invariant } from '../../base/errors.js';
 import { GhostList } from './ghost.js';
 import type { ReplacementPolicy } from './policy.js';
-import { SlotList } from './slotlist.js';
+import { checkWhere, SlotList } from './slotlist.js';
 
+// `where` marks (checkWhere's numbering: the lists in order).
 const IN_A1 = 1;
 const IN_AM = 2;
 
@@ -103,18 +104,14 @@ export class TwoQPolicy implements ReplacementPolicy {
   }
 
   validate(): string[] {
-    const errors = [
+    return [
       ...this.a1in.check('2q A1in'),
       ...this.am.check('2q Am'),
       ...this.a1out.check('2q A1out'),
+      ...checkWhere('2q', this.where, [
+        [this.a1in, 'A1in'],
+        [this.am, 'Am'],
+      ]),
     ];
-    for (const s of this.a1in.toArray())
-      if (this.where[s] !== IN_A1) errors.push(`2q: slot ${s} in A1in, where says ${this.where[s]}`);
-    for (const s of this.am.toArray())
-      if (this.where[s] !== IN_AM) errors.push(`2q: slot ${s} in Am, where says ${this.where[s]}`);
-    let n = 0;
-    for (let s = 0; s < this.capacity; s++) if (this.where[s] !== 0) n++;
-    if (n !== this.resident) errors.push(`2q: ${n} slots marked, lists hold ${this.resident}`);
-    return errors;
   }
 }

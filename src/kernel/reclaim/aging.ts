@@ -19,35 +19,26 @@
  * Kernel-implementable: the kernel reads and clears accessed bits at each tick.
  */
 import { invariant } from '../../base/errors.js';
-import { checkSweepCount, sweepOrder } from './clock.js';
+import { HandPolicy } from './hand.js';
 import type { ReplacementPolicy } from './policy.js';
 
 export const AGING_DEFAULT_BITS = 8;
 export const AGING_DEFAULT_PERIOD = 1024;
 
-export class AgingPolicy implements ReplacementPolicy {
+export class AgingPolicy extends HandPolicy implements ReplacementPolicy {
   readonly name = 'aging';
-  readonly kind = 'kernel';
-  readonly needsFuture = false;
-  readonly capacity: number;
   readonly bits: number;
   readonly period: number;
-  resident = 0;
-  hand = 0;
   /** Time of the next tick. */
   nextTick: number;
-  private readonly present: Uint8Array;
-  private readonly ref: Uint8Array;
   private readonly counter: Uint32Array;
 
   constructor(capacity: number, bits = AGING_DEFAULT_BITS, period = AGING_DEFAULT_PERIOD) {
     invariant(bits >= 1 && bits <= 30 && period >= 1, 'aging: bad parameters');
-    this.capacity = capacity;
+    super(capacity, { dirtyBits: false });
     this.bits = bits;
     this.period = period;
     this.nextTick = period;
-    this.present = new Uint8Array(capacity);
-    this.ref = new Uint8Array(capacity);
     this.counter = new Uint32Array(capacity);
   }
 
@@ -106,32 +97,14 @@ export class AgingPolicy implements ReplacementPolicy {
     }
   }
 
-  remove(slot: number): void {
-    invariant(this.present[slot] === 1, 'aging: remove of a free slot');
-    this.present[slot] = 0;
-    this.ref[slot] = 0;
-    this.resident--;
-  }
-
-  reset(): void {
-    this.present.fill(0);
-    this.ref.fill(0);
+  override reset(): void {
+    super.reset();
     this.counter.fill(0);
-    this.resident = 0;
-    this.hand = 0;
     this.nextTick = this.period;
   }
 
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return sweepOrder(this.present, this.hand);
-  }
-
-  validate(): string[] {
-    const errors = checkSweepCount(this.present, this.resident, this.hand, 'aging');
+  override validate(): string[] {
+    const errors = super.validate();
     for (let s = 0; s < this.capacity; s++) {
       if (this.counter[s]! >= 2 ** this.bits)
         errors.push(`aging: counter of slot ${s} exceeds ${this.bits} bits`);

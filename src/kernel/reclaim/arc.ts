@@ -27,8 +27,9 @@
 import { invariant } from '../../base/errors.js';
 import { GhostList } from './ghost.js';
 import { NO_PAGE, type ReplacementPolicy } from './policy.js';
-import { SlotList } from './slotlist.js';
+import { checkWhere, SlotList } from './slotlist.js';
 
+// `where` marks (checkWhere's numbering: the lists in order).
 const IN_T1 = 1;
 const IN_T2 = 2;
 
@@ -191,14 +192,11 @@ export class ArcPolicy implements ReplacementPolicy {
       ...this.t2.check('arc T2'),
       ...this.b1.check('arc B1'),
       ...this.b2.check('arc B2'),
+      ...checkWhere('arc', this.where, [
+        [this.t1, 'T1'],
+        [this.t2, 'T2'],
+      ]),
     ];
-    for (const s of this.t1.toArray())
-      if (this.where[s] !== IN_T1) errors.push(`arc: slot ${s} in T1, where says ${this.where[s]}`);
-    for (const s of this.t2.toArray())
-      if (this.where[s] !== IN_T2) errors.push(`arc: slot ${s} in T2, where says ${this.where[s]}`);
-    let n = 0;
-    for (let s = 0; s < c; s++) if (this.where[s] !== 0) n++;
-    if (n !== this.resident) errors.push(`arc: ${n} slots marked, lists hold ${this.resident}`);
     if (this.t1.size + this.b1.size > c) errors.push(`arc: |T1| + |B1| = ${this.t1.size + this.b1.size} > c`);
     if (this.resident + this.b1.size + this.b2.size > 2 * c) errors.push('arc: more than 2c pages tracked');
     if (this.p < 0 || this.p > c) errors.push(`arc: p = ${this.p} outside [0, c]`);

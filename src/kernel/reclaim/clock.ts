@@ -16,23 +16,14 @@
  * randomized algorithm: see `ostep.ts`.
  */
 import { invariant } from '../../base/errors.js';
+import { HandPolicy } from './hand.js';
 import type { ReplacementPolicy } from './policy.js';
 
-export class ClockPolicy implements ReplacementPolicy {
+export class ClockPolicy extends HandPolicy implements ReplacementPolicy {
   readonly name = 'clock';
-  readonly kind = 'kernel';
-  readonly needsFuture = false;
-  readonly capacity: number;
-  resident = 0;
-  /** The slot the hand points at. */
-  hand = 0;
-  private readonly present: Uint8Array;
-  private readonly ref: Uint8Array;
 
   constructor(capacity: number) {
-    this.capacity = capacity;
-    this.present = new Uint8Array(capacity);
-    this.ref = new Uint8Array(capacity);
+    super(capacity, { dirtyBits: false });
   }
 
   insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
@@ -64,56 +55,4 @@ export class ClockPolicy implements ReplacementPolicy {
     this.hand = hand + 1 === cap ? 0 : hand + 1;
     return hand;
   }
-
-  remove(slot: number): void {
-    invariant(this.present[slot] === 1, 'clock: remove of a free slot');
-    this.present[slot] = 0;
-    this.ref[slot] = 0;
-    this.resident--;
-  }
-
-  reset(): void {
-    this.present.fill(0);
-    this.ref.fill(0);
-    this.resident = 0;
-    this.hand = 0;
-  }
-
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return sweepOrder(this.present, this.hand);
-  }
-
-  validate(): string[] {
-    return checkSweepCount(this.present, this.resident, this.hand, 'clock');
-  }
-}
-
-/** Occupied slots in sweep order from `hand`. Shared by the hand-based policies. */
-export function sweepOrder(present: Uint8Array, hand: number): number[] {
-  const out: number[] = [];
-  const cap = present.length;
-  for (let i = 0; i < cap; i++) {
-    const s = (hand + i) % cap;
-    if (present[s] === 1) out.push(s);
-  }
-  return out;
-}
-
-/** The resident count must match the present bits and the hand must be on the dial. */
-export function checkSweepCount(
-  present: Uint8Array,
-  resident: number,
-  hand: number,
-  label: string,
-): string[] {
-  const errors: string[] = [];
-  let n = 0;
-  for (let s = 0; s < present.length; s++) if (present[s] === 1) n++;
-  if (n !== resident) errors.push(`${label}: ${n} slots present, resident says ${resident}`);
-  if (!(hand >= 0 && hand < Math.max(1, present.length))) errors.push(`${label}: hand ${hand} off the dial`);
-  return errors;
 }

@@ -34,6 +34,30 @@ export function tableBitsFor(entries: number): number {
 }
 
 /**
+ * Empties occupied bucket `i` of a table laid out as {@link PageIdMap}'s (`keys.length` a power of
+ * two, home bucket `hashPageId(key) >>> shift`), by backward-shift deletion: later members of the
+ * probe run move into the hole when it lies on their way from their home bucket, so lookups need no
+ * tombstones. Shared with the cache simulation's page → slot table (`sim/cachesim.ts`).
+ */
+export function emptyBucket(keys: Float64Array, vals: Int32Array, shift: number, i: number): void {
+  const mask = keys.length - 1;
+  let hole = i;
+  let j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    const k = keys[j]!;
+    if (k === EMPTY_KEY) break;
+    const home = hashPageId(k) >>> shift;
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      keys[hole] = k;
+      vals[hole] = vals[j]!;
+      hole = j;
+    }
+  }
+  keys[hole] = EMPTY_KEY;
+}
+
+/**
  * A hash map from page id to a non-negative int32. Grows on demand unless created `fixed`, in which
  * case inserting more than `capacity` entries is a bug.
  */
@@ -127,7 +151,6 @@ export class PageIdMap {
   /** Removes `page`. @returns its value, or -1 when it had none. */
   delete(page: number): number {
     const keys = this.keys;
-    const vals = this.vals;
     const mask = this.mask;
     let i = hashPageId(page) >>> this.shift;
     for (;;) {
@@ -136,23 +159,8 @@ export class PageIdMap {
       if (k === EMPTY_KEY) return -1;
       i = (i + 1) & mask;
     }
-    const value = vals[i]!;
-    // Backward-shift deletion: pull later members of the probe run into the hole when the hole
-    // lies on their way from their home bucket.
-    let hole = i;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const k = keys[j]!;
-      if (k === EMPTY_KEY) break;
-      const home = hashPageId(k) >>> this.shift;
-      if (((j - home) & mask) >= ((j - hole) & mask)) {
-        keys[hole] = k;
-        vals[hole] = vals[j]!;
-        hole = j;
-      }
-    }
-    keys[hole] = EMPTY_KEY;
+    const value = this.vals[i]!;
+    emptyBucket(keys, this.vals, this.shift, i);
     this.size--;
     return value;
   }

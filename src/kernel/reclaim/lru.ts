@@ -12,26 +12,14 @@
  */
 import { invariant } from '../../base/errors.js';
 import type { ReplacementPolicy } from './policy.js';
-import { checkListMembership, SlotList } from './slotlist.js';
+import { ListPolicy } from './slotlist.js';
 
-export class LruPolicy implements ReplacementPolicy {
+export class LruPolicy extends ListPolicy implements ReplacementPolicy {
   readonly name = 'lru';
   readonly kind = 'oracle';
-  readonly needsFuture = false;
-  readonly capacity: number;
-  private readonly list: SlotList;
-  private readonly present: Uint8Array;
 
-  constructor(capacity: number) {
-    this.capacity = capacity;
-    this.list = new SlotList(capacity);
-    this.present = new Uint8Array(capacity);
-  }
-
-  get resident(): number {
-    return this.list.size;
-  }
-
+  // `insert` and `touch` are MRU's too, written twice on purpose: hot methods stay monomorphic
+  // (hand.ts). Only the victim's end of the list differs.
   insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
     this.present[slot] = 1;
     this.list.pushBack(slot);
@@ -46,27 +34,5 @@ export class LruPolicy implements ReplacementPolicy {
     invariant(slot >= 0, 'lru: victim with no resident page');
     this.present[slot] = 0;
     return slot;
-  }
-
-  remove(slot: number): void {
-    this.list.unlink(slot);
-    this.present[slot] = 0;
-  }
-
-  reset(): void {
-    this.list.clear();
-    this.present.fill(0);
-  }
-
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return this.list.toArray();
-  }
-
-  validate(): string[] {
-    return checkListMembership(this.list, this.present, 'lru');
   }
 }

@@ -21,25 +21,16 @@
  * Kernel-implementable: the two bits are the PTE's accessed and dirty bits.
  */
 import { invariant } from '../../base/errors.js';
-import { checkSweepCount, sweepOrder } from './clock.js';
+import { HandPolicy } from './hand.js';
 import type { ReplacementPolicy } from './policy.js';
 
-export class NruPolicy implements ReplacementPolicy {
+export class NruPolicy extends HandPolicy implements ReplacementPolicy {
   readonly name = 'nru';
-  readonly kind = 'kernel';
-  readonly needsFuture = false;
-  readonly capacity: number;
-  resident = 0;
-  hand = 0;
-  private readonly present: Uint8Array;
-  private readonly ref: Uint8Array;
-  private readonly dirty: Uint8Array;
+  /** Always allocated here (`dirtyBits: true`). */
+  declare protected readonly dirty: Uint8Array;
 
   constructor(capacity: number) {
-    this.capacity = capacity;
-    this.present = new Uint8Array(capacity);
-    this.ref = new Uint8Array(capacity);
-    this.dirty = new Uint8Array(capacity);
+    super(capacity, { dirtyBits: true });
   }
 
   insert(slot: number, _page: number, _now: number, write: number, _nextUse: number): void {
@@ -84,33 +75,5 @@ export class NruPolicy implements ReplacementPolicy {
       s = s + 1 === cap ? 0 : s + 1;
     }
     return -1;
-  }
-
-  remove(slot: number): void {
-    invariant(this.present[slot] === 1, 'nru: remove of a free slot');
-    this.present[slot] = 0;
-    this.ref[slot] = 0;
-    this.dirty[slot] = 0;
-    this.resident--;
-  }
-
-  reset(): void {
-    this.present.fill(0);
-    this.ref.fill(0);
-    this.dirty.fill(0);
-    this.resident = 0;
-    this.hand = 0;
-  }
-
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return sweepOrder(this.present, this.hand);
-  }
-
-  validate(): string[] {
-    return checkSweepCount(this.present, this.resident, this.hand, 'nru');
   }
 }

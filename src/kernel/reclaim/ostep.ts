@@ -53,28 +53,19 @@ class ArrivalList {
   }
 }
 
-function checkArrival(list: ArrivalList, capacity: number, label: string): string[] {
-  const errors: string[] = [];
-  const seen = new Set<number>();
-  for (const s of list.toArray()) {
-    if (s < 0 || s >= capacity) errors.push(`${label}: slot ${s} out of range`);
-    if (seen.has(s)) errors.push(`${label}: slot ${s} listed twice`);
-    seen.add(s);
-  }
-  return errors;
-}
-
-export class OstepRandPolicy implements ReplacementPolicy {
-  readonly name = 'ostep-rand';
-  readonly kind = 'kernel';
+/**
+ * What both ports share: the `memory` list, the generator and its seed, and the slow-path methods.
+ * The hot methods stay in each port's class (see `hand.ts` for why).
+ */
+abstract class OstepPolicy {
+  abstract readonly name: string;
   readonly needsFuture = false;
   readonly capacity: number;
   readonly seed: number;
   readonly rng: PyRandom;
-  private readonly memory: ArrivalList;
+  protected readonly memory: ArrivalList;
 
-  /** @param rng the generator to draw from (default: a fresh one seeded with `seed`). */
-  constructor(capacity: number, seed = 0, rng: PyRandom = new PyRandom(seed)) {
+  constructor(capacity: number, seed: number, rng: PyRandom) {
     this.capacity = capacity;
     this.seed = seed;
     this.rng = rng;
@@ -85,21 +76,9 @@ export class OstepRandPolicy implements ReplacementPolicy {
     return this.memory.length;
   }
 
-  insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
-    invariant(this.memory.indexOf(slot) < 0, 'ostep-rand: insert into an occupied slot');
-    this.memory.append(slot);
-  }
-
-  touch(_slot: number, _now: number, _write: number, _nextUse: number): void {}
-
-  victim(_now: number, _incoming: number): number {
-    invariant(this.memory.length > 0, 'ostep-rand: victim with no resident page');
-    return this.memory.popAt(this.rng.below(this.memory.length));
-  }
-
   remove(slot: number): void {
     const i = this.memory.indexOf(slot);
-    invariant(i >= 0, 'ostep-rand: remove of a free slot');
+    if (i < 0) invariant(false, `${this.name}: remove of a free slot`);
     this.memory.popAt(i);
   }
 
@@ -117,33 +96,50 @@ export class OstepRandPolicy implements ReplacementPolicy {
   }
 
   validate(): string[] {
-    return checkArrival(this.memory, this.capacity, 'ostep-rand');
+    const errors: string[] = [];
+    const seen = new Set<number>();
+    for (const s of this.memory.toArray()) {
+      if (s < 0 || s >= this.capacity) errors.push(`${this.name}: slot ${s} out of range`);
+      if (seen.has(s)) errors.push(`${this.name}: slot ${s} listed twice`);
+      seen.add(s);
+    }
+    return errors;
   }
 }
 
-export class OstepClockPolicy implements ReplacementPolicy {
+export class OstepRandPolicy extends OstepPolicy implements ReplacementPolicy {
+  readonly name = 'ostep-rand';
+  readonly kind = 'kernel';
+
+  /** @param rng the generator to draw from (default: a fresh one seeded with `seed`). */
+  constructor(capacity: number, seed = 0, rng: PyRandom = new PyRandom(seed)) {
+    super(capacity, seed, rng);
+  }
+
+  insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
+    invariant(this.memory.indexOf(slot) < 0, 'ostep-rand: insert into an occupied slot');
+    this.memory.append(slot);
+  }
+
+  touch(_slot: number, _now: number, _write: number, _nextUse: number): void {}
+
+  victim(_now: number, _incoming: number): number {
+    invariant(this.memory.length > 0, 'ostep-rand: victim with no resident page');
+    return this.memory.popAt(this.rng.below(this.memory.length));
+  }
+}
+
+export class OstepClockPolicy extends OstepPolicy implements ReplacementPolicy {
   readonly name = 'ostep-clock';
   readonly kind = 'oracle';
-  readonly needsFuture = false;
-  readonly capacity: number;
-  readonly seed: number;
   readonly clockBits: number;
-  readonly rng: PyRandom;
-  private readonly memory: ArrivalList;
   /** The script's `ref[page]`, by slot. */
   private readonly use: Int32Array;
 
   constructor(capacity: number, clockBits = 2, seed = 0, rng: PyRandom = new PyRandom(seed)) {
-    this.capacity = capacity;
+    super(capacity, seed, rng);
     this.clockBits = clockBits;
-    this.seed = seed;
-    this.rng = rng;
-    this.memory = new ArrivalList(capacity);
     this.use = new Int32Array(capacity);
-  }
-
-  get resident(): number {
-    return this.memory.length;
   }
 
   insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
@@ -172,27 +168,8 @@ export class OstepClockPolicy implements ReplacementPolicy {
     }
   }
 
-  remove(slot: number): void {
-    const i = this.memory.indexOf(slot);
-    invariant(i >= 0, 'ostep-clock: remove of a free slot');
-    this.memory.popAt(i);
-  }
-
-  reset(): void {
-    this.memory.length = 0;
+  override reset(): void {
+    super.reset();
     this.use.fill(0);
-    this.rng.seed(this.seed);
-  }
-
-  isResident(slot: number): boolean {
-    return this.memory.indexOf(slot) >= 0;
-  }
-
-  order(): number[] {
-    return this.memory.toArray();
-  }
-
-  validate(): string[] {
-    return checkArrival(this.memory, this.capacity, 'ostep-clock');
   }
 }

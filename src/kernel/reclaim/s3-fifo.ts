@@ -25,8 +25,9 @@
 import { invariant } from '../../base/errors.js';
 import { GhostList } from './ghost.js';
 import type { ReplacementPolicy } from './policy.js';
-import { SlotList } from './slotlist.js';
+import { checkWhere, SlotList } from './slotlist.js';
 
+// `where` marks (checkWhere's numbering: the lists in order).
 const IN_S = 1;
 const IN_M = 2;
 
@@ -142,18 +143,14 @@ export class S3FifoPolicy implements ReplacementPolicy {
   }
 
   validate(): string[] {
-    const errors = [
+    return [
       ...this.small.check('s3-fifo S'),
       ...this.main.check('s3-fifo M'),
       ...this.ghost.check('s3-fifo G'),
+      ...checkWhere('s3-fifo', this.where, [
+        [this.small, 'S'],
+        [this.main, 'M'],
+      ]),
     ];
-    for (const s of this.small.toArray())
-      if (this.where[s] !== IN_S) errors.push(`s3-fifo: slot ${s} in S, where says ${this.where[s]}`);
-    for (const s of this.main.toArray())
-      if (this.where[s] !== IN_M) errors.push(`s3-fifo: slot ${s} in M, where says ${this.where[s]}`);
-    let n = 0;
-    for (let s = 0; s < this.capacity; s++) if (this.where[s] !== 0) n++;
-    if (n !== this.resident) errors.push(`s3-fifo: ${n} slots marked, lists hold ${this.resident}`);
-    return errors;
   }
 }

@@ -15,33 +15,23 @@
  */
 import { invariant } from '../../base/errors.js';
 import type { ReplacementPolicy } from './policy.js';
-import { checkListMembership, SlotList } from './slotlist.js';
+import { ListPolicy } from './slotlist.js';
 
-export class SecondChancePolicy implements ReplacementPolicy {
+export class SecondChancePolicy extends ListPolicy implements ReplacementPolicy {
   readonly name = 'second-chance';
   readonly kind = 'kernel';
-  readonly needsFuture = false;
-  readonly capacity: number;
-  private readonly queue: SlotList;
-  private readonly present: Uint8Array;
   /** Referenced (accessed) bit per slot. */
   private readonly ref: Uint8Array;
 
   constructor(capacity: number) {
-    this.capacity = capacity;
-    this.queue = new SlotList(capacity);
-    this.present = new Uint8Array(capacity);
+    super(capacity);
     this.ref = new Uint8Array(capacity);
-  }
-
-  get resident(): number {
-    return this.queue.size;
   }
 
   insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
     this.present[slot] = 1;
     this.ref[slot] = 1;
-    this.queue.pushBack(slot);
+    this.list.pushBack(slot);
   }
 
   touch(slot: number, _now: number, _write: number, _nextUse: number): void {
@@ -49,7 +39,7 @@ export class SecondChancePolicy implements ReplacementPolicy {
   }
 
   victim(_now: number, _incoming: number): number {
-    const queue = this.queue;
+    const queue = this.list;
     const ref = this.ref;
     invariant(queue.size > 0, 'second-chance: victim with no resident page');
     for (;;) {
@@ -64,27 +54,13 @@ export class SecondChancePolicy implements ReplacementPolicy {
     }
   }
 
-  remove(slot: number): void {
-    this.queue.unlink(slot);
-    this.present[slot] = 0;
+  override remove(slot: number): void {
+    super.remove(slot);
     this.ref[slot] = 0;
   }
 
-  reset(): void {
-    this.queue.clear();
-    this.present.fill(0);
+  override reset(): void {
+    super.reset();
     this.ref.fill(0);
-  }
-
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return this.queue.toArray();
-  }
-
-  validate(): string[] {
-    return checkListMembership(this.queue, this.present, 'second-chance');
   }
 }

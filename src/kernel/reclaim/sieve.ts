@@ -16,35 +16,25 @@
  */
 import { invariant } from '../../base/errors.js';
 import type { ReplacementPolicy } from './policy.js';
-import { checkListMembership, SlotList } from './slotlist.js';
+import { ListPolicy } from './slotlist.js';
 
-export class SievePolicy implements ReplacementPolicy {
+export class SievePolicy extends ListPolicy implements ReplacementPolicy {
   readonly name = 'sieve';
   readonly kind = 'kernel';
-  readonly needsFuture = false;
-  readonly capacity: number;
   /** The slot under the hand, or -1 (start from the oldest). */
   hand = -1;
-  private readonly queue: SlotList;
-  private readonly present: Uint8Array;
   private readonly visited: Uint8Array;
 
   constructor(capacity: number) {
-    this.capacity = capacity;
-    this.queue = new SlotList(capacity);
-    this.present = new Uint8Array(capacity);
+    super(capacity);
     this.visited = new Uint8Array(capacity);
-  }
-
-  get resident(): number {
-    return this.queue.size;
   }
 
   insert(slot: number, _page: number, _now: number, _write: number, _nextUse: number): void {
     invariant(this.present[slot] === 0, 'sieve: insert into an occupied slot');
     this.present[slot] = 1;
     this.visited[slot] = 0;
-    this.queue.pushBack(slot);
+    this.list.pushBack(slot);
   }
 
   touch(slot: number, _now: number, _write: number, _nextUse: number): void {
@@ -52,7 +42,7 @@ export class SievePolicy implements ReplacementPolicy {
   }
 
   victim(_now: number, _incoming: number): number {
-    const queue = this.queue;
+    const queue = this.list;
     invariant(queue.size > 0, 'sieve: victim with no resident page');
     let s = this.hand >= 0 ? this.hand : queue.head;
     while (this.visited[s] === 1) {
@@ -66,31 +56,21 @@ export class SievePolicy implements ReplacementPolicy {
     return s;
   }
 
-  remove(slot: number): void {
+  override remove(slot: number): void {
     invariant(this.present[slot] === 1, 'sieve: remove of a free slot');
-    if (this.hand === slot) this.hand = this.queue.next[slot]!;
-    this.queue.unlink(slot);
-    this.present[slot] = 0;
+    if (this.hand === slot) this.hand = this.list.next[slot]!;
+    super.remove(slot);
     this.visited[slot] = 0;
   }
 
-  reset(): void {
-    this.queue.clear();
-    this.present.fill(0);
+  override reset(): void {
+    super.reset();
     this.visited.fill(0);
     this.hand = -1;
   }
 
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return this.queue.toArray();
-  }
-
-  validate(): string[] {
-    const errors = checkListMembership(this.queue, this.present, 'sieve');
+  override validate(): string[] {
+    const errors = super.validate();
     if (this.hand !== -1 && this.present[this.hand] !== 1)
       errors.push(`sieve: hand on free slot ${this.hand}`);
     return errors;

@@ -124,3 +124,77 @@ export function checkListMembership(list: SlotList, present: Uint8Array, label: 
   }
   return errors;
 }
+
+/**
+ * For the policies that split the occupied slots over lists and mark in `where` which list holds
+ * each slot (`lists[i]` is marked i + 1, a free slot 0: 2Q, S3-FIFO, ARC): every listed slot must be
+ * marked for its list, and as many slots marked as the lists hold. The lists' own links are
+ * checked by `SlotList.check`.
+ */
+export function checkWhere(
+  label: string,
+  where: Uint8Array,
+  lists: readonly (readonly [list: SlotList, name: string])[],
+): string[] {
+  const errors: string[] = [];
+  let listed = 0;
+  for (let i = 0; i < lists.length; i++) {
+    const [list, name] = lists[i]!;
+    for (const s of list.toArray())
+      if (where[s] !== i + 1) errors.push(`${label}: slot ${s} in ${name}, where says ${where[s]}`);
+    listed += list.size;
+  }
+  let n = 0;
+  for (let s = 0; s < where.length; s++) if (where[s] !== 0) n++;
+  if (n !== listed) errors.push(`${label}: ${n} slots marked, lists hold ${listed}`);
+  return errors;
+}
+
+/**
+ * What the policies that keep every occupied slot in one {@link SlotList} share (`fifo`,
+ * `second-chance`, `lru`, `mru`, `sieve`): the list, a present bit per slot, and the slow-path methods
+ * over them. Each policy's extra per-slot state is its own (it extends `remove` and `reset` for it).
+ * The hot methods (`insert`, `touch`, `victim`) stay in each policy's class, even where two are
+ * alike: see `hand.ts` for why.
+ */
+export abstract class ListPolicy {
+  abstract readonly name: string;
+  readonly needsFuture = false;
+  readonly capacity: number;
+  /** Every occupied slot, in the order the policy keeps them. */
+  protected readonly list: SlotList;
+  protected readonly present: Uint8Array;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.list = new SlotList(capacity);
+    this.present = new Uint8Array(capacity);
+  }
+
+  get resident(): number {
+    return this.list.size;
+  }
+
+  remove(slot: number): void {
+    this.list.unlink(slot);
+    this.present[slot] = 0;
+  }
+
+  reset(): void {
+    this.list.clear();
+    this.present.fill(0);
+  }
+
+  isResident(slot: number): boolean {
+    return this.present[slot] === 1;
+  }
+
+  /** The list front to back. */
+  order(): number[] {
+    return this.list.toArray();
+  }
+
+  validate(): string[] {
+    return checkListMembership(this.list, this.present, this.name);
+  }
+}

@@ -20,33 +20,26 @@
  * Kernel-implementable: accessed and dirty bits and a virtual clock.
  */
 import { invariant } from '../../base/errors.js';
-import { checkSweepCount, sweepOrder } from './clock.js';
+import { HandPolicy } from './hand.js';
 import type { ReplacementPolicy } from './policy.js';
 import { WS_DEFAULT_TAU_PER_FRAME } from './ws.js';
 
-export class WsClockPolicy implements ReplacementPolicy {
+export class WsClockPolicy extends HandPolicy implements ReplacementPolicy {
   readonly name = 'wsclock';
-  readonly kind = 'kernel';
-  readonly needsFuture = false;
-  readonly capacity: number;
   readonly tau: number;
-  resident = 0;
-  hand = 0;
-  private readonly present: Uint8Array;
-  private readonly ref: Uint8Array;
-  private readonly dirty: Uint8Array;
+  /** Always allocated here (`dirtyBits: true`). */
+  declare protected readonly dirty: Uint8Array;
   private readonly lastUse: Float64Array;
 
   constructor(capacity: number, tau = WS_DEFAULT_TAU_PER_FRAME * capacity) {
     invariant(tau >= 0, 'wsclock: tau must be non-negative');
-    this.capacity = capacity;
+    super(capacity, { dirtyBits: true });
     this.tau = tau;
-    this.present = new Uint8Array(capacity);
-    this.ref = new Uint8Array(capacity);
-    this.dirty = new Uint8Array(capacity);
     this.lastUse = new Float64Array(capacity);
   }
 
+  // `insert` and `touch` are ws's too, written twice on purpose: hot methods stay monomorphic
+  // (hand.ts).
   insert(slot: number, _page: number, now: number, write: number, _nextUse: number): void {
     invariant(this.present[slot] === 0, 'wsclock: insert into an occupied slot');
     this.present[slot] = 1;
@@ -93,33 +86,5 @@ export class WsClockPolicy implements ReplacementPolicy {
     this.resident--;
     this.hand = chosen + 1 === cap ? 0 : chosen + 1;
     return chosen;
-  }
-
-  remove(slot: number): void {
-    invariant(this.present[slot] === 1, 'wsclock: remove of a free slot');
-    this.present[slot] = 0;
-    this.ref[slot] = 0;
-    this.dirty[slot] = 0;
-    this.resident--;
-  }
-
-  reset(): void {
-    this.present.fill(0);
-    this.ref.fill(0);
-    this.dirty.fill(0);
-    this.resident = 0;
-    this.hand = 0;
-  }
-
-  isResident(slot: number): boolean {
-    return this.present[slot] === 1;
-  }
-
-  order(): number[] {
-    return sweepOrder(this.present, this.hand);
-  }
-
-  validate(): string[] {
-    return checkSweepCount(this.present, this.resident, this.hand, 'wsclock');
   }
 }

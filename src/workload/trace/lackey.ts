@@ -15,7 +15,6 @@
  * (address, size, kind): splitting an access into pages, and `M` into a read then a write, is the
  * replayer's job (`split.ts`).
  */
-import type { InputError } from '../../base/errors.js';
 import {
   DEFAULT_BATCH,
   LACKEY_INSTR,
@@ -35,31 +34,19 @@ const CR = 13;
 const LF = 10;
 const COMMA = 44;
 
-export class LackeyParser extends LineParser {
+/** `skippedLines` counts blank lines and valgrind's own. */
+export class LackeyParser extends LineParser<LackeyBatch> {
   /** Records by kind: I, L, S, M. */
   readonly counts = new Float64Array(4);
-  /** Blank and valgrind lines skipped. */
-  skippedLines = 0;
-  private readonly batch: LackeyBatch;
-  private readonly sink: LackeySink;
 
   /** @param file the input's name, for errors; @param sink receives each batch (see batch.ts). */
   constructor(file: string, sink: LackeySink, batchSize: number = DEFAULT_BATCH) {
-    super(file);
-    this.sink = sink;
-    this.batch = newLackeyBatch(batchSize);
+    super(file, sink, newLackeyBatch(batchSize));
   }
 
   /** Records parsed so far. */
   get records(): number {
     return this.counts[0]! + this.counts[1]! + this.counts[2]! + this.counts[3]!;
-  }
-
-  protected flush(): void {
-    if (this.batch.count > 0) {
-      this.sink(this.batch);
-      this.batch.count = 0;
-    }
   }
 
   protected parseLines(buf: Uint8Array, start: number, end: number): void {
@@ -198,23 +185,13 @@ export class LackeyParser extends LineParser {
     while (c === SPACE || c === TAB || c === CR) c = buf[++p]!;
     if (c !== LF) throw this.fail(lineStart, `unexpected ${describeByte(c)} after the size`, p);
     const batch = this.batch;
-    if (batch.count === batch.address.length) {
-      this.sink(batch);
-      batch.count = 0;
-    }
+    if (batch.count === batch.address.length) this.flush();
     const n = batch.count++;
     batch.address[n] = addr;
     batch.size[n] = bytes;
     batch.kind[n] = kind;
     this.counts[kind]!++;
     return p + 1;
-  }
-
-  /** The error for the line being parsed (which started at `lineStart`), at byte `at`. */
-  private fail(lineStart: number, message: string, at: number): InputError {
-    const line = this.line;
-    this.line = line - 1;
-    return this.error(message, line, at - lineStart + 1);
   }
 }
 

@@ -7,6 +7,9 @@
  * boundary is copied, into a small carry buffer, and parsed once its newline arrives. A carried
  * line longer than `MAX_LINE_BYTES` is an input error (a binary file fed as text fails fast instead
  * of buffering without bound).
+ *
+ * Records go into one reused batch (`batch.ts`), handed to the sink when full and at the end of
+ * every `push`; a parser fills it in its own `parseLines`.
  */
 import { InputError, invariant } from '../../base/errors.js';
 
@@ -14,19 +17,26 @@ export const MAX_LINE_BYTES = 65536;
 
 const NEWLINE = 10;
 
-export abstract class LineParser {
+export abstract class LineParser<B extends { count: number }> {
   /** The input's name, for errors. */
   readonly file: string;
   /** Lines parsed so far (the 1-based number of the last complete line). */
   line = 0;
   /** Bytes pushed so far. */
   bytes = 0;
+  /** Lines that hold no record (blank lines, and whatever else the format skips). */
+  skippedLines = 0;
+  protected readonly batch: B;
+  protected readonly sink: (batch: B) => void;
   private carry = new Uint8Array(256);
   private carryLength = 0;
   private ended = false;
 
-  constructor(file: string) {
+  /** @param file the input's name, for errors; @param sink receives each batch (see batch.ts). */
+  constructor(file: string, sink: (batch: B) => void, batch: B) {
     this.file = file;
+    this.sink = sink;
+    this.batch = batch;
   }
 
   /**
@@ -75,11 +85,26 @@ export abstract class LineParser {
   protected abstract parseLines(buf: Uint8Array, start: number, end: number): void;
 
   /** Hands any pending records to the sink. */
-  protected abstract flush(): void;
+  protected flush(): void {
+    if (this.batch.count > 0) {
+      this.sink(this.batch);
+      this.batch.count = 0;
+    }
+  }
 
   /** An input error at `line`, column `column` (1-based). */
   protected error(message: string, line: number, column: number): InputError {
     return new InputError('trace', message, { file: this.file, line, column });
+  }
+
+  /**
+   * The error for the line being parsed (number `this.line`, starting at byte `lineStart`), at byte
+   * `at`. `line` goes back to the last complete line.
+   */
+  protected fail(lineStart: number, message: string, at: number): InputError {
+    const line = this.line;
+    this.line = line - 1;
+    return this.error(message, line, at - lineStart + 1);
   }
 
   private append(chunk: Uint8Array, from: number, to: number): void {

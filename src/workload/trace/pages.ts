@@ -16,26 +16,14 @@ const TAB = 9;
 const CR = 13;
 const LF = 10;
 
-export class PagesParser extends LineParser {
+/** `skippedLines` counts blank lines. */
+export class PagesParser extends LineParser<PageBatch> {
   /** Page numbers parsed so far. */
   records = 0;
-  /** Blank lines skipped. */
-  skippedLines = 0;
-  private readonly batch: PageBatch;
-  private readonly sink: PageSink;
 
   /** @param file the input's name, for errors; @param sink receives each batch (see batch.ts). */
   constructor(file: string, sink: PageSink, batchSize: number = DEFAULT_BATCH) {
-    super(file);
-    this.sink = sink;
-    this.batch = newPageBatch(batchSize);
-  }
-
-  protected flush(): void {
-    if (this.batch.count > 0) {
-      this.sink(this.batch);
-      this.batch.count = 0;
-    }
+    super(file, sink, newPageBatch(batchSize));
   }
 
   protected parseLines(buf: Uint8Array, start: number, end: number): void {
@@ -100,24 +88,20 @@ export class PagesParser extends LineParser {
     }
     const ndigits = p - digits;
     while (c === SPACE || c === TAB || c === CR) c = buf[++p]!;
-    if (c !== LF || page > Number.MAX_SAFE_INTEGER) {
-      const line = this.line;
-      this.line--;
-      if (page > Number.MAX_SAFE_INTEGER)
-        throw this.error('page number is 2^53 or more', line, digits - lineStart + 1);
-      if (ndigits === 0)
-        throw this.error(`expected a decimal page number, found ${describeByte(c)}`, line, p - lineStart + 1);
-      throw this.error(`unexpected ${describeByte(c)} after the page number`, line, p - lineStart + 1);
+    if (page > Number.MAX_SAFE_INTEGER) throw this.fail(lineStart, 'page number is 2^53 or more', digits);
+    if (c !== LF) {
+      const message =
+        ndigits === 0
+          ? `expected a decimal page number, found ${describeByte(c)}`
+          : `unexpected ${describeByte(c)} after the page number`;
+      throw this.fail(lineStart, message, p);
     }
     if (ndigits === 0) {
       this.skippedLines++;
       return p + 1;
     }
     const batch = this.batch;
-    if (batch.count === batch.page.length) {
-      this.sink(batch);
-      batch.count = 0;
-    }
+    if (batch.count === batch.page.length) this.flush();
     batch.page[batch.count++] = page;
     this.records++;
     return p + 1;
