@@ -289,18 +289,13 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       parseMachine(p, st);
       return;
     case 'spawn': {
-      const nameTok = p.next('a process name');
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
-        throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
-      if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+      const nameTok = newProcName(p, st);
       const o = p.options(['code', 'data', 'bss', 'stack']);
       const sz = (k: string, d: number): number => {
         const t = o.get(k);
         return t ? p.size({ text: t.value, column: t.column + k.length + 1 }, `${k}=SIZE`) : d;
       };
       const stack = o.get('stack');
-      st.procs.set(nameTok.text, new Set());
-      st.machine ??= DEFAULT_MACHINE;
       st.statements.push({
         kind: 'spawn',
         name: nameTok.text,
@@ -314,14 +309,9 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       return;
     }
     case 'exec': {
-      const nameTok = p.next('a process name');
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
-        throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
-      if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+      const nameTok = newProcName(p, st);
       const pathTok = p.next('the path of an ELF binary');
       const args = p.rest().map((t) => t.text);
-      st.procs.set(nameTok.text, new Set());
-      st.machine ??= DEFAULT_MACHINE;
       st.statements.push({
         kind: 'exec',
         name: nameTok.text,
@@ -333,14 +323,9 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       return;
     }
     case 'replay': {
-      const nameTok = p.next('a process name');
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
-        throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
-      if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+      const nameTok = newProcName(p, st);
       const pathTok = p.next('a trace file (valgrind lackey or one page number per line)');
       p.done();
-      st.procs.set(nameTok.text, new Set());
-      st.machine ??= DEFAULT_MACHINE;
       st.statements.push({
         kind: 'replay',
         name: nameTok.text,
@@ -372,6 +357,20 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       );
     }
   }
+}
+
+/**
+ * The name a new process is given (spawn, exec, replay): a fresh identifier. It is registered at
+ * once, and the statement's machine defaults if none was set up.
+ */
+function newProcName(p: LineParser, st: ParseState): Token {
+  const nameTok = p.next('a process name');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
+    throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
+  if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
+  st.procs.set(nameTok.text, new Set());
+  st.machine ??= DEFAULT_MACHINE;
+  return nameTok;
 }
 
 function needProc(p: LineParser, st: ParseState, name: string, at: Token): Set<string> {
