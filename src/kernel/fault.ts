@@ -194,12 +194,7 @@ function doWpPage(
     return { ok: true, major: false, how: 'cow-reuse' };
   }
   k.reclaim.pin(oldPfn); // the copy's allocation must not evict the page being copied
-  const newPfn = k.allocUserPage(
-    FRAME_ANON,
-    proc.pid,
-    true,
-    anonPageId(proc.pid, Math.floor(va / k.pageSize)),
-  );
+  const newPfn = allocAnonPage(k, proc, va, true);
   k.reclaim.unpin(oldPfn);
   if (newPfn < 0) return oomVerdict(k, proc);
   k.machine.mem.copyFrame(newPfn, oldPfn);
@@ -212,6 +207,11 @@ function doWpPage(
 }
 
 /** First touch of anonymous private memory: a zeroed page. */
+/** A frame for `proc`'s anonymous page at `va` (reclaiming if needed), or -1 when none can be had. */
+function allocAnonPage(k: Kernel, proc: Process, va: number, write: boolean): number {
+  return k.allocUserPage(FRAME_ANON, proc.pid, write, anonPageId(proc.pid, Math.floor(va / k.pageSize)));
+}
+
 function doAnonymousPage(
   k: Kernel,
   proc: Process,
@@ -221,12 +221,7 @@ function doAnonymousPage(
   entryPa: number,
   access: AccessKind,
 ): FaultVerdict {
-  const pfn = k.allocUserPage(
-    FRAME_ANON,
-    proc.pid,
-    access === ACCESS_WRITE,
-    anonPageId(proc.pid, Math.floor(va / k.pageSize)),
-  );
+  const pfn = allocAnonPage(k, proc, va, access === ACCESS_WRITE);
   if (pfn < 0) return oomVerdict(k, proc);
   if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
   k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), access === ACCESS_WRITE, va);
@@ -244,12 +239,7 @@ function doSwapPage(
   slot: number,
   access: AccessKind,
 ): FaultVerdict {
-  const pfn = k.allocUserPage(
-    FRAME_ANON,
-    proc.pid,
-    access === ACCESS_WRITE,
-    anonPageId(proc.pid, Math.floor(va / k.pageSize)),
-  );
+  const pfn = allocAnonPage(k, proc, va, access === ACCESS_WRITE);
   if (pfn < 0) return oomVerdict(k, proc);
   k.swap!.read(slot, k.machine.mem.frame(pfn));
   k.frames.swapSlot[pfn] = slot; // the entry's reference to the slot becomes the swap cache's
@@ -303,12 +293,7 @@ function doFilePage(
   const va = vpn * k.pageSize;
   if (privateWrite) {
     k.reclaim.pin(cachePfn); // the copy's allocation must not evict the page being copied
-    const pfn = k.allocUserPage(
-      FRAME_ANON,
-      proc.pid,
-      true,
-      anonPageId(proc.pid, Math.floor(va / k.pageSize)),
-    );
+    const pfn = allocAnonPage(k, proc, va, true);
     k.reclaim.unpin(cachePfn);
     if (pfn < 0) return oomVerdict(k, proc);
     k.machine.mem.copyFrame(pfn, cachePfn);
