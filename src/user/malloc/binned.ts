@@ -60,6 +60,7 @@ import {
 } from './binned-layout.js';
 import {
   alignDownTo,
+  alignMmapped,
   alignUpTo,
   CHUNK_HDR,
   fail,
@@ -914,13 +915,9 @@ export class BinnedHeap extends AllocatorBase {
     if (m % alignment !== 0) {
       let q = alignUpTo(m, alignment) - CHUNK_HDR;
       if (q - p < MINSIZE) q += alignment;
+      if ((this.headWord(p) & IS_MMAPPED) !== 0) return alignMmapped(mem, p, alignment);
       const lead = q - p;
       const newsize = this.csize(p) - lead;
-      if ((this.headWord(p) & IS_MMAPPED) !== 0) {
-        mem.write64(q, mem.read64(p) + lead);
-        this.setHead(q, newsize | IS_MMAPPED);
-        return q + CHUNK_HDR;
-      }
       this.setHead(q, newsize | PREV_INUSE);
       this.setInuseBitAt(q, newsize);
       this.setHeadSize(p, lead);
