@@ -16,6 +16,7 @@
  */
 import { InputError } from '../../base/errors.js';
 import { OP_FREE, OP_MALLOC, OP_REALLOC, type OpSink } from '../../user/replay.js';
+import { LineStream } from './lines.js';
 
 export interface RepHeader {
   /** CS:APP's "suggested heap size" (the corpus puts the peak live payload there). */
@@ -29,11 +30,9 @@ const HEADER_FIELDS = ['suggested heap size', 'number of ids', 'number of operat
 /** Ids beyond this are refused even when the header declares them (memory for the id table). */
 const MAX_IDS = 1 << 28;
 
-export class RepParser {
+export class RepParser extends LineStream {
   readonly file: string;
   private readonly sink: OpSink;
-  private readonly decoder = new TextDecoder('utf-8');
-  private carry = '';
   private line = 0;
   private readonly header: number[] = [];
   private opCount = 0;
@@ -42,28 +41,14 @@ export class RepParser {
   private maxId = -1;
 
   constructor(file: string, sink: OpSink) {
+    super();
     this.file = file;
     this.sink = sink;
   }
 
-  /** Parses the complete lines in `chunk` (plus what was carried over). @throws InputError */
-  push(chunk: Uint8Array): void {
-    const text = this.carry + this.decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      this.parseLine(text, start, nl);
-      start = nl + 1;
-    }
-    this.carry = text.slice(start);
-  }
-
   /** Parses the last line and checks the header's counts. @returns the header. @throws InputError */
   end(): RepHeader {
-    const rest = this.carry + this.decoder.decode();
-    this.carry = '';
-    if (rest.length > 0) this.parseLine(rest, 0, rest.length);
+    this.endLines();
     if (this.header.length < 4) {
       throw this.error(
         'rep-header',
@@ -92,7 +77,7 @@ export class RepParser {
     );
   }
 
-  private parseLine(text: string, from: number, to: number): void {
+  protected parseLine(text: string, from: number, to: number): void {
     this.line++;
     if (to > from && text.charCodeAt(to - 1) === 13) to--; // CRLF
     let i = from;

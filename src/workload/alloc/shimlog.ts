@@ -29,6 +29,7 @@ import {
   type OpKind,
   type OpSink,
 } from '../../user/replay.js';
+import { LineStream } from './lines.js';
 
 /** Fields after SEQ TID OP, per op letter. */
 const ARITY: Readonly<Record<string, number>> = {
@@ -50,11 +51,9 @@ export interface ShimLogSummary {
   readonly ops: number;
 }
 
-export class ShimLogParser {
+export class ShimLogParser extends LineStream {
   readonly file: string;
   private readonly sink: OpSink;
-  private readonly decoder = new TextDecoder('utf-8');
-  private carry = '';
   private line = 0;
   private records = 0;
   private ops = 0;
@@ -65,30 +64,18 @@ export class ShimLogParser {
   private readonly live = new Map<number, number>();
 
   constructor(file: string, sink: OpSink) {
+    super();
     this.file = file;
     this.sink = sink;
   }
 
-  push(chunk: Uint8Array): void {
-    const text = this.carry + this.decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      this.parseLine(text.slice(start, nl));
-      start = nl + 1;
-    }
-    this.carry = text.slice(start);
-  }
-
   end(): ShimLogSummary {
-    const rest = this.carry + this.decoder.decode();
-    this.carry = '';
-    if (rest.length > 0) this.parseLine(rest);
+    this.endLines();
     return { process: this.process, records: this.records, ops: this.ops };
   }
 
-  private parseLine(raw: string): void {
+  protected parseLine(text: string, from: number, to: number): void {
+    const raw = text.slice(from, to);
     this.line++;
     if (this.done) return;
     const f = raw.trim().split(/\s+/);
