@@ -243,7 +243,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
   cmd
     .command('malloc')
     .description(
-      'replay allocation traces (CMU malloc-lab .rep, plain or .gz) through malloc implementations running in a simulated process',
+      'replay allocation traces (CMU malloc-lab .rep, plain, .gz or .zst) through malloc implementations running in a simulated process',
     )
     .argument('<trace...>', 'allocation traces')
     .option(

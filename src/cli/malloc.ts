@@ -12,9 +12,8 @@
  * brk/mmap as system calls, VmRSS/VmData from the process); `--mode direct` runs the allocators on a
  * bare ArrayBuffer instead, much faster, with no process to measure.
  */
-import { createReadStream, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { closest } from 'fastest-levenshtein';
 import { InputError } from '../base/errors.js';
 import { alignUp } from '../base/units.js';
@@ -30,6 +29,7 @@ import { RepParser } from '../workload/alloc/rep.js';
 import { ShimLogParser } from '../workload/alloc/shimlog.js';
 import { parseSize } from '../workload/values.js';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+import { openTrace } from './trace-input.js';
 
 export interface MallocFlags {
   /** Allocator names; all of them when empty or absent. */
@@ -44,7 +44,6 @@ export interface MallocFlags {
   readonly ram?: string | undefined;
 }
 
-const CHUNK = 1 << 20;
 const DEFAULT_RAM = 512 * 1024 * 1024;
 const STATIC_BYTES = 16 * 1024;
 
@@ -83,32 +82,10 @@ function checkFlags(flags: MallocFlags): { names: AllocatorName[]; mode: 'kernel
 
 /** Reads and parses a trace (by its name: `.log[.gz]` is a shim log, anything else `.rep`). @throws InputError */
 export async function loadAllocTrace(path: string): Promise<OpColumns> {
-  try {
-    if (!statSync(path).isFile()) throw new InputError('trace', 'not a regular file', { file: path });
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError('trace', code === 'ENOENT' ? 'no such file' : `cannot read it (${code})`, {
-      file: path,
-    });
-  }
   const ops = new OpColumns();
-  const plain = path.replace(/\.gz$/, '');
+  const plain = path.replace(/\.(gz|zst)$/, '');
   const parser = plain.endsWith('.log') ? new ShimLogParser(path, ops) : new RepParser(path, ops);
-  const raw = createReadStream(path, { highWaterMark: CHUNK });
-  const stream: AsyncIterable<Uint8Array> = path.endsWith('.gz')
-    ? raw.pipe(createGunzip({ chunkSize: 1 << 18 }))
-    : raw;
-  try {
-    for await (const chunk of stream) parser.push(chunk);
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError('trace', `cannot read it: ${e instanceof Error ? e.message : String(e)}`, {
-      file: path,
-    });
-  } finally {
-    raw.destroy();
-  }
+  for await (const chunk of openTrace(path, { bytes: 0 })) parser.push(chunk);
   parser.end();
   return ops;
 }

@@ -62,8 +62,11 @@ export async function* openTrace(path: string, progress: { bytes: number }): Asy
     }
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new InputError('trace', `cannot read it (${code})`, { file: path });
+    const { code, message } = e as NodeJS.ErrnoException;
+    // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR) say what is wrong with the file in their message.
+    if (code?.startsWith('Z_'))
+      throw new InputError('trace', `not a valid gzip file (${message})`, { file: path });
+    throw new InputError('trace', `cannot read it (${code ?? message})`, { file: path });
   }
 }
 

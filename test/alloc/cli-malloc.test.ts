@@ -81,5 +81,9 @@ describe('vmscope malloc', () => {
       (e: unknown) => e,
     )) as InputError;
     expect(missing.format()).toBe(`${join(dir, 'nope.rep')}: error: no such file`);
+    const corrupt = join(dir, 'corrupt.rep.gz');
+    writeFileSync(corrupt, 'not gzip at all');
+    const bad = (await runMallocCommand([corrupt], {}, bufferIo()).catch((e: unknown) => e)) as InputError;
+    expect(bad.format()).toBe(`${corrupt}: error: not a valid gzip file (incorrect header check)`);
   });
 });
