@@ -161,6 +161,12 @@ describe('scenario parser', () => {
       "t.vms:2:14: error: no label 'zz' (labels come from an earlier mmap of this process)",
     ],
     ['spawn A\nA: exit 300', 't.vms:2:9: error: an exit code is 0..255'],
+    ['spawn 9A', "t.vms:1:7: error: '9A' is not a process name (letters, digits, _)"],
+    [
+      'spawn A\nA: mmap heap 4K rw-',
+      "t.vms:2:9: error: 'heap' cannot be a label (letters, digits and _, not a base name)",
+    ],
+    ['spawn A\nA: mmap m 4K rw-\nA: malloc m 8', "t.vms:3:11: error: label 'm' is already defined"],
   ])('rejects %j with its line and column', (text, message) => {
     expect(errorOf(text)).toBe(message);
   });

@@ -57,6 +57,8 @@ const KEYWORDS = ['machine', 'spawn', 'exec', 'replay', 'show', 'expect', 'kill'
 const PROC_SHOWS = ['maps', 'status', 'pagetable', 'tlb'] as const;
 const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb', 'swap'] as const;
 const COMPARES: readonly CompareOp[] = ['==', '!=', '<=', '>=', '<', '>'];
+/** A process name or a label: letters, digits and _, not starting with a digit. */
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Process expectation fields that are not /proc/PID/status sizes. */
 const PROC_FIELDS = ['minflt', 'majflt', 'signal', 'state', 'maps', 'ret', 'exitcode'] as const;
 const SIZE_FIELDS = new Set<string>([...STATUS_FIELDS, ...MEMINFO_FIELDS]);
@@ -199,8 +201,7 @@ class LineParser {
       if (size !== null) terms.push({ sign, kind: 'number', value: size, name: '', place });
       else if ((ADDRESS_BASES as readonly string[]).includes(word))
         terms.push({ sign, kind: 'base', value: 0, name: word, place });
-      else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word))
-        terms.push({ sign, kind: 'label', value: 0, name: word, place });
+      else if (IDENT.test(word)) terms.push({ sign, kind: 'label', value: 0, name: word, place });
       else
         throw this.error(`'${word}' is not a number, a base (${ADDRESS_BASES.join(', ')}) or a label`, {
           text: word,
@@ -365,7 +366,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
  */
 function newProcName(p: LineParser, st: ParseState): Token {
   const nameTok = p.next('a process name');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nameTok.text))
+  if (!IDENT.test(nameTok.text))
     throw p.error(`'${nameTok.text}' is not a process name (letters, digits, _)`, nameTok);
   if (st.procs.has(nameTok.text)) throw p.error(`process '${nameTok.text}' already exists`, nameTok);
   st.procs.set(nameTok.text, new Set());
@@ -481,6 +482,14 @@ function parseMachine(p: LineParser, st: ParseState): void {
   st.machine = config;
 }
 
+/** A label an mmap or malloc defines: an identifier that is no base name and not yet defined. */
+function newLabel(p: LineParser, tok: Token, labels: Set<string>): Token {
+  if (!IDENT.test(tok.text) || (ADDRESS_BASES as readonly string[]).includes(tok.text))
+    throw p.error(`'${tok.text}' cannot be a label (letters, digits and _, not a base name)`, tok);
+  if (labels.has(tok.text)) throw p.error(`label '${tok.text}' is already defined`, tok);
+  return tok;
+}
+
 function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
   const op = opTok.text;
   const checkLabels = (a: AddrExpr): AddrExpr => {
@@ -526,17 +535,7 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
       return { op, addr };
     }
     case 'mmap': {
-      const labelTok = p.next('a label to name the mapping');
-      if (
-        !/^[A-Za-z_][A-Za-z0-9_]*$/.test(labelTok.text) ||
-        (ADDRESS_BASES as readonly string[]).includes(labelTok.text)
-      ) {
-        throw p.error(
-          `'${labelTok.text}' cannot be a label (letters, digits and _, not a base name)`,
-          labelTok,
-        );
-      }
-      if (labels.has(labelTok.text)) throw p.error(`label '${labelTok.text}' is already defined`, labelTok);
+      const labelTok = newLabel(p, p.next('a label to name the mapping'), labels);
       const len = p.size(p.next('a length'), 'a length');
       const prot = p.prot(p.next('a protection such as rw-'));
       const o = p.options(['fixed', 'noreplace', 'hint'], ['shared', 'private', 'populate']);
@@ -577,18 +576,8 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
     case 'malloc':
     case 'realloc': {
       const labelTok = p.next('a label for the returned address');
-      if (op === 'malloc') {
-        if (
-          !/^[A-Za-z_][A-Za-z0-9_]*$/.test(labelTok.text) ||
-          (ADDRESS_BASES as readonly string[]).includes(labelTok.text)
-        ) {
-          throw p.error(
-            `'${labelTok.text}' cannot be a label (letters, digits and _, not a base name)`,
-            labelTok,
-          );
-        }
-        if (labels.has(labelTok.text)) throw p.error(`label '${labelTok.text}' is already defined`, labelTok);
-      } else if (!labels.has(labelTok.text)) {
+      if (op === 'malloc') newLabel(p, labelTok, labels);
+      else if (!labels.has(labelTok.text)) {
         throw p.error(`no label '${labelTok.text}' (it comes from an earlier malloc)`, labelTok);
       }
       const size = p.size(p.next('a size in bytes'), 'a size');
