@@ -12,7 +12,6 @@ import type { Process } from '../../../src/kernel/process.js';
 import {
   type AddressSelection,
   type FramesView,
-  type MachineInfo,
   type ProcView,
   type PteInfo,
   RESIDENCY_BUCKETS,
@@ -24,28 +23,6 @@ import {
   type WalkLevel,
   type WalkView,
 } from './protocol.js';
-
-export function machineInfo(k: Kernel): MachineInfo {
-  const m = k.machine;
-  const a = m.arch;
-  return {
-    arch: a.name,
-    description: a.description,
-    pageSize: a.pageSize,
-    frameCount: m.mem.frameCount,
-    ramBytes: m.config.ramBytes,
-    levels: a.levels,
-    levelNames: [...a.levelNames],
-    indexBits: [...a.indexBits],
-    pageShift: a.pageShift,
-    vaBits: a.vaBits,
-    userVaLimit: a.userVaLimit,
-    addrHexDigits: a.addrHexDigits,
-    tlbEntries: m.tlb.entryCount,
-    tlbWays: m.tlb.ways,
-    pteBytes: a.pte.entryBytes,
-  };
-}
 
 /** A leaf entry's state, for residency. */
 const LEAF_RESIDENT = 1;
