@@ -19,11 +19,6 @@ export function isPowerOfTwo(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 }
 
-/** log2 of a power of two. */
-export function log2Exact(n: number): number {
-  return Math.round(Math.log2(n));
-}
-
 /** Rounds `value` down to a multiple of `align` (a power of two); exact above 2^32, unlike `&`. */
 export function alignDown(value: number, align: number): number {
   return value - (value % align);
@@ -33,23 +28,4 @@ export function alignDown(value: number, align: number): number {
 export function alignUp(value: number, align: number): number {
   const rem = value % align;
   return rem === 0 ? value : value + (align - rem);
-}
-
-/** Formats a byte count the way people read it: `4 KiB`, `1.5 MiB`, `132 KiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1 && v % 1024 === 0) {
-    v /= 1024;
-    i += 1;
-  }
-  if (i === 0 && Math.abs(v) >= 1024) {
-    while (Math.abs(v) >= 1024 && i < units.length - 1) {
-      v /= 1024;
-      i += 1;
-    }
-    return `${v.toFixed(1)} ${units[i]}`;
-  }
-  return `${v} ${units[i]}`;
 }

@@ -4,6 +4,7 @@
  * detected misuse ends the program with SIGABRT (see {@link Allocator.misuse}), a bad access with
  * SIGSEGV, and from then on every call returns 0 and does nothing.
  */
+import { isPowerOfTwo } from '../../base/units.js';
 import { EINVAL, ENOMEM } from '../../kernel/errno.js';
 import type { HeapMemory } from '../memory.js';
 import type { HeapSignal, Misuse } from '../stop.js';
@@ -95,14 +96,14 @@ export interface Allocator {
 /** posix_memalign(3). @returns the pointer, or -EINVAL / -ENOMEM. */
 export function posixMemalign(a: Allocator, alignment: number, bytes: number): number {
   const word = 8;
-  if (alignment % word !== 0 || !isPow2(alignment / word) || alignment === 0) return -EINVAL;
+  if (alignment % word !== 0 || !isPowerOfTwo(alignment / word) || alignment === 0) return -EINVAL;
   const p = a.memalign(alignment, bytes);
   return p === 0 ? -ENOMEM : p;
 }
 
 /** aligned_alloc(3) as glibc 2.36 implements it: a power of two, else EINVAL (0). */
 export function alignedAlloc(a: Allocator, alignment: number, bytes: number): number {
-  if (!isPow2(alignment)) return 0;
+  if (!isPowerOfTwo(alignment)) return 0;
   return a.memalign(alignment, bytes);
 }
 
@@ -115,8 +116,4 @@ export function valloc(a: Allocator, bytes: number): number {
 export function pvalloc(a: Allocator, bytes: number): number {
   const ps = a.mem.pageSize;
   return a.memalign(ps, Math.ceil(bytes / ps) * ps);
-}
-
-export function isPow2(n: number): boolean {
-  return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 }

@@ -5,9 +5,8 @@
 import type { FreeBlock, HeapStats } from './api.js';
 import type { BinnedHeap } from './binned.js';
 import {
+  binIndex,
   fastbinIndex,
-  inSmallbinRange,
-  largebinIndex,
   NBINS,
   NFASTBINS,
   OFF_BINMAP,
@@ -15,7 +14,6 @@ import {
   OFF_HAVE_FASTCHUNKS,
   OFF_SBRK_BASE,
   OFF_SYSTEM_MEM,
-  smallbinIndex,
   TCACHE_MAX_BINS,
   tcacheIndex,
 } from './binned-layout.js';
@@ -97,7 +95,7 @@ function inventory(h: BinnedHeap, problems: string[]): Inventory {
       if (mem.read64(p + 24) !== prev) problems.push(`bin ${i}: chunk ${hex(p)} has a wrong bk`);
       const size = h.csize(p);
       if (i > 1) {
-        const want = inSmallbinRange(size) ? smallbinIndex(size) : largebinIndex(size);
+        const want = binIndex(size);
         if (want !== i) problems.push(`bin ${i}: chunk ${hex(p)} of ${size} bytes belongs in bin ${want}`);
         if (i >= 64) {
           if (size > prevSize) problems.push(`large bin ${i}: not sorted at ${hex(p)}`);

@@ -29,7 +29,7 @@ export const OFF_SYSTEM_MEM = 2184;
 export const OFF_MAX_SYSTEM_MEM = 2192;
 /** End of `struct malloc_state` (sizeof is 2200 = 0x898). */
 export const MALLOC_STATE_BYTES = 2200;
-export const OFF_TCACHE = 2200;
+export const OFF_TCACHE = MALLOC_STATE_BYTES;
 export const OFF_SBRK_BASE = 2208;
 export const BINNED_STATIC_BYTES = 2216;
 

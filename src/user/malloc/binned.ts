@@ -25,7 +25,9 @@
  * mapping of its own instead), foreign sbrk and fenceposts, perturb bytes, tunables beyond the options
  * below. All glibc checks on these paths are kept, with glibc's messages.
  */
+
 import { invariant } from '../../base/errors.js';
+import { alignDown, alignUp } from '../../base/units.js';
 import type { HeapMemory } from '../memory.js';
 import type { CommonOptions, FreeBlock, HeapStats } from './api.js';
 import { AllocatorBase } from './base.js';
@@ -33,6 +35,7 @@ import { binnedCheck, binnedFreeList, binnedStats } from './binned-check.js';
 import {
   BINMAPSIZE,
   BINNED_STATIC_BYTES,
+  binIndex,
   FASTBIN_CONSOLIDATION_THRESHOLD,
   fastbinIndex,
   inSmallbinRange,
@@ -43,6 +46,7 @@ import {
   NBINS,
   NFASTBINS,
   OFF_BINMAP,
+  OFF_BINS,
   OFF_FASTBINS,
   OFF_HAVE_FASTCHUNKS,
   OFF_LAST_REMAINDER,
@@ -59,9 +63,7 @@ import {
   tcacheIndex,
 } from './binned-layout.js';
 import {
-  alignDownTo,
   alignMmapped,
-  alignUpTo,
   CHUNK_HDR,
   fail,
   IS_MMAPPED,
@@ -434,7 +436,7 @@ export class BinnedHeap extends AllocatorBase {
       }
       if (mem.read32(av + OFF_HAVE_FASTCHUNKS) !== 0) {
         this.consolidate();
-        idx = inSmallbinRange(nb) ? smallbinIndex(nb) : largebinIndex(nb);
+        idx = binIndex(nb);
         continue;
       }
       return this.sysmalloc(nb);
@@ -632,7 +634,7 @@ export class BinnedHeap extends AllocatorBase {
     const oldTop = this.top();
     const oldSize = this.csize(oldTop);
     const oldEnd = oldTop + oldSize;
-    const size = alignUpTo(nb + this.topPad + MINSIZE - oldSize, ps);
+    const size = alignUp(nb + this.topPad + MINSIZE - oldSize, ps);
     const brk = size > 0 ? mem.sbrk(size) : -1;
     if (brk < 0) {
       // vmscope: no MMAP_AS_MORECORE heap; the request gets a mapping of its own.
@@ -653,7 +655,7 @@ export class BinnedHeap extends AllocatorBase {
       const alignedBrk = front > 0 ? brk + 16 - front : brk;
       let correction = (front > 0 ? 16 - front : 0) + oldSize;
       const endMisalign = brk + size + correction;
-      correction += alignUpTo(endMisalign, ps) - endMisalign;
+      correction += alignUp(endMisalign, ps) - endMisalign;
       let sndBrk = brk + size;
       if (correction > 0) {
         if (mem.sbrk(correction) < 0) correction = 0;
@@ -684,7 +686,7 @@ export class BinnedHeap extends AllocatorBase {
     const topSize = this.csize(top);
     const area = topSize - MINSIZE - 1;
     if (area <= pad) return;
-    const extra = alignDownTo(area - pad, this.pageSize);
+    const extra = alignDown(area - pad, this.pageSize);
     if (extra === 0) return;
     const current = mem.brk();
     if (current !== top + topSize) return;
@@ -913,7 +915,7 @@ export class BinnedHeap extends AllocatorBase {
     if (m === 0) return 0;
     let p = m - CHUNK_HDR;
     if (m % alignment !== 0) {
-      let q = alignUpTo(m, alignment) - CHUNK_HDR;
+      let q = alignUp(m, alignment) - CHUNK_HDR;
       if (q - p < MINSIZE) q += alignment;
       if ((this.headWord(p) & IS_MMAPPED) !== 0) return alignMmapped(mem, p, alignment);
       const lead = q - p;
@@ -960,4 +962,4 @@ export class BinnedHeap extends AllocatorBase {
 }
 
 /** bin_at(1) - av: bins[] starts 16 bytes after the fake chunk's start. */
-const OFF_BINS_MINUS_HDR = 112 - 16;
+const OFF_BINS_MINUS_HDR = OFF_BINS - FD;

@@ -21,12 +21,12 @@
  *  - realloc: shrinks by giving back upper halves; grows in place while the block is a left buddy
  *    whose right buddy is free and whole; otherwise moves.
  */
+import { alignUp } from '../../base/units.js';
 import type { HeapMemory } from '../memory.js';
 import type { CommonOptions, FreeBlock, HeapStats } from './api.js';
 import { AllocatorBase } from './base.js';
 import {
   alignMmapped,
-  alignUpTo,
   CHUNK_FREE,
   CHUNK_HDR,
   fail,
@@ -107,7 +107,7 @@ export class BuddyHeap extends AllocatorBase {
   /** Adds top-level blocks for `need` bytes plus the top pad. @returns false when brk refused. */
   private grow(need: number): boolean {
     const mem = this.mem;
-    const bytes = alignUpTo(need + this.topPad, this.topBlock);
+    const bytes = alignUp(need + this.topPad, this.topBlock);
     const old = mem.sbrk(bytes);
     if (old < 0) return false;
     for (let b = old; b < old + bytes; b += this.topBlock) {
@@ -247,7 +247,7 @@ export class BuddyHeap extends AllocatorBase {
     if (b === 0) return 0;
     let q = b + CHUNK_HDR;
     if (q % alignment !== 0) {
-      q = alignUpTo(b + 2 * CHUNK_HDR, alignment);
+      q = alignUp(b + 2 * CHUNK_HDR, alignment);
       mem.write64(q - CHUNK_HDR, q - CHUNK_HDR - b);
       mem.write64(q - SIZE_SZ, ALIGNED);
     }

@@ -15,6 +15,7 @@
  * CHUNK_FREE (this chunk is free). A size word is read as its low 32 bits: chunks are below 2 GiB
  * (requests above {@link MAX_REQUEST} fail), so a word with high bits set is a corrupted one.
  */
+import { alignUp } from '../../base/units.js';
 import type { HeapMemory } from '../memory.js';
 import { HeapStop, type MisuseKind } from '../stop.js';
 
@@ -41,15 +42,6 @@ export function fail(kind: MisuseKind): never {
   throw new HeapStop(kind);
 }
 
-export function alignUpTo(value: number, align: number): number {
-  const rem = value % align;
-  return rem === 0 ? value : value + (align - rem);
-}
-
-export function alignDownTo(value: number, align: number): number {
-  return value - (value % align);
-}
-
 /**
  * glibc's safe-linking, PROTECT_PTR(pos, ptr) = (pos >> 12) ^ ptr: a singly linked pointer stored at
  * address `pos` is mixed with that address's page number (and revealed the same way).
@@ -73,7 +65,7 @@ export function xor53(x: number, y: number): number {
  * word more than a heap chunk since no next chunk lends its prev_size). @returns the user pointer, or 0.
  */
 export function mmapChunk(mem: HeapMemory, nb: number): number {
-  const size = alignUpTo(nb + SIZE_SZ, mem.pageSize);
+  const size = alignUp(nb + SIZE_SZ, mem.pageSize);
   const mm = mem.mmap(size);
   if (mm < 0) return 0;
   mem.write64(mm, 0);
@@ -117,7 +109,7 @@ export function remapChunk(mem: HeapMemory, p: number, nb: number): number {
   const ps = mem.pageSize;
   const { block, total } = mappedBlock(mem, p, 'mremap-invalid-pointer');
   const offset = p - block;
-  const newTotal = alignUpTo(nb + offset + SIZE_SZ, ps);
+  const newTotal = alignUp(nb + offset + SIZE_SZ, ps);
   if (newTotal === total) return p;
   if (newTotal < total) {
     mem.munmap(block + newTotal, total - newTotal);
@@ -141,7 +133,7 @@ export function remapChunk(mem: HeapMemory, p: number, nb: number): number {
 export function alignMmapped(mem: HeapMemory, p: number, alignment: number): number {
   const m = p + CHUNK_HDR;
   if (m % alignment === 0) return m;
-  let q = alignUpTo(m, alignment) - CHUNK_HDR;
+  let q = alignUp(m, alignment) - CHUNK_HDR;
   if (q - p < MINSIZE) q += alignment;
   const lead = q - p;
   mem.write64(q, mem.read64(p) + lead);

@@ -19,13 +19,12 @@
  *  - realloc shrinks in place, grows into a free next chunk, else allocates, copies and frees;
  *  - memalign over-allocates and frees the leading and trailing parts (glibc `_int_memalign`).
  */
+import { alignDown, alignUp } from '../../base/units.js';
 import type { HeapMemory } from '../memory.js';
 import type { CommonOptions, FreeBlock, HeapStats } from './api.js';
 import { AllocatorBase } from './base.js';
 import {
-  alignDownTo,
   alignMmapped,
-  alignUpTo,
   CHUNK_FREE,
   CHUNK_HDR,
   fail,
@@ -153,7 +152,7 @@ export abstract class TaggedHeap extends AllocatorBase {
       const epi = this.epilogue();
       if ((mem.read32(epi + SIZE_SZ) & PREV_INUSE) === 0) lastFree = mem.read64(epi);
     }
-    const grow = alignUpTo(Math.max(nb + this.topPad + MINSIZE - lastFree, MINSIZE), this.pageSize);
+    const grow = alignUp(Math.max(nb + this.topPad + MINSIZE - lastFree, MINSIZE), this.pageSize);
     const old = mem.sbrk(grow);
     if (old < 0) return false;
     const start = started ? old - CHUNK_HDR : old;
@@ -243,7 +242,7 @@ export abstract class TaggedHeap extends AllocatorBase {
     if (size < this.trimThreshold) return;
     const area = size - MINSIZE - 1;
     if (area <= this.topPad) return;
-    const extra = alignDownTo(area - this.topPad, this.pageSize);
+    const extra = alignDown(area - this.topPad, this.pageSize);
     if (extra === 0) return;
     const last = epi - size;
     this.unlinkFree(last, size);
@@ -325,7 +324,7 @@ export abstract class TaggedHeap extends AllocatorBase {
     if (m === 0) return 0;
     let p = m - CHUNK_HDR;
     if (m % alignment !== 0) {
-      let q = alignUpTo(m, alignment) - CHUNK_HDR;
+      let q = alignUp(m, alignment) - CHUNK_HDR;
       if (q - p < MINSIZE) q += alignment;
       const lead = q - p;
       const word = this.head(p);
