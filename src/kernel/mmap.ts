@@ -25,6 +25,7 @@ import {
   PROT_WRITE,
 } from './errno.js';
 import type { Kernel } from './kernel.js';
+import { taskUnmappedBase } from './layout.js';
 import { type MemObject, shmemObject } from './memobject.js';
 import type { Mm } from './mm.js';
 import { vmaName } from './proc.js';
@@ -88,8 +89,7 @@ function searchTopdown(k: Kernel, mm: Mm, len: number): number {
   const low = Math.max(k.pageSize, mm.layout.mmapMinAddr);
   const addr = unmappedAreaTopdown(mm, len, low, mm.mmapBase);
   if (addr >= 0) return addr;
-  const base = Math.ceil(mm.taskSize / 3 / k.pageSize) * k.pageSize;
-  return unmappedAreaBottomup(mm, len, base, mm.taskSize);
+  return unmappedAreaBottomup(mm, len, taskUnmappedBase(mm.layout, k.pageSize), mm.taskSize);
 }
 
 /**

@@ -35,17 +35,6 @@ export const OP_ALIGNED_ALLOC = 6;
 export const OP_VALLOC = 7;
 export const OP_PVALLOC = 8;
 export type OpKind = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
-export const OP_NAMES = [
-  'malloc',
-  'free',
-  'realloc',
-  'calloc',
-  'memalign',
-  'posix_memalign',
-  'aligned_alloc',
-  'valloc',
-  'pvalloc',
-] as const;
 
 /** Receives a trace one operation at a time (what a streaming parser feeds). */
 export interface OpSink {

@@ -216,11 +216,6 @@ export function auxvTypeName(type: number): string | null {
   return AUXV_TYPES[type]?.name ?? null;
 }
 
-/** True for the types whose value points to a NUL-terminated string. */
-export function auxvIsString(type: number): boolean {
-  return AUXV_TYPES[type]?.format === 'str';
-}
-
 export interface FormatAuxvOptions {
   /** The bytes of the string at a user address (without its NUL), or null when unreadable. */
   readonly readString?: (va: number) => Uint8Array | null;
