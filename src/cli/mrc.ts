@@ -16,7 +16,6 @@ import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_OK, type Io } from './io.js';
 import { type MrcTask, tracePass as pass } from './mrc-thread.js';
 import { checkPolicy } from './replay.js';
-import { PageStream } from './trace-input.js';
 
 export interface MrcFlags {
   readonly policies: string;
@@ -78,7 +77,7 @@ async function sweep(
       ),
     );
     const faults = new Map<number, number>();
-    for (const c of parts) c.sizes.forEach((s, i) => faults.set(s, c.faults[i]!));
+    for (const c of parts) for (let i = 0; i < c.sizes.length; i++) faults.set(c.sizes[i]!, c.faults[i]!);
     const first = parts[0]!;
     return {
       policy,

@@ -25,9 +25,9 @@ export interface ChartSpec {
 function thin(points: readonly ChartPoint[], max: number): ChartPoint[] {
   const bySeries = new Map<string, ChartPoint[]>();
   for (const p of points) {
-    let s = bySeries.get(p.series);
-    if (!s) bySeries.set(p.series, (s = []));
-    s.push(p);
+    const s = bySeries.get(p.series);
+    if (s) s.push(p);
+    else bySeries.set(p.series, [p]);
   }
   const out: ChartPoint[] = [];
   for (const s of bySeries.values()) {
