@@ -6,18 +6,11 @@
 import type { Probe } from '../hw/mmu.js';
 import type { TlbEntryView } from '../hw/tlb.js';
 import type { Kernel } from '../kernel/kernel.js';
-import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
+import type { MapsEntry, MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, ProcessState } from '../kernel/process.js';
 
-export interface MapsLine {
-  readonly start: number;
-  readonly end: number;
-  readonly perms: string;
-  readonly offset: number;
-  readonly device: string;
-  readonly inode: number;
-  readonly name: string;
-}
+/** A /proc/PID/maps line without its VMA (snapshots outlive the kernel). */
+export type MapsLine = Omit<MapsEntry, 'vma'>;
 
 /** One present entry of a page-table tree, with the virtual range it covers. */
 export interface TableEntryView {

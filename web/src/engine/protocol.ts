@@ -6,6 +6,7 @@
  * scenario of N statements. The state "at position p" is the kernel after statements [0, p).
  */
 import type { ArchName } from '../../../src/hw/arch.js';
+import type { TlbEntryView } from '../../../src/hw/tlb.js';
 import type { MeminfoFields, StatusFields } from '../../../src/kernel/proc.js';
 
 /** A problem with the user's input (an InputError), placed where the editor can underline it. */
@@ -156,13 +157,8 @@ export interface FramesView {
   readonly freeFrames: number;
 }
 
-export interface TlbEntryInfo {
-  readonly index: number;
-  readonly set: number;
-  readonly way: number;
-  readonly vpn: number;
-  readonly asid: number;
-  readonly pfn: number;
+/** A TLB entry as the kernel's TLB shows it, its permission bits as `rwxud` text. */
+export interface TlbEntryInfo extends Omit<TlbEntryView, 'perm'> {
   readonly perm: string;
 }
 
