@@ -38,3 +38,16 @@ export function measure(
 export function mops(x: number): string {
   return `${(x / 1e6).toFixed(1)} M/s`;
 }
+
+/** xorshift32: a fixed pseudo-random sequence of 32-bit unsigned integers, the same on every run. */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}

@@ -33,6 +33,7 @@ import { DirectMemory, type HeapMemory } from '../src/user/memory.js';
 import { OP_FREE, OP_REALLOC, OpColumns, replay } from '../src/user/replay.js';
 import { RepParser } from '../src/workload/alloc/rep.js';
 import { corpusPath } from '../test/corpus.js';
+import { xorshift32 } from './harness.js';
 
 const CORPUS_ALLOC = corpusPath('alloc');
 const MiB = 1024 * 1024;
@@ -69,15 +70,8 @@ function memory(mode: Mode, bytes: number): HeapMemory {
 const sizes = new Float64Array(R);
 const picks = new Float64Array(R);
 {
-  let x = 2463534242;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
+  const u32 = xorshift32(2463534242);
+  const next = () => u32() / 4294967296;
   for (let i = 0; i < R; i++) {
     sizes[i] = Math.floor(8 * 2 ** (next() * 9));
     picks[i] = next();

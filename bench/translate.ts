@@ -8,7 +8,7 @@ import { ACCESS_READ } from '../src/hw/mmu.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE } from '../src/kernel/errno.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import type { Process } from '../src/kernel/process.js';
-import { measure, mops } from './harness.js';
+import { measure, mops, xorshift32 } from './harness.js';
 
 const PAGE = 4096;
 
@@ -27,14 +27,9 @@ function setup(pages: number, tlb: { entries: number; ways: number }) {
 /** Addresses: `count` offsets spread over `pages` pages, pseudo-random but fixed. */
 function addresses(base: number, pages: number, count: number): Float64Array {
   const out = new Float64Array(count);
-  let x = 12345;
+  const next = xorshift32(12345);
   for (let i = 0; i < count; i++) {
-    // xorshift32
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
+    const x = next();
     out[i] = base + (x % pages) * PAGE + ((x >>> 20) % PAGE);
   }
   return out;
