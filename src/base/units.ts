@@ -1,4 +1,5 @@
 /** Byte sizes, hex formatting and the small arithmetic helpers every layer shares. */
+import { invariant } from './errors.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -28,4 +29,15 @@ export function alignDown(value: number, align: number): number {
 export function alignUp(value: number, align: number): number {
   const rem = value % align;
   return rem === 0 ? value : value + (align - rem);
+}
+
+/**
+ * A 64-bit constant as a number, checked to be held exactly. Above 2^53 a double holds only
+ * multiples of a power of two (2048 near 2^64): a page-aligned kernel address such as
+ * 0xffffffffff600000 is exact, 0xffffffffff600123 would silently become a neighbour.
+ */
+export function exactNumber(value: bigint): number {
+  const n = Number(value);
+  invariant(BigInt(n) === value, `0x${value.toString(16)} is not exact as a double`);
+  return n;
 }

@@ -12,6 +12,7 @@ import { DEFAULT_EXEC_SETTINGS, type ExecResult, execve } from '../kernel/exec/l
 import { decodeInitialStack, stackStringReader } from '../kernel/exec/stack.js';
 import { Kernel } from '../kernel/kernel.js';
 import { formatStack } from '../report/exec-report.js';
+import { hexAddress, jsonText } from '../report/json.js';
 import { formatMaps, formatStatus } from '../report/procfs.js';
 import { EXIT_OK, type Io } from './io.js';
 import { hostFileSource } from './vfs.js';
@@ -69,7 +70,7 @@ export function runExec(binary: string, args: readonly string[], flags: ExecFlag
   }
   const shows = flags.show.length > 0 ? flags.show : (['maps'] as const);
   if (flags.json) {
-    io.out(`${JSON.stringify(execJson(kernel, result, shows), null, 2)}\n`);
+    io.out(jsonText(execJson(kernel, result, shows)));
     return EXIT_OK;
   }
   for (const what of shows) {
@@ -117,10 +118,15 @@ function execJson(kernel: Kernel, r: ExecResult, shows: readonly ShowChoice[]): 
       const d = stackOf(kernel, r).decoded;
       out['stack'] = {
         ...d,
-        auxv: d.auxv.map(({ random, ...e }) => (random ? { ...e, random: [...random] } : e)),
+        auxv: d.auxv.map(({ random, ...e }) => ({
+          ...e,
+          value: hexAddress(e.value),
+          ...(random ? { random: [...random] } : {}),
+        })),
       };
     }
-    if (what === 'auxv') out['auxv'] = r.stack.auxv;
+    // An auxv value is a machine word: an address (AT_PHDR, AT_ENTRY…), a mask or a count, all as hex.
+    if (what === 'auxv') out['auxv'] = r.stack.auxv.map((e) => ({ ...e, value: hexAddress(e.value) }));
   }
   return out;
 }

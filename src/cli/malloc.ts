@@ -19,6 +19,7 @@ import { InputError } from '../base/errors.js';
 import { alignUp } from '../base/units.js';
 import { Machine } from '../hw/machine.js';
 import { Kernel } from '../kernel/kernel.js';
+import { jsonText } from '../report/json.js';
 import { mallocChartSvg, mallocJson, mallocTable } from '../report/malloc-report.js';
 import { KernelMemory } from '../user/kernel-memory.js';
 import { ALLOCATOR_NAMES, type AllocatorName, isAllocatorName } from '../user/malloc/api.js';
@@ -134,7 +135,7 @@ export async function runMallocCommand(
   }
   if (io.isTTY && !flags.json) io.err('\r\x1b[K');
   if (flags.plot !== undefined) writeFileSync(flags.plot, mallocChartSvg(results));
-  if (flags.json) io.out(`${JSON.stringify(mallocJson(results), null, 2)}\n`);
+  if (flags.json) io.out(jsonText(mallocJson(results)));
   else io.out(mallocTable(results));
   return results.some((r) => r.died !== null || r.checkFailure !== null) ? EXIT_FAILED : EXIT_OK;
 }

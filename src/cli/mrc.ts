@@ -10,6 +10,7 @@ import { Piscina } from 'piscina';
 import { InputError } from '../base/errors.js';
 import { createPolicy } from '../kernel/reclaim/registry.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
+import { jsonText } from '../report/json.js';
 import { NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSizes } from '../sim/mrc.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
@@ -160,7 +161,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
     );
   }
   if (flags.json) {
-    io.out(`${JSON.stringify({ file, accesses: curves[0]!.accesses, curves }, null, 2)}\n`);
+    io.out(jsonText({ file, accesses: curves[0]!.accesses, curves }));
     return EXIT_OK;
   }
   const t = new Table({

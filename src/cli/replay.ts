@@ -11,6 +11,7 @@ import { isPowerOfTwo } from '../base/units.js';
 import { createPolicy, isPolicyName, type PolicyName, policyNames } from '../kernel/reclaim/registry.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
+import { jsonText } from '../report/json.js';
 import { CacheSim, NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { SystemReplay } from '../sim/replay.js';
 import { suggest } from '../workload/scenario/parse.js';
@@ -392,7 +393,7 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
         }),
       );
     }
-    io.out(flags.json ? `${JSON.stringify(points, null, 2)}\n` : formatSweep(points, flags));
+    io.out(flags.json ? jsonText(points) : formatSweep(points, flags));
     return EXIT_OK;
   }
   const report = flags.policyOnly
@@ -412,6 +413,6 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
       }),
     );
   }
-  io.out(flags.json ? `${JSON.stringify(report.stats, null, 2)}\n` : formatTable(report.stats));
+  io.out(flags.json ? jsonText(report.stats) : formatTable(report.stats));
   return EXIT_OK;
 }

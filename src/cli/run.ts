@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { archPreset } from '../hw/arch.js';
+import { jsonText } from '../report/json.js';
 import { formatStep, formatSummary, runJson } from '../report/scenario-report.js';
 import { runScenario } from '../sim/scenario-runner.js';
 import type { Scenario } from '../workload/scenario/ast.js';
@@ -80,7 +81,7 @@ export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
     },
   });
   if (flags.json) {
-    io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
+    io.out(jsonText(runJson(run)));
   } else {
     const failures = run.steps.filter((s) => s.verdict && !s.verdict.ok);
     if (failures.length > 0) io.out('\n');

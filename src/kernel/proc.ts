@@ -2,7 +2,7 @@
  * What /proc reports, as data: the maps lines of an address space, /proc/PID/status fields and
  * /proc/meminfo. The text formatting is report/procfs.ts's job.
  */
-import { hex0x } from '../base/units.js';
+import { exactNumber, hex0x } from '../base/units.js';
 import { FRAME_ANON, FRAME_FILE, FRAME_PAGETABLE, FRAME_SHMEM } from './frames.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
@@ -41,8 +41,12 @@ export interface MapsEntry {
   readonly vma: Vma | null;
 }
 
-/** The x86-64 legacy vsyscall page: shown in every 64-bit process's maps, outside TASK_SIZE. */
-export const VSYSCALL_START = 0xffffffffff600000;
+/**
+ * The x86-64 legacy vsyscall page: shown in every 64-bit process's maps, outside TASK_SIZE. Its
+ * bounds are above 2^53 but page-aligned, so a double holds them exactly (checked).
+ */
+export const VSYSCALL_START = exactNumber(0xffffffffff600000n);
+export const VSYSCALL_END = exactNumber(0xffffffffff601000n);
 
 export function mapsEntries(mm: Mm): MapsEntry[] {
   const lines: MapsEntry[] = mm.vmas.map((vma) => {
@@ -61,7 +65,7 @@ export function mapsEntries(mm: Mm): MapsEntry[] {
   if (mm.vsyscall) {
     lines.push({
       start: VSYSCALL_START,
-      end: VSYSCALL_START + 4096,
+      end: VSYSCALL_END,
       perms: '--xp',
       offset: 0,
       device: '00:00',

@@ -1,8 +1,10 @@
 /** The narrated log and the JSON document of a scenario run. */
 import type { Arch } from '../hw/arch.js';
+import type { KernelEvent } from '../kernel/events.js';
 import { FRAME_KIND_NAMES } from '../kernel/frames.js';
-import type { RunResult, StepRecord } from '../sim/scenario-runner.js';
+import type { Outcome, RunResult, StepRecord } from '../sim/scenario-runner.js';
 import type { Snapshot } from '../sim/snapshot.js';
+import { hexAddress, syscallResultJson } from './json.js';
 import { narrateEvent, narrateOutcome } from './narrate.js';
 import { formatSnapshot } from './show.js';
 
@@ -60,7 +62,22 @@ function snapshotJson(s: Snapshot): unknown {
   return { what: 'frames', frames: s.kinds.length, byKind: counts };
 }
 
-/** The run as one JSON-ready object. */
+/** An outcome for JSON: a system call's address result as hex (the writer does the address keys). */
+function outcomeJson(o: Outcome): unknown {
+  return o.kind === 'syscall' ? { ...o, result: syscallResultJson(o.name, o.result) } : o;
+}
+
+/** An event for JSON: a system call's numeric arguments and address result as hex. */
+function eventJson(e: KernelEvent): unknown {
+  if (e.type !== 'syscall') return e;
+  return {
+    ...e,
+    args: e.args.map((a) => (typeof a === 'number' && a >= 0 ? hexAddress(a) : a)),
+    result: syscallResultJson(e.name, e.result),
+  };
+}
+
+/** The run as one JSON-ready object (write it with report/json.ts's `jsonText`). */
 export function runJson(run: RunResult): unknown {
   const names = processNames(run);
   const arch = run.kernel.machine.arch;
@@ -74,9 +91,9 @@ export function runJson(run: RunResult): unknown {
       line: step.statement.place.line,
       text: step.statement.text,
       kind: step.statement.kind,
-      outcome: step.outcome,
+      outcome: outcomeJson(step.outcome),
       narration: step.events.map((e) => narrateEvent(e, names, arch)).filter((t) => t !== null),
-      events: step.events,
+      events: step.events.map(eventJson),
       ...(step.snapshot
         ? { show: snapshotJson(step.snapshot), text: formatSnapshot(arch, step.snapshot) }
         : {}),

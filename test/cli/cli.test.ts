@@ -85,7 +85,7 @@ describe('vmscope run', () => {
     expect(doc.steps[1].outcome).toMatchObject({
       kind: 'syscall',
       name: 'mmap',
-      result: 0x7ffff7eff000,
+      result: '0x7ffff7eff000',
       label: 'm',
     });
     expect(doc.steps[2].expect).toEqual({

@@ -52,8 +52,8 @@ describe('vmscope exec', () => {
     const prog = binary('hello-static-pie');
     const r = await run('exec', '--json', '--show', 'maps', '--show', 'auxv', prog);
     const doc = JSON.parse(r.out);
-    expect(doc.maps[0]).toMatchObject({ start: 0x7ffff7f3f000, name: '[vvar]' });
-    expect(doc.auxv.at(-1)).toEqual({ type: 0, value: 0 });
+    expect(doc.maps[0]).toMatchObject({ start: '0x7ffff7f3f000', name: '[vvar]' });
+    expect(doc.auxv.at(-1)).toEqual({ type: 0, value: '0x0' });
   });
 
   test('a truncated binary is an input error naming the file and offset, exit 2', async () => {
