@@ -41,6 +41,35 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * Every problem found in one input, reported together as a compiler reports them: the first is this
+ * error's own code, message and place (so code that handles one InputError still works), and
+ * {@link format} gives one line per problem.
+ */
+export class InputErrors extends InputError {
+  readonly errors: readonly InputError[];
+  /** Problems found beyond the ones kept. */
+  readonly omitted: number;
+
+  /** @param errors at least one; @param omitted how many more were found and not kept. */
+  constructor(errors: readonly InputError[], omitted = 0) {
+    const first = errors[0];
+    if (first === undefined) throw new InvariantError('InputErrors: no errors');
+    super(first.code, first.message, first.span, first.hint);
+    this.name = 'InputErrors';
+    this.errors = errors;
+    this.omitted = omitted;
+  }
+
+  override format(): string {
+    const lines = this.errors.map((e) => e.format());
+    const total = this.errors.length + this.omitted;
+    if (this.omitted > 0)
+      lines.push(`${this.span.file}: ${this.omitted} more errors not shown (${total} in all)`);
+    return lines.join('\n');
+  }
+}
+
 /** A broken internal rule of vmscope: always a bug, never the user's fault. */
 export class InvariantError extends Error {
   constructor(message: string) {

@@ -47,6 +47,18 @@ describe('vmscope run', () => {
     expect(r.err).toBe(`${file}:3:4: error: unknown operation 'wrte' (did you mean 'write'?)\n`);
   });
 
+  test('exit 2 with every bad line of the file on stderr, one per line, and nothing run', async () => {
+    const file = scenario('three.vms', 'spwan A\nA: wrte heap 4\nshow A mpas\n');
+    const r = await run('run', file);
+    expect(r.status).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n')).toEqual([
+      `${file}:1:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation') (did you mean 'spawn'?)`,
+      `${file}:2:4: error: unknown operation 'wrte' (did you mean 'write'?)`,
+      `${file}:3:8: error: cannot show 'mpas' of a process (one of maps, status, pagetable, tlb) (did you mean 'maps'?)`,
+    ]);
+  });
+
   test('exit 2 when a line uses a process that died, naming the line where it died', async () => {
     const file = scenario(
       'dead.vms',

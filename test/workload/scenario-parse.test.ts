@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { InputError } from '../../src/base/errors.js';
-import { parseScenario } from '../../src/workload/scenario/parse.js';
+import { InputError, InputErrors } from '../../src/base/errors.js';
+import { ERROR_LIMIT, parseScenario } from '../../src/workload/scenario/parse.js';
 
 /** The formatted error a scenario gives, or null when it parses. */
 function errorOf(text: string): string | null {
@@ -175,5 +175,76 @@ describe('scenario parser', () => {
     expect(errorOf('spawn A\nA: write heap\nA: bogus')).toMatch(
       /^t\.vms:3:4: error: unknown operation 'bogus'/,
     );
+  });
+});
+
+describe('every parse error is reported, as a compiler does', () => {
+  test("run reports only the first parse error: 'spwan' on line 3 and 'wrte' on line 5 are both reported", () => {
+    const text = ['machine x86_64', 'spawn B', 'spwan A code=8K', 'B: read code', 'A: wrte heap 4'].join(
+      '\n',
+    );
+    expect(errorOf(text)).toBe(
+      [
+        "t.vms:3:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation') (did you mean 'spawn'?)",
+        "t.vms:5:4: error: unknown operation 'wrte' (did you mean 'write'?)",
+      ].join('\n'),
+    );
+  });
+
+  test('three errors on three lines: each with line, column and suggestion; a bad line still names its label', () => {
+    const text = [
+      'spawn A',
+      'A: mmap m1 1MiB rwz',
+      'A: write m1 8', // m1 was named on the bad line: no error here
+      'A: raed m1',
+      'expect A VmRSS == 4 furlongs',
+      'show A mpas',
+    ].join('\n');
+    expect(errorOf(text)!.split('\n')).toEqual([
+      "t.vms:2:17: error: expected a protection such as rw-, r-x or --- , got 'rwz'",
+      "t.vms:4:4: error: unknown operation 'raed' (did you mean 'read'?)",
+      "t.vms:5:19: error: expected a size such as 16 kB or 4096 B, got '4 furlongs'",
+      "t.vms:6:8: error: cannot show 'mpas' of a process (one of maps, status, pagetable, tlb) (did you mean 'maps'?)",
+    ]);
+  });
+
+  test('past the limit, the rest are counted', () => {
+    const text = ['spawn A', ...Array.from({ length: ERROR_LIMIT + 5 }, () => 'A: wrte code')].join('\n');
+    const lines = errorOf(text)!.split('\n');
+    expect(lines).toHaveLength(ERROR_LIMIT + 1);
+    expect(lines[ERROR_LIMIT - 1]).toMatch(
+      new RegExp(`^t.vms:${ERROR_LIMIT + 1}:4: error: unknown operation`),
+    );
+    expect(lines[ERROR_LIMIT]).toBe(`t.vms: 5 more errors not shown (${ERROR_LIMIT + 5} in all)`);
+  });
+
+  test('one error is still one InputError with its place', () => {
+    try {
+      parseScenario('t.vms', 'spawn A\nA: wrte code\n');
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+      expect(e).not.toBeInstanceOf(InputErrors);
+      expect((e as InputError).span).toEqual({ file: 't.vms', line: 2, column: 4 });
+    }
+  });
+});
+
+describe('addresses above 2^53 (the kernel half)', () => {
+  test('a page-aligned kernel address is taken exactly; the access is a SIGSEGV at that very address', async () => {
+    const { runScenario } = await import('../../src/sim/scenario-runner.js');
+    const sc = parseScenario('t.vms', 'spawn A\nA: read 0xffffffffff600000\nexpect A signal == SIGSEGV\n');
+    const run = runScenario(sc);
+    expect(run.failed).toBe(0);
+    const signal = run.steps[1]!.events.find((e) => e.type === 'signal');
+    expect(signal && BigInt(signal.va)).toBe(0xffffffffff600000n);
+  });
+
+  test('one a double cannot hold is refused with the page it is in, never rounded', () => {
+    expect(errorOf('spawn A\nA: read 0xffffffffff600008\n')).toBe(
+      "t.vms:2:9: error: '0xffffffffff600008' cannot be held exactly: above 2^53 vmscope holds only multiples of 2048 (no user space reaches that high) (the page holding it starts at 0xffffffffff600000)",
+    );
+    expect(errorOf('spawn A\nA: read 0x10000000000000000\n')).toMatch(/does not fit in 64 bits/);
+    expect(errorOf('spawn A\nA: read 0xffffffffff600000+8\n')).toMatch(/takes no offsets/);
   });
 });

@@ -13,7 +13,7 @@
  * with line and column, and a suggestion for a misspelt word.
  */
 import { closest, distance } from 'fastest-levenshtein';
-import { InputError } from '../../base/errors.js';
+import { InputError, InputErrors } from '../../base/errors.js';
 import { ARCH_NAMES, isArchName } from '../../hw/arch.js';
 import { DEFAULT_MACHINE, type MachineConfig, machineConfigProblem } from '../../hw/machine.js';
 import { MEMINFO_FIELDS, STATUS_FIELDS } from '../../kernel/proc.js';
@@ -125,6 +125,12 @@ class LineParser {
     return this.tokens[this.pos];
   }
 
+  /** The token after `t` on this line (whatever has been consumed), or undefined. */
+  tokenAfter(t: Token): Token | undefined {
+    const i = this.tokens.indexOf(t);
+    return i >= 0 ? this.tokens[i + 1] : this.tokens.find((x) => x.column > t.column);
+  }
+
   next(what: string): Token {
     const t = this.tokens[this.pos];
     if (!t) throw this.error(`expected ${what}`);
@@ -185,6 +191,27 @@ class LineParser {
     throw this.error(`expected a protection such as rw-, r-x or --- , got '${s}'`, t);
   }
 
+  /**
+   * A hex address at or above 2^53 (x86-64's kernel half, `[vsyscall]`), which no user space
+   * reaches: taken when a double holds it exactly, refused (not rounded) otherwise. @returns null
+   * for anything that is not such a number.
+   */
+  private highAddress(word: string, column: number): number | null {
+    if (!/^0x[0-9a-f_]+$/i.test(word)) return null;
+    const big = BigInt(word.replace(/_/g, ''));
+    if (big >= 2n ** 64n) throw this.error(`'${word}' does not fit in 64 bits`, { text: word, column });
+    const n = Number(big);
+    if (BigInt(n) !== big) {
+      const step = 2 ** (Math.floor(Math.log2(n)) - 52);
+      throw this.error(
+        `'${word}' cannot be held exactly: above 2^53 vmscope holds only multiples of ${step} (no user space reaches that high)`,
+        { text: word, column },
+        `the page holding it starts at 0x${(big - (big % 4096n)).toString(16)}`,
+      );
+    }
+    return n;
+  }
+
   /** ADDR: a number, a base or a label, with +/- offsets (`heap+0x10`, `stack-4K`, `m1+4096`). */
   addr(t: Token): AddrExpr {
     const terms: AddrTerm[] = [];
@@ -197,7 +224,7 @@ class LineParser {
       if (m[1] === '' && terms.length > 0) break;
       const word = m[2]!;
       const place = { line: this.line, column: t.column + m.index + m[1]!.length };
-      const size = parseSize(word);
+      const size = parseSize(word) ?? this.highAddress(word, place.column);
       if (size !== null) terms.push({ sign, kind: 'number', value: size, name: '', place });
       else if ((ADDRESS_BASES as readonly string[]).includes(word))
         terms.push({ sign, kind: 'base', value: 0, name: word, place });
@@ -208,6 +235,8 @@ class LineParser {
           column: place.column,
         });
     }
+    if (terms.length > 1 && terms.some((x) => x.kind === 'number' && x.value > Number.MAX_SAFE_INTEGER))
+      throw this.error('an address above 2^53 takes no offsets: write the whole address', t);
     if (consumed !== t.text.length || terms.length === 0) {
       throw this.error(
         `expected an address such as 0x401000, heap+16, stack-4K or a label, got '${t.text}'`,
@@ -232,7 +261,14 @@ interface ParseState {
   statements: Statement[];
 }
 
-/** Parses a whole scenario. @throws InputError with the file, line and column of the first problem. */
+/** Problems reported per file before the rest are only counted (clang's -ferror-limit). */
+export const ERROR_LIMIT = 20;
+
+/**
+ * Parses a whole scenario, reporting every line that is wrong (a line with an error adds what it
+ * could still tell — a process name, a label — so later lines are not flagged because of it).
+ * @throws InputError for one problem, {@link InputErrors} for several, each with file, line, column.
+ */
 export function parseScenario(file: string, text: string): Scenario {
   const st: ParseState = {
     machine: null,
@@ -247,12 +283,22 @@ export function parseScenario(file: string, text: string): Scenario {
     statements: [],
   };
   const lines = text.split(/\r?\n/);
+  const errors: InputError[] = [];
+  let omitted = 0;
   lines.forEach((lineText, i) => {
     const tokens = tokenize(lineText);
     if (tokens.length === 0) return;
     const p = new LineParser(file, i + 1, tokens, lineText);
-    parseLine(p, st, lineText.trim().replace(/\s*#.*$/, ''));
+    try {
+      parseLine(p, st, lineText.trim().replace(/\s*#.*$/, ''));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      if (errors.length < ERROR_LIMIT) errors.push(e);
+      else omitted++;
+    }
   });
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new InputErrors(errors, omitted);
   return {
     file,
     machine: st.machine ?? DEFAULT_MACHINE,
@@ -278,7 +324,16 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
         ? { text: after, column: first.column + colon + 1 }
         : p.next(`an operation after '${name}:'`);
     const labels = needProc(p, st, name, first);
-    const body = parseOp(p, opToken, labels);
+    let body: Op;
+    try {
+      body = parseOp(p, opToken, labels);
+    } catch (e) {
+      // `A: mmap m1 1MiB rwz` still names m1: later lines using it are not errors too.
+      const label = p.tokenAfter(opToken);
+      if ((opToken.text === 'mmap' || opToken.text === 'malloc') && label && IDENT.test(label.text))
+        labels.add(label.text);
+      throw e;
+    }
     if (body.op === 'mmap' || body.op === 'malloc') labels.add(body.label);
     st.statements.push({ kind: 'op', proc: name, body, place: p.place(first), text });
     return;
@@ -351,6 +406,10 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       return;
     default: {
       const hint = suggest(first.text, [...KEYWORDS, ...[...st.procs.keys()].map((n) => `${n}:`)]);
+      // `spwan A`: take A as meant, so that A's lines below are checked as they are, not refused.
+      const named = p.peek();
+      if ((hint === 'spawn' || hint === 'exec' || hint === 'replay') && named && IDENT.test(named.text))
+        if (!st.procs.has(named.text)) st.procs.set(named.text, new Set());
       throw p.error(
         `unknown statement '${first.text}' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation')`,
         first,

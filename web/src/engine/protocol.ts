@@ -18,8 +18,12 @@ export interface InputProblem {
   readonly line: number | null;
   readonly column: number | null;
   readonly hint: string | null;
-  /** `file:line:col: error: message (hint)`, as the CLI prints it. */
+  /** `file:line:col: error: message (hint)`, as the CLI prints it (every problem, one per line). */
   readonly formatted: string;
+  /** The problems found after this one in the same file (a scenario reports all its bad lines). */
+  readonly more: readonly InputProblem[];
+  /** Problems found beyond those listed. */
+  readonly omitted: number;
 }
 
 /** What the architecture and machine look like, for drawing. */

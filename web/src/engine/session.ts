@@ -8,7 +8,7 @@
  * The engine has no way yet to pause a run or copy a kernel, so a jump costs a run of the prefix;
  * see web/README.md ("engine API wished for").
  */
-import { InputError, InvariantError } from '../../../src/base/errors.js';
+import { InputError, InputErrors, InvariantError } from '../../../src/base/errors.js';
 import { archPreset } from '../../../src/hw/arch.js';
 import { type ExecFileSource, memoryFileSource } from '../../../src/kernel/exec/vfs.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
@@ -31,6 +31,7 @@ import { stateView } from './view-state.js';
 
 /** An InputError as data the editor can place. */
 export function inputProblem(e: InputError): InputProblem {
+  const more = e instanceof InputErrors ? e.errors.slice(1).map(inputProblem) : [];
   return {
     code: e.code,
     message: e.message,
@@ -39,10 +40,12 @@ export function inputProblem(e: InputError): InputProblem {
     column: e.span.column ?? null,
     hint: e.hint ?? null,
     formatted: e.format(),
+    more,
+    omitted: e instanceof InputErrors ? e.omitted : 0,
   };
 }
 
-/** Parses `text`; @returns the first problem, or null when the scenario is well formed. */
+/** Parses `text`; @returns its problems (the first, with the others in `more`), or null when it is well formed. */
 export function checkScenario(file: string, text: string): InputProblem | null {
   try {
     parseScenario(file, text);

@@ -1,13 +1,17 @@
 /**
  * The scenario editor: a plain textarea over a highlighted copy of its text (the usual backdrop
- * technique), with line numbers that jump in time, the statements already run marked, and the
- * first error squiggled at its line and column.
+ * technique), with line numbers that jump in time, the statements already run marked, and every
+ * error squiggled at its line and column.
  */
 import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
+import type { InputProblem } from '../engine/protocol.js';
 import { errorRange, highlightLine, markRange, positionForLine } from '../logic/editor.js';
 import { goTo, setText } from './actions.js';
 import { Keep } from './keep.js';
 import { checkProblem, dirty, fileName, loaded, position, text } from './store.js';
+
+/** Problems listed under the editor; the others are underlined only. */
+const SHOWN_PROBLEMS = 4;
 
 /** One line of the highlighted copy behind the textarea. */
 function Line({ line, cls, err }: { line: string; cls: string; err: { from: number; to: number } | null }) {
@@ -37,6 +41,14 @@ export function Editor() {
   const stale = dirty.value;
   const p = position.value;
   const problem = checkProblem.value;
+  // Every problem of this file, by line (the first on a line wins).
+  const problems = useMemo(() => {
+    const byLine = new Map<number, InputProblem>();
+    if (problem === null) return byLine;
+    for (const q of [problem, ...problem.more])
+      if (q.line !== null && q.file === fileName.value && !byLine.has(q.line)) byLine.set(q.line, q);
+    return byLine;
+  }, [problem]);
   const stepLines = useMemo(() => sc?.steps.map((s) => s.line) ?? [], [sc]);
   const current = !stale && p > 0 ? (sc?.steps[p - 1]?.line ?? -1) : -1;
   const next = !stale ? (sc?.steps[p]?.line ?? -1) : -1;
@@ -86,8 +98,9 @@ export function Editor() {
             <pre class="backdrop" aria-hidden="true">
               {lines.map((line, i) => {
                 const n = i + 1;
-                const isErr = problem !== null && problem.line === n && problem.file === fileName.value;
-                const err = isErr ? errorRange(line, problem.column ?? 1) : null;
+                const lineProblem = problems.get(n);
+                const isErr = lineProblem !== undefined;
+                const err = isErr ? errorRange(line, lineProblem.column ?? 1) : null;
                 const cls = [
                   'ln',
                   n === current ? 'current' : '',
@@ -121,13 +134,19 @@ export function Editor() {
       </div>
       {problem && (
         <div class="problem" id="editor-problem" role="alert">
-          <b>
-            {problem.line !== null
-              ? `line ${problem.line}${problem.column !== null ? `:${problem.column}` : ''}`
-              : problem.file}
-          </b>{' '}
-          {problem.message}
-          {problem.hint && <span class="hint"> ({problem.hint})</span>}
+          {[problem, ...problem.more].slice(0, SHOWN_PROBLEMS).map((q, i) => (
+            <div key={i} class="problem-line">
+              <b>{q.line !== null ? `line ${q.line}${q.column !== null ? `:${q.column}` : ''}` : q.file}</b>{' '}
+              {q.message}
+              {q.hint && <span class="hint"> ({q.hint})</span>}
+            </div>
+          ))}
+          {problem.more.length + 1 + problem.omitted > SHOWN_PROBLEMS && (
+            <div class="problem-line">
+              … {problem.more.length + 1 + problem.omitted - SHOWN_PROBLEMS} more (every bad line is
+              underlined)
+            </div>
+          )}
         </div>
       )}
     </section>
