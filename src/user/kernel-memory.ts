@@ -9,8 +9,12 @@
  * walk on a miss, the accessed and dirty bits) or, when the MMU runs another address space or the
  * translation fails, through `kernel.access`, which switches to the process and handles the fault.
  * The result is kept in a small per-call cache (16 pages for loads, 16 for stores) that {@link enter}
- * empties at the start of every allocator call: within one call nothing but the allocator's own
- * brk/mmap/munmap can change the process's mappings, and those empty it too. So a page's first load
+ * empties at the start of every allocator call and after every entry into the kernel — a fault
+ * handled by `kernel.access`, the allocator's own brk/mmap/munmap — since the kernel may change any
+ * translation there: a fault that finds no free frame evicts some other page, perhaps one this call
+ * has cached, and its frame goes to the faulting page (a store through the stale entry would land in
+ * another page's frame, and the evicted page would come back from swap without it). Between two
+ * kernel entries the MMU is the only thing that runs, and it changes no mapping. So a page's first load
  * and first store of a call are seen by the TLB and the A/D bits, later ones are counted here only
  * (`counters.reads` / `counters.writes` count every load and store; a bulk transfer — readBytes,
  * writeBytes, fill, copy — counts as one).
@@ -177,6 +181,8 @@ export class KernelMemory implements HeapMemory {
   private slow(va: number, kind: AccessKind): number {
     if (this.proc.alive) {
       const pa = this.kernel.access(this.proc, va, kind);
+      // The fault may have evicted pages this call had cached (their frames now hold other pages).
+      this.enter();
       if (pa >= 0) return pa;
     }
     this.died();
