@@ -82,3 +82,22 @@ export class InvariantError extends Error {
 export function invariant(cond: unknown, message: string): asserts cond {
   if (!cond) throw new InvariantError(message);
 }
+
+/**
+ * Words for anything that was thrown, for the "a bug in vmscope" message: an Error's stack (or
+ * message), a string as it is, any other value by its class and its fields — never `[object Object]`,
+ * which tells the reader nothing.
+ */
+export function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  if (typeof e === 'string') return e;
+  if (typeof e !== 'object' || e === null) return `a thrown ${e === null ? 'null' : typeof e}: ${String(e)}`;
+  const kind = (e as object).constructor?.name || 'object';
+  let fields: string;
+  try {
+    fields = JSON.stringify(e) ?? '';
+  } catch {
+    fields = Object.keys(e).join(', ');
+  }
+  return `a thrown ${kind} (not an Error)${fields && fields !== '{}' ? `: ${fields}` : ''}`;
+}

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import { InputError, InvariantError } from '../base/errors.js';
+import { describeThrown, InputError, InvariantError } from '../base/errors.js';
 import { policyNames } from '../kernel/reclaim/registry.js';
 import { runExec, SHOW_CHOICES } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
@@ -334,9 +334,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       io.err(`vmscope: internal error (a bug in vmscope, please report it): ${e.message}\n`);
       return EXIT_BUG;
     }
-    io.err(
-      `vmscope: internal error (a bug in vmscope, please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
+    io.err(`vmscope: internal error (a bug in vmscope, please report it): ${describeThrown(e)}\n`);
     return EXIT_BUG;
   }
 }

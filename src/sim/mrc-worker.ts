@@ -14,7 +14,7 @@
  * A worker answers only `finish` (with the curve) and any request that fails (with `error`, after
  * which it ignores everything but a new `init`).
  */
-import { InputError } from '../base/errors.js';
+import { describeThrown, InputError } from '../base/errors.js';
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
 import type { PolicyOptions } from '../kernel/reclaim/policy.js';
 import { NextUses } from './cachesim.js';
@@ -77,7 +77,7 @@ export class MrcWorker {
           return { type: 'curve', curve: sweep.curve() };
       }
     } catch (e) {
-      return this.fail(e instanceof InputError ? e.format() : String(e));
+      return this.fail(e instanceof InputError ? e.format() : describeThrown(e));
     }
   }
 

@@ -116,7 +116,11 @@ export class BinnedHeap extends AllocatorBase {
       mem.staticBytes >= BINNED_STATIC_BYTES,
       'binned: the static area is too small for malloc_state',
     );
-    // malloc_init_state: every bin empty (pointing at itself), no fast chunks, top = initial top.
+  }
+
+  /** malloc_init_state: every bin empty (pointing at itself), no fast chunks, top = initial top. */
+  protected override initImpl(): void {
+    const mem = this.mem;
     for (let off = 0; off < BINNED_STATIC_BYTES; off += 8) mem.write64(this.av + off, 0);
     for (let i = 1; i < NBINS; i++) {
       const bin = this.binAt(i);

@@ -63,6 +63,10 @@ export class BuddyHeap extends AllocatorBase {
     this.lists = new ListArray(mem, mem.staticBase, this.maxOrder + 1);
   }
 
+  protected override initImpl(): void {
+    this.lists.init();
+  }
+
   private base(): number {
     return this.mem.heapStart;
   }

@@ -93,8 +93,11 @@ export class FreeListHeap extends TaggedHeap {
       this.trimThreshold = Number.POSITIVE_INFINITY;
     }
     invariant(CLASS_LAST + CLASSES * 8 <= mem.staticBytes, 'free list: the static area is too small');
-    for (let off = 0; off < CLASS_LAST + CLASSES * 8; off += 8) mem.write64(this.base + off, 0);
     this.indexed = this.sized && this.split === 'reinsert';
+  }
+
+  protected override initImpl(): void {
+    for (let off = 0; off < CLASS_LAST + CLASSES * 8; off += 8) this.mem.write64(this.base + off, 0);
   }
 
   // ---------------------------------------------------------------- the list
@@ -405,9 +408,10 @@ export class FreeListHeap extends TaggedHeap {
 
   /** Creates the fixed arena before the first request (so that its free list can be shown). */
   prepare(): void {
-    if (this.arenaBytes > 0 && !this.started()) {
-      this.noFit(Number.POSITIVE_INFINITY);
-    }
+    if (this.arenaBytes > 0)
+      this.inCall('malloc', () => {
+        if (!this.started()) this.noFit(Number.POSITIVE_INFINITY);
+      });
   }
 
   // ---------------------------------------------------------------- inspection

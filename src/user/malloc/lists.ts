@@ -31,7 +31,11 @@ export class ListArray {
       base + this.bytes <= mem.staticBase + mem.staticBytes,
       'free lists: the static area is too small',
     );
-    for (let i = 0; i < this.bytes; i += 4) mem.write32(base + i, 0);
+  }
+
+  /** Empties every list (the allocator's first call: its stores may fault). */
+  init(): void {
+    for (let i = 0; i < this.bytes; i += 4) this.mem.write32(this.base + i, 0);
   }
 
   head(list: number): number {

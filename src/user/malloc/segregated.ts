@@ -34,6 +34,10 @@ export class SegregatedHeap extends TaggedHeap {
     this.lists = new ListArray(mem, mem.staticBase, CLASSES);
   }
 
+  protected override initImpl(): void {
+    this.lists.init();
+  }
+
   protected insertFree(c: number, size: number): void {
     this.lists.push(segregatedClass(size), c);
   }

@@ -41,9 +41,13 @@ export class TlsfHeap extends TaggedHeap {
   constructor(mem: HeapMemory, options: CommonOptions = {}) {
     super('tlsf', mem, options);
     this.flVa = mem.staticBase;
-    mem.write64(this.flVa, 0);
     // Second-level bitmaps are the ListArray's bitmap words: 16 bits per first level, two per word.
     this.lists = new ListArray(mem, mem.staticBase + 8, LISTS);
+  }
+
+  protected override initImpl(): void {
+    this.mem.write64(this.flVa, 0);
+    this.lists.init();
   }
 
   protected insertFree(c: number, size: number): void {

@@ -3,7 +3,7 @@
  * requests for the state at any position, fills in the charts' samples when idle, and streams
  * dropped traces. Requests are answered in order; sampling yields to them.
  */
-import { InputError, InvariantError } from '../../../src/base/errors.js';
+import { describeThrown, InputError, InvariantError } from '../../../src/base/errors.js';
 import type { AddressSelection, DroppedFiles, Request, Response, RssSample, StateView } from './protocol.js';
 import { checkScenario, inputProblem, ScenarioSession, samplePositions } from './session.js';
 import { TraceReplay } from './trace.js';
@@ -54,7 +54,7 @@ let idleTimer: ReturnType<typeof setTimeout> | null = null;
 const done: RssSample[] = [];
 
 function bugText(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+  return describeThrown(e);
 }
 
 function scheduleIdle(): void {
