@@ -32,7 +32,7 @@ import { createAllocator } from '../src/user/malloc/registry.js';
 import { DirectMemory, type HeapMemory } from '../src/user/memory.js';
 import { OP_FREE, OP_REALLOC, OpColumns, replay } from '../src/user/replay.js';
 import { RepParser } from '../src/workload/alloc/rep.js';
-import { corpusPath } from '../test/corpus.js';
+import { corpusPath } from '../test/corpus-path.js';
 import { xorshift32 } from './harness.js';
 
 const CORPUS_ALLOC = corpusPath('alloc');

@@ -22,7 +22,7 @@ import { LruStackDistance } from '../src/sim/mrc.js';
 import type { PageBatch } from '../src/workload/trace/batch.js';
 import { LackeyParser } from '../src/workload/trace/lackey.js';
 import { PagesParser } from '../src/workload/trace/pages.js';
-import { corpusPath } from '../test/corpus.js';
+import { corpusPath } from '../test/corpus-path.js';
 
 const TRACES = ['memwalk', 'sort', 'gzip', 'python-dict'];
 const FRAMES = 64;

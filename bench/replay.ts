@@ -13,7 +13,7 @@ import { SystemReplay } from '../src/sim/replay.js';
 import type { PageBatch } from '../src/workload/trace/batch.js';
 import { LackeyParser } from '../src/workload/trace/lackey.js';
 import { LackeyPageSplitter } from '../src/workload/trace/split.js';
-import { corpusPath } from '../test/corpus.js';
+import { corpusPath } from '../test/corpus-path.js';
 import { mops } from './harness.js';
 
 /** The corpus's lackey traces, decompressed and concatenated (about 11 M accesses, 160 MB). */

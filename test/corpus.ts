@@ -1,28 +1,88 @@
 /**
- * Where the shared corpus is: `../shared/corpus` beside the checkout (as on every developer machine
- * and CI run), or VMSCOPE_CORPUS when set. Tests and benchmarks read it in place and never write to
- * it. The checkout is found by walking up from this file to vmscope's package.json, so the same code
- * works from test/ and from a compiled copy (dist-bench/test/).
+ * The corpus for tests (where it is: corpus-path.ts). A clone of the repository alone has no corpus,
+ * and its `npm test` must still pass: every test that reads the corpus is declared through this file —
+ *
+ *   describeCorpus('exec %s as the kernel did', () => { … })    a block of corpus tests
+ *   testCorpus('replays sort.lackey.gz', () => { … })            one corpus test
+ *   describeCorpus.each(CASES)('%s', (name) => { … })            one block per corpus case
+ *   const CASES = fromCorpus(() => readdirSync(corpusPath('elf')), [])
+ *                                       data read while tests are collected (test.each lists)
+ *
+ * — so that without the corpus those tests are skipped and counted in one notice before the summary
+ * line (the reporter finds them by their `corpus` meta), instead of failing on a missing file. Without
+ * the corpus a `describeCorpus` block (or a `.each`) stands as one skipped test and its body never
+ * runs, so it may read the corpus while collecting; only reads at the top of a module need
+ * `fromCorpus`, which gives a stand-in value (`[]` will do for a `.each` list) when the corpus is absent.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { describe, test } from 'vitest';
+import { CORPUS, hasCorpus } from './corpus-path.js';
 
-/** The vmscope checkout this file belongs to (also from a compiled copy of it). */
-export function checkoutRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'vmscope') return dir;
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
+export { CORPUS, checkoutRoot, corpusPath, hasCorpus } from './corpus-path.js';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** Set on tests that read the corpus: where it was looked for. */
+    corpus?: string;
   }
 }
 
-export const CORPUS: string = process.env['VMSCOPE_CORPUS'] ?? join(checkoutRoot(), '..', 'shared', 'corpus');
-
-/** A path inside the corpus. */
-export function corpusPath(...parts: string[]): string {
-  return join(CORPUS, ...parts);
+/**
+ * A value read from the corpus while tests are collected (outside any test body): `read()` when the
+ * corpus is there, `absent` otherwise (the tests using it are skipped, so `absent` is never checked).
+ */
+export function fromCorpus<T>(read: () => T, absent: T): T {
+  return hasCorpus ? read() : absent;
 }
+
+const options = { meta: { corpus: CORPUS } };
+
+/** The arguments `.each` passes for a row: an array row is spread, anything else is passed alone. */
+type EachArgs<T> = T extends readonly unknown[] ? T : [T];
+
+function withTimeout(timeout: number | undefined) {
+  return timeout === undefined ? options : { ...options, timeout };
+}
+
+/**
+ * Without the corpus, a corpus block is one skipped test in its place: its body (which may read the
+ * corpus while collecting) never runs.
+ */
+function absentBlock(name: string): void {
+  describe(name.replaceAll('%s', '…'), options, () => {
+    test.skip('needs the corpus', () => {});
+  });
+}
+
+/** `describe` for tests that read the corpus; without it, one skipped test (counted in the notice). */
+export const describeCorpus = Object.assign(
+  (name: string, fn: () => void): void => {
+    if (hasCorpus) describe(name, options, fn);
+    else absentBlock(name);
+  },
+  {
+    /** `describe.each`, for a block per corpus case. */
+    each:
+      <T>(cases: readonly T[]) =>
+      (name: string, fn: (...args: EachArgs<T>) => void): void => {
+        if (hasCorpus) describe.each(cases as T[])(name, options, fn as (...args: unknown[]) => void);
+        else absentBlock(name);
+      },
+  },
+);
+
+/** `test` for one test that reads the corpus; skipped without it (and counted in the notice). */
+export const testCorpus = Object.assign(
+  (name: string, fn: () => unknown, timeout?: number): void => {
+    test.skipIf(!hasCorpus)(name, withTimeout(timeout), fn as () => void);
+  },
+  {
+    /** `test.each` over corpus cases; one skipped test without the corpus. */
+    each:
+      <T>(cases: readonly T[]) =>
+      (name: string, fn: (...args: EachArgs<T>) => unknown, timeout?: number): void => {
+        if (hasCorpus)
+          test.each(cases as T[])(name, withTimeout(timeout), fn as (...args: unknown[]) => void);
+        else test.skip(name.replaceAll('%s', '…'), options, () => {});
+      },
+  },
+);

@@ -6,14 +6,14 @@ import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/base/errors.js';
 import { bufferIo } from '../../src/cli/io.js';
 import { runMallocCommand } from '../../src/cli/malloc.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, testCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-malloc-'));
 const LS = corpusPath('alloc', 'ls-l', 'ls.rep');
 const CC1 = corpusPath('alloc', 'gcc-compile', 'cc1.rep.gz');
 
 describe('vmscope malloc', () => {
-  test('--json: one object per (allocator, trace) with ops and a utilization in (0, 1]', async () => {
+  testCorpus('--json: one object per (allocator, trace) with ops and a utilization in (0, 1]', async () => {
     const io = bufferIo();
     const status = await runMallocCommand([LS], { allocator: ['binned', 'tlsf'], json: true }, io);
     expect(status).toBe(0);
@@ -30,7 +30,7 @@ describe('vmscope malloc', () => {
     }
   });
 
-  test('a table by default, gzip traces, --check and --mode direct', async () => {
+  testCorpus('a table by default, gzip traces, --check and --mode direct', async () => {
     const io = bufferIo();
     const status = await runMallocCommand(
       [CC1],
@@ -44,7 +44,7 @@ describe('vmscope malloc', () => {
     expect(await runMallocCommand([LS], { allocator: ['first-fit'], check: true }, small)).toBe(0);
   });
 
-  test('--plot writes an SVG chart of heap extent against live bytes', async () => {
+  testCorpus('--plot writes an SVG chart of heap extent against live bytes', async () => {
     const svg = join(dir, 'heap.svg');
     await runMallocCommand([LS], { allocator: ['binned', 'buddy'], plot: svg, mode: 'direct' }, bufferIo());
     const text = readFileSync(svg, 'utf8');
@@ -53,7 +53,7 @@ describe('vmscope malloc', () => {
     expect(text).toContain('buddy');
   });
 
-  test("a shim log shows how many of glibc's addresses the allocator matched", async () => {
+  testCorpus("a shim log shows how many of glibc's addresses the allocator matched", async () => {
     const io = bufferIo();
     await runMallocCommand([corpusPath('alloc', 'aligned', 'aligned.log.gz')], { allocator: ['binned'] }, io);
     expect(io.stdout).toContain('glibc addr');

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { bufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus } from '../corpus.js';
 import { caseBinary, caseText } from '../exec/cases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-exec-'));
@@ -22,7 +22,7 @@ async function run(...argv: string[]) {
   return { status, out: io.stdout, err: io.stderr };
 }
 
-describe('vmscope exec', () => {
+describeCorpus('vmscope exec', () => {
   test('prints the maps by default, exactly in Linux format (device and inode aside)', async () => {
     const prog = binary('hello-nopie');
     const r = await run('exec', '--sysroot', sysroot, '--env', 'A=1', prog, 'one', 'two');

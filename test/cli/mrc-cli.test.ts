@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { bufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, testCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-mrc-'));
 
@@ -15,7 +15,7 @@ async function run(...argv: string[]) {
 }
 
 describe('vmscope mrc', () => {
-  test('every curve point equals a replay of the policy with that many frames', async () => {
+  testCorpus('every curve point equals a replay of the policy with that many frames', async () => {
     const trace = corpusPath('memtrace', 'gzip.pages.gz');
     const csv = join(dir, 'c.csv');
     const r = await run(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { bufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, testCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-replay-'));
 
@@ -22,7 +22,7 @@ async function json(...argv: string[]) {
 }
 
 describe('vmscope replay', () => {
-  test('the full system and --policy-only count the same faults on a real lackey trace', async () => {
+  testCorpus('the full system and --policy-only count the same faults on a real lackey trace', async () => {
     const trace = corpusPath('memtrace', 'sort.lackey.gz');
     const full = await json('replay', '--policy', 'clock', '--frames', '32', trace);
     const pure = await json('replay', '--policy-only', '--policy', 'clock', '--frames', '32', trace);
@@ -34,7 +34,7 @@ describe('vmscope replay', () => {
     expect(full.tlb.hits + full.tlb.misses).toBeGreaterThanOrEqual(full.accesses);
   });
 
-  test('reproduces OSTEP paging-policy.py on a whole real page trace (LRU)', async () => {
+  testCorpus('reproduces OSTEP paging-policy.py on a whole real page trace (LRU)', async () => {
     const expected = JSON.parse(
       readFileSync(corpusPath('reference', 'paging-policy-realtrace', 'expected.json'), 'utf8'),
     );
@@ -64,7 +64,7 @@ describe('vmscope replay', () => {
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   });
 
-  test('--sweep-mpl shows thrashing: the fault rate climbs with the number of processes', async () => {
+  testCorpus('--sweep-mpl shows thrashing: the fault rate climbs with the number of processes', async () => {
     const traces = ['sort', 'gzip', 'python-dict', 'memwalk'].map((t) =>
       corpusPath('memtrace', `${t}.pages.gz`),
     );

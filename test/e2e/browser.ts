@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { checkoutRoot } from '../corpus.js';
+import { checkoutRoot } from '../corpus-path.js';
 
 export const ROOT = checkoutRoot();
 export const CHROMIUM = '/usr/bin/chromium';

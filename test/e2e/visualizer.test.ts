@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type RunningServer, startServer } from '../../src/cli/serve.js';
-import { CORPUS } from '../corpus.js';
+import { CORPUS, testCorpus } from '../corpus.js';
 import { canRunBrowser, ensureBuilt, launchChromium, ROOT, WEB_ROOT } from './browser.js';
 
 const SHOTS = join(ROOT, 'test-output/e2e');
@@ -233,33 +233,45 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     await expect.poll(() => page.locator('#editor-problem').count()).toBe(0);
   });
 
-  test('a real ELF from disk is exec-ed: the scenario gains an exec line and its maps appear', async () => {
-    const bin = join(SHOTS, 'hello');
-    writeFileSync(bin, gunzipSync(readFileSync(join(CORPUS, 'elf/hello-static/prog.gz'))));
-    await page.selectOption('#example-select', '01-loading');
-    await page.waitForFunction(() => ((globalThis as unknown as Global).vmscope?.last() ?? 0) > 0);
-    await settled(page);
-    await page.setInputFiles('#file-input', bin);
-    await expect.poll(() => page.locator('#editor-text').inputValue()).toMatch(/exec P1 hello\nshow P1 maps/);
-    await page.locator('.space-head b', { hasText: /^P1$/ }).waitFor();
-    await settled(page);
-    const p1 = page.locator('.space', { has: page.locator('.space-head b', { hasText: /^P1$/ }) });
-    const names = await p1.locator('.vma').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
-    expect(names).toEqual(expect.arrayContaining(['hello', '', '[vdso]', '[vvar]', '[stack]', '[vsyscall]']));
-    await shot(page, '05-elf');
-  });
+  testCorpus(
+    'a real ELF from disk is exec-ed: the scenario gains an exec line and its maps appear',
+    async () => {
+      const bin = join(SHOTS, 'hello');
+      writeFileSync(bin, gunzipSync(readFileSync(join(CORPUS, 'elf/hello-static/prog.gz'))));
+      await page.selectOption('#example-select', '01-loading');
+      await page.waitForFunction(() => ((globalThis as unknown as Global).vmscope?.last() ?? 0) > 0);
+      await settled(page);
+      await page.setInputFiles('#file-input', bin);
+      await expect
+        .poll(() => page.locator('#editor-text').inputValue())
+        .toMatch(/exec P1 hello\nshow P1 maps/);
+      await page.locator('.space-head b', { hasText: /^P1$/ }).waitFor();
+      await settled(page);
+      const p1 = page.locator('.space', { has: page.locator('.space-head b', { hasText: /^P1$/ }) });
+      const names = await p1
+        .locator('.vma')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+      expect(names).toEqual(
+        expect.arrayContaining(['hello', '', '[vdso]', '[vvar]', '[stack]', '[vsyscall]']),
+      );
+      await shot(page, '05-elf');
+    },
+  );
 
-  test('a gzip trace from disk is streamed through the worker: counts and the LRU miss-ratio curve', async () => {
-    await page.locator('#tab-trace').click();
-    await page.setInputFiles('#trace-input', join(CORPUS, 'memtrace/memwalk.pages.gz'));
-    await page.waitForSelector('#trace-summary', { timeout: 30_000 });
-    const summary = await seen(page.locator('#trace-summary'));
-    expect(summary).toContain('1,432,569 page accesses');
-    expect(summary).toContain('1,186 distinct pages');
-    expect(summary).toMatch(/lru with 64 frames: [\d,]+ faults/);
-    expect(await page.locator('#chart-mrc canvas').count()).toBeGreaterThan(0);
-    await shot(page, '06-trace');
-  });
+  testCorpus(
+    'a gzip trace from disk is streamed through the worker: counts and the LRU miss-ratio curve',
+    async () => {
+      await page.locator('#tab-trace').click();
+      await page.setInputFiles('#trace-input', join(CORPUS, 'memtrace/memwalk.pages.gz'));
+      await page.waitForSelector('#trace-summary', { timeout: 30_000 });
+      const summary = await seen(page.locator('#trace-summary'));
+      expect(summary).toContain('1,432,569 page accesses');
+      expect(summary).toContain('1,186 distinct pages');
+      expect(summary).toMatch(/lru with 64 frames: [\d,]+ faults/);
+      expect(await page.locator('#chart-mrc canvas').count()).toBeGreaterThan(0);
+      await shot(page, '06-trace');
+    },
+  );
 
   test('swap: evicted pages go to swap slots; the strip and the Swap tab show them', async () => {
     await page.selectOption('#example-select', '06-reclaim-and-swap');

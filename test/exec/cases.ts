@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, fromCorpus } from '../corpus.js';
 
 export interface CaseJson {
   readonly case: string;
@@ -30,11 +30,15 @@ export interface StackJson {
   readonly strings: { readonly addr: string; readonly len: number; readonly what: string }[];
 }
 
-/** The case folders (`hello-pie`, …), sorted. */
-export const CASES: readonly string[] = readdirSync(corpusPath('elf'), { withFileTypes: true })
-  .filter((d) => d.isDirectory() && d.name !== 'sysroot')
-  .map((d) => d.name)
-  .sort();
+/** The case folders (`hello-pie`, …), sorted (none without the corpus). */
+export const CASES: readonly string[] = fromCorpus(
+  () =>
+    readdirSync(corpusPath('elf'), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name !== 'sysroot')
+      .map((d) => d.name)
+      .sort(),
+  [],
+);
 
 /** The interpreters in the corpus's sysroot (real files, not the link stand-ins). */
 export const SYSROOT_INTERPRETERS: readonly string[] = [

@@ -5,7 +5,7 @@
  * file — never another exception, never a hang, never more than a few milliseconds.
  */
 import fc from 'fast-check';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { InputError } from '../../src/base/errors.js';
 import {
   type ElfFile,
@@ -16,16 +16,20 @@ import {
   SHT_SYMTAB,
   symbolAt,
 } from '../../src/kernel/exec/elf.js';
+import { describeCorpus, fromCorpus } from '../corpus.js';
 import { caseBinary, SYSROOT_INTERPRETERS, sysrootFile } from './cases.js';
 
-const BASES: readonly { readonly name: string; readonly bytes: Uint8Array }[] = [
-  { name: 'hello-pie', bytes: caseBinary('hello-pie') },
-  { name: 'hello-m32', bytes: caseBinary('hello-m32') },
-  { name: 'hello-nopie', bytes: caseBinary('hello-nopie') },
-  { name: 'mallocs-m32-static', bytes: caseBinary('mallocs-m32-static') },
-  { name: 'bigdata-static-pie', bytes: caseBinary('bigdata-static-pie') },
-  { name: 'ld.so', bytes: sysrootFile(SYSROOT_INTERPRETERS[0] ?? '') },
-];
+const BASES: readonly { readonly name: string; readonly bytes: Uint8Array }[] = fromCorpus(
+  () => [
+    { name: 'hello-pie', bytes: caseBinary('hello-pie') },
+    { name: 'hello-m32', bytes: caseBinary('hello-m32') },
+    { name: 'hello-nopie', bytes: caseBinary('hello-nopie') },
+    { name: 'mallocs-m32-static', bytes: caseBinary('mallocs-m32-static') },
+    { name: 'bigdata-static-pie', bytes: caseBinary('bigdata-static-pie') },
+    { name: 'ld.so', bytes: sysrootFile(SYSROOT_INTERPRETERS[0] ?? '') },
+  ],
+  [],
+);
 
 /** What is wrong with a file readElf accepted (everything a caller may rely on), or null. */
 function incoherence(elf: ElfFile, size: number): string | null {
@@ -102,7 +106,7 @@ function interestingOffsets(bytes: Uint8Array): number[] {
   return [...points].filter((x) => x < bytes.length).sort((a, b) => a - b);
 }
 
-describe.each(BASES)('$name', ({ bytes }) => {
+describeCorpus.each(BASES)('$name', ({ bytes }) => {
   test('the unbroken file is read', () => {
     expect(readOrReject(bytes)).toBe('ok');
   });
@@ -161,7 +165,7 @@ function apply(base: Uint8Array, region: number, mutations: readonly Mutation[])
   return out;
 }
 
-describe('random damage (fast-check, fixed seed)', () => {
+describeCorpus('random damage (fast-check, fixed seed)', () => {
   const headers = BASES.map(({ name, bytes }) => {
     const h = readElf(bytes, name).header;
     return {

@@ -3,7 +3,7 @@
  * the process), and against hand-broken copies of them: each malformation is an InputError at the
  * offset of the field that is wrong.
  */
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { InputError } from '../../src/base/errors.js';
 import { alignDown, alignUp } from '../../src/base/units.js';
 import {
@@ -19,6 +19,7 @@ import {
   segmentTypeName,
   symbolAt,
 } from '../../src/kernel/exec/elf.js';
+import { describeCorpus, fromCorpus } from '../corpus.js';
 import {
   CASES,
   caseBinary,
@@ -39,7 +40,7 @@ function auxvValue(name: string, caseName: string): number {
   return num(entry.value);
 }
 
-describe.each(CASES)('%s', (name) => {
+describeCorpus.each(CASES)('%s', (name) => {
   const elf = readElf(caseBinary(name), `${name}/prog`);
   const readelf = parseReadelf(caseText(name, 'readelf.txt'));
   const info = elfLoadInfo(elf);
@@ -134,7 +135,7 @@ describe.each(CASES)('%s', (name) => {
   });
 });
 
-describe.each(SYSROOT_INTERPRETERS)('sysroot %s', (path) => {
+describeCorpus.each(SYSROOT_INTERPRETERS)('sysroot %s', (path) => {
   test('reads as an ET_DYN without an interpreter', () => {
     const elf = readElf(sysrootFile(path), path);
     expect(elf.header.type).toBe(ET_DYN);
@@ -173,12 +174,12 @@ function inputError(run: () => unknown): InputError {
 
 // hello-pie: ELF64, 13 program headers of 56 bytes at 64: PHDR, INTERP (at 120), LOAD ×4 (at 176,
 // 232, 288, 344), DYNAMIC, NOTE (at 456)…; the interpreter path is at 0x318, 0x1c bytes.
-const PIE = caseBinary('hello-pie');
+const PIE = fromCorpus(() => caseBinary('hello-pie'), new Uint8Array(0));
 const ph64 = (i: number) => 64 + i * 56;
 // hello-m32: ELF32, program headers of 32 bytes at 52.
-const M32 = caseBinary('hello-m32');
+const M32 = fromCorpus(() => caseBinary('hello-m32'), new Uint8Array(0));
 
-describe('malformed input is an InputError naming the file, the offset and what was expected', () => {
+describeCorpus('malformed input is an InputError naming the file, the offset and what was expected', () => {
   const cases: [string, Uint8Array, number, RegExp][] = [
     ['an empty file', new Uint8Array(0), 0, /truncated.*ELF identification/],
     ['a file cut inside e_ident', PIE.slice(0, 10), 10, /truncated.*ELF identification/],
@@ -295,7 +296,7 @@ describe('malformed input is an InputError naming the file, the offset and what 
   });
 });
 
-describe('load info', () => {
+describeCorpus('load info', () => {
   test('a missing PT_GNU_STACK makes an i386 stack executable (READ_IMPLIES_EXEC) but not an x86-64 one', () => {
     // Turn PT_GNU_STACK into PT_NULL: hello-m32 has it at index 9, hello-pie at 11.
     const m32 = readElf(patched(M32, [[52 + 9 * 32, 4, 0]]), 'm32');

@@ -4,14 +4,14 @@
  * perms, offset, name; not device and inode) and the same initial stack, byte for byte except the 16
  * AT_RANDOM bytes, which the kernel draws afresh on every run.
  */
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { hostFileSource } from '../../src/cli/vfs.js';
 import { Machine } from '../../src/hw/machine.js';
 import { type ExecResult, execve } from '../../src/kernel/exec/load.js';
 import type { ExecFileSource } from '../../src/kernel/exec/vfs.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { formatMapsLine } from '../../src/report/procfs.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus } from '../corpus.js';
 import { CASES, caseBinary, caseBytes, caseJson, caseText } from './cases.js';
 
 /** start-end perms offset name: the columns the kernel's choice decides. */
@@ -32,7 +32,7 @@ function execCase(name: string, kernel = new Kernel(new Machine({ arch: 'x86_64'
   return { kernel, r: r as ExecResult, c };
 }
 
-describe.each(CASES)('exec %s as the kernel did', (name) => {
+describeCorpus.each(CASES)('exec %s as the kernel did', (name) => {
   test('the maps at the first instruction are the recorded ones', () => {
     const { kernel, r } = execCase(name);
     const ours = kernel.maps(r.proc).map((e) => normalize(formatMapsLine(e)));
@@ -61,7 +61,7 @@ describe.each(CASES)('exec %s as the kernel did', (name) => {
   });
 });
 
-describe('exec', () => {
+describeCorpus('exec', () => {
   test('code pages read back the file bytes, through a page cache shared by two processes', () => {
     const { kernel, r } = execCase('hello-static');
     const second = execCase('hello-static', kernel).r;

@@ -27,6 +27,7 @@ import {
   type InitialStackInput,
   stackStringReader,
 } from '../../src/kernel/exec/stack.js';
+import { describeCorpus } from '../corpus.js';
 import { CASES, caseBytes, caseJson, caseText, num, stackJson } from './cases.js';
 
 /** The builder's input for a corpus case, from what the kernel recorded. */
@@ -84,7 +85,7 @@ function hexDiff(ours: Uint8Array, theirs: Uint8Array): string {
   return 'equal';
 }
 
-describe.each(CASES)('%s', (name) => {
+describeCorpus.each(CASES)('%s', (name) => {
   const recorded = caseBytes(name, 'stack-start.bin');
   const c = caseJson(name);
   const s = stackJson(name);

@@ -5,10 +5,10 @@
  * `| V | PFN (7 bits) |`. The reference answers come from running the homework script with `-c`.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { Machine } from '../../src/hw/machine.js';
 import { ACCESS_READ, FAULT_NONE, FAULT_NOT_PRESENT } from '../../src/hw/mmu.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus, fromCorpus, testCorpus } from '../corpus.js';
 import { sameBytes } from '../helpers.js';
 
 interface Translation {
@@ -30,7 +30,10 @@ interface HomeworkCase {
 }
 
 const EXPECTED = corpusPath('reference', 'paging-multilevel-translate', 'expected.json');
-const CASES = (JSON.parse(readFileSync(EXPECTED, 'utf8')) as { cases: HomeworkCase[] }).cases;
+const CASES = fromCorpus(
+  () => (JSON.parse(readFileSync(EXPECTED, 'utf8')) as { cases: HomeworkCase[] }).cases,
+  [],
+);
 
 const PAGE = 32;
 const FRAMES = 128;
@@ -47,7 +50,7 @@ function homeworkMachine(pagesHex: readonly string[]): Machine {
   return machine;
 }
 
-test('the corpus holds the seven homework runs, with both kinds of fault among their answers', () => {
+testCorpus('the corpus holds the seven homework runs, with both kinds of fault among their answers', () => {
   expect(CASES.map((c) => c.id)).toEqual([
     'seed0-n10',
     'seed1-n10',
@@ -61,71 +64,74 @@ test('the corpus holds the seven homework runs, with both kinds of fault among t
   expect(new Set(results)).toEqual(new Set(['ok', 'fault-pde', 'fault-pte']));
 });
 
-describe.each(CASES.map((c) => [c.id, c] as const))('OSTEP paging-multilevel-translate %s', (_id, hw) => {
-  const { pdbr, memory_pages_hex: pagesHex, translations } = hw.expected;
+describeCorpus.each(CASES.map((c) => [c.id, c] as const))(
+  'OSTEP paging-multilevel-translate %s',
+  (_id, hw) => {
+    const { pdbr, memory_pages_hex: pagesHex, translations } = hw.expected;
 
-  test('translate gives the homework answer for every virtual address, and never writes memory', () => {
-    const machine = homeworkMachine(pagesHex);
-    const before = machine.mem.bytes.slice();
-    machine.mmu.setContext(pdbr, 0);
-    for (const t of translations) {
-      const pa = machine.mmu.translate(t.va, ACCESS_READ);
-      const fault = machine.mmu.fault;
-      const where = `va 0x${t.va.toString(16)}`;
-      switch (t.result) {
-        case 'fault-pde':
-          expect(pa, where).toBe(-1);
-          expect(fault.kind, where).toBe(FAULT_NOT_PRESENT);
-          expect(fault.level, where).toBe(0);
-          break;
-        case 'fault-pte':
-          expect(pa, where).toBe(-1);
-          expect(fault.kind, where).toBe(FAULT_NOT_PRESENT);
-          expect(fault.level, where).toBe(1);
-          break;
-        case 'ok':
-          expect(pa, where).toBe(t.pa);
-          expect(machine.mem.peek8(pa), where).toBe(t.value);
-          break;
+    test('translate gives the homework answer for every virtual address, and never writes memory', () => {
+      const machine = homeworkMachine(pagesHex);
+      const before = machine.mem.bytes.slice();
+      machine.mmu.setContext(pdbr, 0);
+      for (const t of translations) {
+        const pa = machine.mmu.translate(t.va, ACCESS_READ);
+        const fault = machine.mmu.fault;
+        const where = `va 0x${t.va.toString(16)}`;
+        switch (t.result) {
+          case 'fault-pde':
+            expect(pa, where).toBe(-1);
+            expect(fault.kind, where).toBe(FAULT_NOT_PRESENT);
+            expect(fault.level, where).toBe(0);
+            break;
+          case 'fault-pte':
+            expect(pa, where).toBe(-1);
+            expect(fault.kind, where).toBe(FAULT_NOT_PRESENT);
+            expect(fault.level, where).toBe(1);
+            break;
+          case 'ok':
+            expect(pa, where).toBe(t.pa);
+            expect(machine.mem.peek8(pa), where).toBe(t.value);
+            break;
+        }
       }
-    }
-    // The homework's entries have no accessed or dirty bits: a walk must leave RAM as it was.
-    expect(sameBytes(machine.mem.bytes, before)).toBe(true);
-  });
+      // The homework's entries have no accessed or dirty bits: a walk must leave RAM as it was.
+      expect(sameBytes(machine.mem.bytes, before)).toBe(true);
+    });
 
-  test('probe shows the homework walk: the PDE, then the PTE, by index and value', () => {
-    const machine = homeworkMachine(pagesHex);
-    for (const t of translations) {
-      const where = `va 0x${t.va.toString(16)}`;
-      const probe = machine.mmu.probe(pdbr, t.va);
-      const [pde, pte] = probe.steps;
-      expect(pde?.tablePfn, where).toBe(pdbr);
-      expect(pde?.index, where).toBe(t.pde_index);
-      expect(pde?.lo, where).toBe(t.pde);
-      expect(pde?.entryPa, where).toBe(pdbr * PAGE + t.pde_index);
-      if (t.result === 'fault-pde') {
-        expect(t.pde_valid).toBe(false);
-        expect(probe.steps, where).toHaveLength(1);
-        expect(probe.fault, where).toBe(FAULT_NOT_PRESENT);
-        continue;
+    test('probe shows the homework walk: the PDE, then the PTE, by index and value', () => {
+      const machine = homeworkMachine(pagesHex);
+      for (const t of translations) {
+        const where = `va 0x${t.va.toString(16)}`;
+        const probe = machine.mmu.probe(pdbr, t.va);
+        const [pde, pte] = probe.steps;
+        expect(pde?.tablePfn, where).toBe(pdbr);
+        expect(pde?.index, where).toBe(t.pde_index);
+        expect(pde?.lo, where).toBe(t.pde);
+        expect(pde?.entryPa, where).toBe(pdbr * PAGE + t.pde_index);
+        if (t.result === 'fault-pde') {
+          expect(t.pde_valid).toBe(false);
+          expect(probe.steps, where).toHaveLength(1);
+          expect(probe.fault, where).toBe(FAULT_NOT_PRESENT);
+          continue;
+        }
+        expect(pte?.tablePfn, where).toBe(t.pde & 0x7f);
+        expect(pte?.index, where).toBe(t.pte_index);
+        expect(pte?.lo, where).toBe(t.pte);
+        expect(probe.steps, where).toHaveLength(2);
+        if (t.result === 'fault-pte') {
+          expect(t.pte_valid).toBe(false);
+          expect(probe.fault, where).toBe(FAULT_NOT_PRESENT);
+        } else {
+          expect(pte?.leaf, where).toBe(true);
+          expect(probe.fault, where).toBe(FAULT_NONE);
+          expect(probe.pa, where).toBe(t.pa);
+        }
       }
-      expect(pte?.tablePfn, where).toBe(t.pde & 0x7f);
-      expect(pte?.index, where).toBe(t.pte_index);
-      expect(pte?.lo, where).toBe(t.pte);
-      expect(probe.steps, where).toHaveLength(2);
-      if (t.result === 'fault-pte') {
-        expect(t.pte_valid).toBe(false);
-        expect(probe.fault, where).toBe(FAULT_NOT_PRESENT);
-      } else {
-        expect(pte?.leaf, where).toBe(true);
-        expect(probe.fault, where).toBe(FAULT_NONE);
-        expect(probe.pa, where).toBe(t.pa);
-      }
-    }
-  });
-});
+    });
+  },
+);
 
-test('a repeated homework address hits the TLB and reads no page-table entry', () => {
+testCorpus('a repeated homework address hits the TLB and reads no page-table entry', () => {
   const hw = CASES[0]!.expected;
   const ok = hw.translations.find((t) => t.result === 'ok')!;
   const machine = homeworkMachine(hw.memory_pages_hex);

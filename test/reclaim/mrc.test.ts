@@ -15,6 +15,7 @@ import {
   SizeSweep,
 } from '../../src/sim/mrc.js';
 import { type MrcReply, type MrcRequest, MrcWorker, serveMrc } from '../../src/sim/mrc-worker.js';
+import { testCorpus } from '../corpus.js';
 import { corpusPages } from './support.js';
 
 /** Feeds `pages` in batches of `batch`. */
@@ -58,7 +59,7 @@ describe('the one-pass LRU curve', () => {
     );
   });
 
-  test.each(['sort', 'gzip', 'python-dict', 'memwalk'])(
+  testCorpus.each(['sort', 'gzip', 'python-dict', 'memwalk'])(
     'gives, for the whole %s trace, the misses OSTEP computed at 8, 32, 128 and 512 frames',
     (name) => {
       const pages = corpusPages('memtrace', `${name}.pages.gz`);
@@ -74,7 +75,7 @@ describe('the one-pass LRU curve', () => {
     },
   );
 
-  test('equals per-size LRU runs on memwalk, whose 1186 pages force the time compaction', () => {
+  testCorpus('equals per-size LRU runs on memwalk, whose 1186 pages force the time compaction', () => {
     const pages = corpusPages('memtrace', 'memwalk.pages.gz');
     const m = new LruStackDistance();
     feed(pages, 8192, (p, n) => m.push(p, n));
@@ -96,7 +97,7 @@ describe('the one-pass OPT curve', () => {
     );
   });
 
-  test.each([
+  testCorpus.each([
     ['w1', 1872, 1671],
     ['w2', 1086, 822],
   ])(
@@ -111,7 +112,7 @@ describe('the one-pass OPT curve', () => {
     },
   );
 
-  test('equals per-size OPT runs on the whole memwalk trace, and never loses to LRU', () => {
+  testCorpus('equals per-size OPT runs on the whole memwalk trace, and never loses to LRU', () => {
     const sizes = powerOfTwoSizes(1, 2048);
     const pages = corpusPages('memtrace', 'memwalk.pages.gz');
     const m = new OptStackDistance(futureOf(pages));
@@ -149,7 +150,7 @@ describe('next uses', () => {
 });
 
 describe('curves of the other policies', () => {
-  test('a size sweep equals separate runs, and powers of two span the range', () => {
+  testCorpus('a size sweep equals separate runs, and powers of two span the range', () => {
     expect(powerOfTwoSizes(16, 65536)).toEqual([
       16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
     ]);
@@ -166,7 +167,7 @@ describe('curves of the other policies', () => {
     }
   });
 
-  test('the worker protocol gives the same curve, OPT included, and reports errors as replies', () => {
+  testCorpus('the worker protocol gives the same curve, OPT included, and reports errors as replies', () => {
     const pages = corpusPages('memtrace', 'sort.pages.gz').subarray(0, 100_000);
     const future = futureOf(pages);
     const run = (policy: string, sizes: number[]): MrcReply[] => {

@@ -7,14 +7,14 @@
  * the same generator first, so reproducing them also checks the generator.
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { LruPolicy } from '../../src/kernel/reclaim/lru.js';
 import { OstepClockPolicy, OstepRandPolicy } from '../../src/kernel/reclaim/ostep.js';
 import type { ReplacementPolicy } from '../../src/kernel/reclaim/policy.js';
 import { PyRandom } from '../../src/kernel/reclaim/pyrandom.js';
 import { createPolicy } from '../../src/kernel/reclaim/registry.js';
 import { CacheSim, NextUseBuilder } from '../../src/sim/cachesim.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus, fromCorpus, testCorpus } from '../corpus.js';
 import { corpusPages } from './support.js';
 
 interface Access {
@@ -39,11 +39,15 @@ interface OstepCase {
 }
 
 function load(folder: string): OstepCase[] {
-  return (
-    JSON.parse(readFileSync(corpusPath('reference', folder, 'expected.json'), 'utf8')) as {
-      cases: OstepCase[];
-    }
-  ).cases;
+  return fromCorpus(
+    () =>
+      (
+        JSON.parse(readFileSync(corpusPath('reference', folder, 'expected.json'), 'utf8')) as {
+          cases: OstepCase[];
+        }
+      ).cases,
+    [],
+  );
 }
 
 const CASES = load('paging-policy');
@@ -81,50 +85,53 @@ function policyFor(c: OstepCase, rng: PyRandom): ReplacementPolicy {
   }
 }
 
-test('the corpus has the cases this suite relies on', () => {
+testCorpus('the corpus has the cases this suite relies on', () => {
   expect(CASES.length).toBe(148);
   const policies = new Set(CASES.map((c) => c.inputs['policy']));
   expect(policies).toEqual(new Set(['FIFO', 'LRU', 'OPT', 'UNOPT', 'MRU', 'RAND', 'CLOCK']));
   expect(REALTRACE.length).toBe(32);
 });
 
-describe.each(CASES.map((c, i) => [`${c.id} #${i}`, c] as const))('OSTEP paging-policy %s', (_name, c) => {
-  test('every access hits or misses, evicts and leaves memory as paging-policy.py says', () => {
-    const { refs, rng } = setUp(c);
-    const sim = new CacheSim(policyFor(c, rng));
-    let future = null;
-    if (sim.policy.needsFuture) {
-      const b = new NextUseBuilder(refs.length);
-      b.push(Float64Array.from(refs), refs.length);
-      future = b.finish();
-      sim.setFuture(future);
-    }
-    const hits: string[] = [];
-    const victims: number[] = [];
-    refs.forEach((page, i) => {
-      const hit = sim.access(page);
-      hits.push(hit ? 'H' : 'M');
-      if (sim.lastVictim >= 0) victims.push(sim.lastVictim);
-      const want = c.expected.accesses?.[i];
-      if (want) {
-        const where = `access ${i} (page ${page})`;
-        expect(hit, where).toBe(want.hit);
-        expect(sim.lastVictim >= 0 ? sim.lastVictim : null, where).toBe(want.victim);
-        expect(sim.residentPages(), where).toEqual(want.memory_after);
+describeCorpus.each(CASES.map((c, i) => [`${c.id} #${i}`, c] as const))(
+  'OSTEP paging-policy %s',
+  (_name, c) => {
+    test('every access hits or misses, evicts and leaves memory as paging-policy.py says', () => {
+      const { refs, rng } = setUp(c);
+      const sim = new CacheSim(policyFor(c, rng));
+      let future = null;
+      if (sim.policy.needsFuture) {
+        const b = new NextUseBuilder(refs.length);
+        b.push(Float64Array.from(refs), refs.length);
+        future = b.finish();
+        sim.setFuture(future);
       }
+      const hits: string[] = [];
+      const victims: number[] = [];
+      refs.forEach((page, i) => {
+        const hit = sim.access(page);
+        hits.push(hit ? 'H' : 'M');
+        if (sim.lastVictim >= 0) victims.push(sim.lastVictim);
+        const want = c.expected.accesses?.[i];
+        if (want) {
+          const where = `access ${i} (page ${page})`;
+          expect(hit, where).toBe(want.hit);
+          expect(sim.lastVictim >= 0 ? sim.lastVictim : null, where).toBe(want.victim);
+          expect(sim.residentPages(), where).toEqual(want.memory_after);
+        }
+      });
+      expect(sim.hits).toBe(c.expected.hits);
+      expect(sim.faults).toBe(c.expected.misses);
+      if (c.expected.hit_sequence !== undefined) {
+        expect(hits.join('')).toBe(c.expected.hit_sequence);
+        expect(victims).toEqual(c.expected.victims);
+        expect(sim.residentPages()).toEqual(c.expected.final_memory);
+      }
+      expect(sim.validate()).toEqual([]);
     });
-    expect(sim.hits).toBe(c.expected.hits);
-    expect(sim.faults).toBe(c.expected.misses);
-    if (c.expected.hit_sequence !== undefined) {
-      expect(hits.join('')).toBe(c.expected.hit_sequence);
-      expect(victims).toEqual(c.expected.victims);
-      expect(sim.residentPages()).toEqual(c.expected.final_memory);
-    }
-    expect(sim.validate()).toEqual([]);
-  });
-});
+  },
+);
 
-describe('OSTEP paging-policy on whole real page traces', () => {
+describeCorpus('OSTEP paging-policy on whole real page traces', () => {
   test.each(REALTRACE.map((c) => [c.id, c] as const))('%s: the same hits and misses', (_id, c) => {
     const name = c.inputs.page_trace.split(' ')[0]!; // "memtrace/sort.pages.gz (gunzip … first)"
     const pages = corpusPages(...name.split('/'));

@@ -2,7 +2,7 @@
  * Every command's --json writes addresses as exact hex strings: checked on the highest addresses of
  * each architecture, and against the maps text the same run prints.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -10,7 +10,7 @@ import { bufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { VSYSCALL_START } from '../../src/kernel/proc.js';
 import { hexAddress, jsonText } from '../../src/report/json.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, testCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-json-'));
 
@@ -87,7 +87,7 @@ describe('addresses in JSON', () => {
   );
 
   const elf = corpusPath('elf');
-  test.skipIf(!existsSync(elf)).each(['hello-pie', 'hello-m32', 'hello-static'])(
+  testCorpus.each(['hello-pie', 'hello-m32', 'hello-static'])(
     'exec --json of %s: maps addresses, entry and stack pointer equal the text',
     async (name) => {
       const { gunzipSync } = await import('node:zlib');

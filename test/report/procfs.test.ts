@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect } from 'vitest';
 import { formatMapsLine, formatStatus } from '../../src/report/procfs.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, fromCorpus, testCorpus } from '../corpus.js';
 
 const ELF = corpusPath('elf');
-const cases = readdirSync(ELF).filter((c) => c !== 'sysroot');
+const cases = fromCorpus(() => readdirSync(ELF).filter((c) => c !== 'sysroot'), []);
 
 /** Parses a maps line into the fields vmscope formats. */
 function parseMapsLine(line: string) {
@@ -23,7 +23,7 @@ function parseMapsLine(line: string) {
 }
 
 describe('/proc text is byte for byte what Linux prints', () => {
-  test.each(cases)('maps lines of the kernel-recorded %s re-format identically', (c) => {
+  testCorpus.each(cases)('maps lines of the kernel-recorded %s re-format identically', (c) => {
     for (const file of ['maps-start.txt', 'maps-exit.txt']) {
       const text = readFileSync(join(ELF, c, file), 'utf8');
       for (const line of text.split('\n').filter(Boolean))
@@ -31,7 +31,7 @@ describe('/proc text is byte for byte what Linux prints', () => {
     }
   });
 
-  test('status lines have the kernel layout (tab, value right-aligned in 8, " kB")', () => {
+  testCorpus('status lines have the kernel layout (tab, value right-aligned in 8, " kB")', () => {
     const recorded = readFileSync(join(ELF, 'hello-static', 'proc', 'status-start'), 'utf8');
     const fields = Object.fromEntries(
       [...recorded.matchAll(/^(Vm\w+|Rss\w+):\s+(\d+) kB$/gm)].map((m) => [m[1]!, Number(m[2]) * 1024]),

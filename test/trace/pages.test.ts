@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { MAX_LINE_BYTES } from '../../src/workload/trace/lines.js';
 import { PagesParser } from '../../src/workload/trace/pages.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, testCorpus } from '../corpus.js';
 import { cut, encode, errorOf, parsePages } from './support.js';
 
 describe('the pages parser', () => {
@@ -71,7 +71,7 @@ describe('the pages parser', () => {
     expect(long).toBe(`bin:2:1: error: line is longer than ${MAX_LINE_BYTES} bytes (is this a text trace?)`);
   });
 
-  test("reads OSTEP's trace windows and counts what it read", () => {
+  testCorpus("reads OSTEP's trace windows and counts what it read", () => {
     const bytes = readFileSync(corpusPath('reference', 'paging-policy', 'traces', 'memwalk-dpages-w1.txt'));
     const pages: number[] = [];
     const p = new PagesParser('w1', (b) => pages.push(...b.page.subarray(0, b.count)));

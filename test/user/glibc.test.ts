@@ -4,8 +4,9 @@
  * the aligned calls with their alignment), the binned allocator returns the same address — the same
  * offset from the heap start for brk chunks, a mapping of its own where glibc mmapped — every time.
  */
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { replay } from '../../src/user/replay.js';
+import { describeCorpus } from '../corpus.js';
 import { corpusTrace, makeHeap } from './heaps.js';
 
 const LOGS: readonly (readonly [string, string, number])[] = [
@@ -20,7 +21,7 @@ const LOGS: readonly (readonly [string, string, number])[] = [
   ['python-dict-sysmalloc', 'python3.11.log.gz', 199499],
 ];
 
-describe("binned returns glibc's addresses", () => {
+describeCorpus("binned returns glibc's addresses", () => {
   test.each(LOGS)('%s/%s: all %i allocations', (dir, file, allocations) => {
     const ops = corpusTrace(dir, file);
     const r = replay(makeHeap('binned').a, file, ops);

@@ -8,6 +8,7 @@ import { SIGABRT, SIGSEGV } from '../../src/kernel/errno.js';
 import { KernelMemory } from '../../src/user/kernel-memory.js';
 import { ALLOCATOR_NAMES } from '../../src/user/malloc/api.js';
 import { replay } from '../../src/user/replay.js';
+import { testCorpus } from '../corpus.js';
 import { expectAllFreedAfterExit } from '../helpers.js';
 import { corpusTrace, makeHeap } from './heaps.js';
 
@@ -62,7 +63,7 @@ describe.each(ALLOCATOR_NAMES)('%s in a process', (name) => {
     expectAllFreedAfterExit(kernel!);
   });
 
-  test('replays ls -l through the MMU with a clean heap walk and kernel', () => {
+  testCorpus('replays ls -l through the MMU with a clean heap walk and kernel', () => {
     const ops = corpusTrace('ls-l', 'ls.rep');
     const { a, kernel } = makeHeap(name, 'kernel');
     const r = replay(a, 'ls.rep', ops, { check: 25 });

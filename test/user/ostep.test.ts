@@ -11,11 +11,11 @@
  * INSERT-FRONT/BACK), remainders kept in place, and its list-order coalescing (-C).
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { CHUNK_HDR, SIZE_SZ } from '../../src/user/malloc/chunk.js';
 import { type Fit, FreeListHeap, type ListOrder } from '../../src/user/malloc/freelist.js';
 import { DirectMemory } from '../../src/user/memory.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus, fromCorpus } from '../corpus.js';
 
 interface Op {
   readonly op: 'alloc' | 'free';
@@ -42,9 +42,10 @@ const ORDER: Record<string, ListOrder> = {
   'INSERT-BACK': 'fifo',
 };
 
-const cases: Case[] = JSON.parse(
-  readFileSync(corpusPath('reference', 'malloc', 'expected.json'), 'utf8'),
-).cases;
+const cases: Case[] = fromCorpus(
+  () => JSON.parse(readFileSync(corpusPath('reference', 'malloc', 'expected.json'), 'utf8')).cases,
+  [],
+);
 
 function runCase(c: Case): void {
   const inp = c.inputs;
@@ -88,7 +89,7 @@ function runCase(c: Case): void {
   expect(heap.check()).toEqual([]);
 }
 
-describe('malloc.py reference cases', () => {
+describeCorpus('malloc.py reference cases', () => {
   test('the corpus has all 167 cases', () => {
     expect(cases.length).toBe(167);
   });

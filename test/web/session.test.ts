@@ -6,7 +6,7 @@ import { parseScenario } from '../../src/workload/scenario/parse.js';
 import { checkScenario, ScenarioSession, samplePositions } from '../../web/src/engine/session.js';
 import { TraceReplay } from '../../web/src/engine/trace.js';
 import { stateView } from '../../web/src/engine/view-state.js';
-import { CORPUS } from '../corpus.js';
+import { CORPUS, testCorpus } from '../corpus.js';
 
 const example = (name: string) =>
   readFileSync(new URL(`../../examples/${name}.vms`, import.meta.url), 'utf8');
@@ -181,7 +181,7 @@ describe('a scenario session in the engine worker', () => {
     expect(() => new ScenarioSession('x.vms', 'spawn 1A\n')).toThrow(/process name/);
   });
 
-  test('exec runs a dropped ELF by name', () => {
+  testCorpus('exec runs a dropped ELF by name', () => {
     const bytes = gunzipSync(readFileSync(`${CORPUS}/elf/hello-static/prog.gz`));
     const text = 'machine x86_64 ram=64MiB\nexec P hello\nshow P maps\n';
     const s = new ScenarioSession('e.vms', text, [{ name: 'hello', bytes: new Uint8Array(bytes) }]);
@@ -194,7 +194,7 @@ describe('a scenario session in the engine worker', () => {
     expect(without.runError?.message).toMatch(/exec needs access to files/);
   });
 
-  test('a dynamic ELF finds its interpreter among the dropped files by its last name', () => {
+  testCorpus('a dynamic ELF finds its interpreter among the dropped files by its last name', () => {
     const prog = gunzipSync(readFileSync(`${CORPUS}/elf/hello-pie/prog.gz`));
     const ld = readFileSync(`${CORPUS}/elf/sysroot/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2`);
     const text = 'machine x86_64 ram=64MiB\nexec P hello\n';
@@ -228,7 +228,7 @@ describe('a scenario session in the engine worker', () => {
 });
 
 describe('a trace streamed through the worker replay', () => {
-  test('a gzip page trace from the corpus: every access counted, whatever the chunking', () => {
+  testCorpus('a gzip page trace from the corpus: every access counted, whatever the chunking', () => {
     const bytes = gunzipSync(readFileSync(`${CORPUS}/memtrace/memwalk.pages.gz`));
     const meta = JSON.parse(readFileSync(`${CORPUS}/memtrace/memwalk.meta.json`, 'utf8'));
     const results = [4096, 65536, 1_000_003].map((chunk) => {
