@@ -9,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { describeThrown, InputError, InvariantError } from '../base/errors.js';
 import { policyNames } from '../kernel/reclaim/registry.js';
-import { runExec, SHOW_CHOICES } from './exec.js';
+import { suggest } from '../workload/scenario/parse.js';
+import { runExec, SHOW_CHOICES, type ShowChoice } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { runMallocCommand } from './malloc.js';
 import { DEFAULT_THREADS, runMrc } from './mrc.js';
+import { countArg, portArg, sizeArg, warn } from './options.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
@@ -27,6 +29,10 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nEach command has its own options: vmscope COMMAND --help (the README describes them all).\nSizes take binary units (64MiB, 4GiB), counts take k and M (32k = 32768), policy names any case.',
+    )
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .enablePositionalOptions()
     .exitOverride();
@@ -70,20 +76,26 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       '--aslr',
       'randomize the layout as Linux does with randomize_va_space=2 (default: off, like setarch -R)',
     )
-    .option('--seed <n>', 'the random seed for --aslr', parseInteger, 0)
+    .option('--seed <n>', 'the random seed for --aslr', countArg, 0)
     .addOption(
-      new Option('--show <what>', 'what to print (repeat for more): maps, stack, status, auxv')
-        .choices(SHOW_CHOICES)
-        .argParser(collectChoice),
+      new Option('--show <what>', `what to print (repeat for more): ${SHOW_CHOICES.join(', ')}`).argParser(
+        collectShow,
+      ),
     )
-    .option('--ram <bytes>', 'physical memory of the simulated machine', parseInteger, 64 * 1024 * 1024)
+    .addOption(
+      new Option('--ram <size>', 'physical memory of the simulated machine')
+        .argParser(sizeArg)
+        .default(64 * 2 ** 20, '64MiB'),
+    )
     .option('--json', 'print one JSON document')
     .passThroughOptions()
     .addHelpText(
       'after',
       '\nBy default it prints /proc/PID/maps exactly as Linux does. Options come before BINARY; everything after it is argv.\nExample: vmscope exec --sysroot ../shared/corpus/elf/sysroot --show maps --show stack ./prog one two',
     )
-    .action((binary, args, opts) =>
+    .action((binary, args, opts, c) => {
+      if (c.getOptionValueSource('seed') === 'cli' && !opts.aslr)
+        warn(io, 'exec', '--seed does nothing without --aslr (the layout is not randomized)');
       setStatus(
         runExec(
           binary,
@@ -99,8 +111,8 @@ function program(io: Io, setStatus: (s: number) => void): Command {
           },
           io,
         ),
-      ),
-    );
+      );
+    });
 
   cmd
     .command('replay')
@@ -113,14 +125,21 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         .choices(['lackey', 'pages', 'auto'] as const)
         .default('auto' as const),
     )
-    .option('--policy <name>', 'page-replacement policy (see --help for the list)', 'lru')
-    .option('--frames <n>', 'frames user pages may hold (page tables are counted apart)', parseInteger, 1024)
-    .option('--tlb <entries[/ways]>', 'TLB size and associativity', '64/4')
+    .option('--policy <name>', 'page-replacement policy, in any case (see the list below)', 'lru')
     .option(
-      '--page-size <bytes>',
-      'page size for page ids of lackey traces (the full system uses 4096)',
-      parseInteger,
-      4096,
+      '--frames <n>',
+      'frames user pages may hold, such as 1024 or 32k (page tables are counted apart)',
+      countArg,
+      1024,
+    )
+    .option('--tlb <entries[/ways]>', 'TLB size and associativity', '64/4')
+    .addOption(
+      new Option(
+        '--page-size <size>',
+        'page size for page ids of lackey traces, such as 4KiB (the full system uses 4 KiB)',
+      )
+        .argParser(sizeArg)
+        .default(4096, '4KiB'),
     )
     .option(
       '--policy-only',
@@ -129,11 +148,15 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .option(
       '--quantum <n>',
       'accesses each process runs before the next one, with several files',
-      parseInteger,
+      countArg,
       10_000,
     )
-    .option('--swap <bytes>', 'size of the swap device', parseInteger, 4 * 2 ** 30)
-    .option('--seed <n>', 'seed of the random policies', parseInteger, 0)
+    .addOption(
+      new Option('--swap <size>', 'size of the swap device, such as 4GiB (0: none)')
+        .argParser(sizeArg)
+        .default(4 * 2 ** 30, '4GiB'),
+    )
+    .option('--seed <n>', 'seed of the random policies', countArg, 0)
     .addOption(
       new Option('--scope <scope>', 'replacement scope: victims from any process, or from the faulting one')
         .choices(['global', 'local'] as const)
@@ -154,7 +177,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .option(
       '--fault-cost <accesses>',
       'what a fault costs, in accesses, for the utilization of --sweep-mpl',
-      parseInteger,
+      countArg,
       10_000,
     )
     .option('--json', 'print one JSON object (accesses, hits, faults, … and per-process detail)')
@@ -164,9 +187,18 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .addHelpText(
       'after',
-      `\nPolicies: ${policyNames.join(', ')}.\nExample: vmscope replay --policy clock --frames 64 ../shared/corpus/memtrace/sort.lackey.gz`,
+      `\nPolicies: ${policyNames.join(', ')}.\nExit status: 0 when every trace was replayed to its end, 1 when a process was killed first (the OOM killer), 2 on bad input.\nExample: vmscope replay --policy clock --frames 64 ../shared/corpus/memtrace/sort.lackey.gz`,
     )
-    .action(async (files, opts) =>
+    .action(async (files, opts, c) => {
+      const given = (k: string) => c.getOptionValueSource(k) === 'cli';
+      const noop = (flag: string, why: string) => warn(io, 'replay', `${flag} does nothing ${why}`);
+      if (given('allocation') && opts.scope !== 'local') noop('--allocation', 'without --scope local');
+      if (given('faultCost') && !opts.sweepMpl) noop('--fault-cost', 'without --sweep-mpl');
+      if (given('quantum') && files.length < 2) noop('--quantum', 'with one trace');
+      if (opts.policyOnly) {
+        if (given('tlb')) noop('--tlb', 'with --policy-only (there is no TLB)');
+        if (given('swap')) noop('--swap', 'with --policy-only (there is no swap device)');
+      }
       setStatus(
         await runReplay(
           files,
@@ -186,34 +218,39 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             allocation: opts.allocation,
             sweepMpl: opts.sweepMpl ?? false,
             faultCost: opts.faultCost,
+            seedGiven: given('seed'),
           },
           io,
         ),
-      ),
-    );
+      );
+    });
 
   cmd
     .command('mrc')
     .description('miss-ratio curves: the fault rate of each policy at every memory size, from one trace')
     .argument('<file>', 'a trace (valgrind lackey or one page number per line; plain, .gz or .zst)')
-    .option('--policies <list>', 'comma-separated policies', 'lru,fifo,clock,opt')
+    .option('--policies <list>', 'comma-separated policies, in any case', 'lru,fifo,clock,opt')
     .option(
       '--frames <range>',
-      'sizes: LO..HI (powers of two between) or a list such as 16,24,32',
-      '16..65536',
+      "sizes: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32; default: 1 up to the trace's footprint",
     )
     .addOption(
       new Option('--format <format>', 'trace format')
         .choices(['lackey', 'pages', 'auto'] as const)
         .default('auto' as const),
     )
-    .option('--page-size <bytes>', 'page size for the page ids of lackey traces', parseInteger, 4096)
+    .addOption(
+      new Option('--page-size <size>', 'page size for the page ids of lackey traces, such as 4KiB')
+        .argParser(sizeArg)
+        .default(4096, '4KiB'),
+    )
     .option(
       '--threads <n>',
-      'worker threads for the policies simulated size by size',
-      parseInteger,
+      'worker threads for the policies simulated size by size (at least 1)',
+      countArg,
       DEFAULT_THREADS,
     )
+    .option('--seed <n>', 'seed of the random policies', countArg, 0)
     .option('--csv <file>', 'write policy,frames,faults,miss_ratio rows')
     .option('--plot <file.svg>', 'write the curves as an SVG chart')
     .option('--json', 'print the curves as JSON')
@@ -227,13 +264,14 @@ function program(io: Io, setStatus: (s: number) => void): Command {
           file,
           {
             policies: opts.policies,
-            frames: opts.frames,
             format: opts.format,
             pageSize: opts.pageSize,
             json: opts.json ?? false,
             ...(opts.csv ? { csv: opts.csv } : {}),
             ...(opts.plot ? { plot: opts.plot } : {}),
+            ...(opts.frames !== undefined ? { frames: opts.frames } : {}),
             threads: opts.threads,
+            seed: opts.seed,
           },
           io,
         ),
@@ -253,6 +291,11 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       [] as string[],
     )
     .option('--check', 'walk the whole heap after every operation')
+    .option(
+      '--allow-misuse',
+      'replay a double free or a realloc after free into the allocator (the program dies as under glibc) instead of refusing the trace',
+    )
+    .option('--wide', 'every column in the table (largest free block, VmRSS, VmData, speed, glibc addresses)')
     .option('--json', 'print an array with one object per allocator and trace')
     .option('--plot <file.svg>', 'write a chart of heap extent and live bytes over time')
     .addOption(
@@ -263,12 +306,18 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         .choices(['kernel', 'direct'] as const)
         .default('kernel' as const),
     )
-    .option('--ram <size>', 'physical memory of the simulated machine in kernel mode', '512MiB')
+    .addOption(
+      new Option('--ram <size>', 'physical memory of the simulated machine in kernel mode')
+        .argParser(sizeArg)
+        .default(512 * 2 ** 20, '512MiB'),
+    )
     .addHelpText(
       'after',
       "\nReports utilization (peak live payload / peak heap extent), fragmentation, the largest free block, brk and mmap calls,\nVmRSS and VmData at peak and at end, and operations per second. Misuse (double free, bad pointer, corrupted header)\nis reported in glibc's words and the process gets SIGABRT.",
     )
-    .action(async (traces, opts) =>
+    .action(async (traces, opts, c) => {
+      if (c.getOptionValueSource('ram') === 'cli' && opts.mode === 'direct')
+        warn(io, 'malloc', '--ram does nothing with --mode direct (there is no machine)');
       setStatus(
         await runMallocCommand(
           traces,
@@ -278,25 +327,31 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             check: opts.check ?? false,
             plot: opts.plot,
             mode: opts.mode,
-            ram: opts.ram,
+            ramBytes: opts.ram,
+            allowMisuse: opts.allowMisuse ?? false,
+            wide: opts.wide ?? false,
           },
           io,
         ),
-      ),
-    );
+      );
+    });
 
   cmd
     .command('serve')
     .description('serve the browser visualizer on 127.0.0.1 (npm start runs this)')
     .argument('[file]', 'a scenario to open (default: the bundled tour)')
-    .option('--port <n>', 'TCP port (0 picks a free one)', parseInteger, 8080)
+    .option('--port <n>', 'TCP port, 0 to 65535 (0 picks a free one)', portArg, 8080)
     .action(async (file, opts) => setStatus(await runServe(file, { port: opts.port }, io)));
 
   cmd
     .command('tour')
     .description('run the bundled examples, one for each duty of the memory manager')
     .option('--check', 'validate every kernel invariant after each statement')
-    .action((opts) => setStatus(runTour({ check: opts.check ?? false }, io)));
+    .option(
+      '--brief',
+      "the lesson (each example's comments) and each statement's result, without the narration of every event",
+    )
+    .action((opts) => setStatus(runTour({ check: opts.check ?? false, brief: opts.brief ?? false }, io)));
 
   return cmd;
 }
@@ -305,14 +360,16 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function collectChoice(value: string, previous: (typeof SHOW_CHOICES)[number][] | undefined) {
-  return [...(previous ?? []), value as (typeof SHOW_CHOICES)[number]];
-}
-
-function parseInteger(value: string): number {
-  const n = /^(0x[0-9a-f]+|[0-9]+)$/i.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got '${value}'`);
-  return n;
+/** `--show` repeated: each value checked against the choices as it is parsed (before anything runs). */
+function collectShow(value: string, previous: ShowChoice[] | undefined): ShowChoice[] {
+  const choice = SHOW_CHOICES.find((c) => c === value);
+  if (choice === undefined) {
+    const hint = suggest(value, SHOW_CHOICES);
+    throw new InvalidArgumentError(
+      `expected one of ${SHOW_CHOICES.join(', ')}, got '${value}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
+    );
+  }
+  return [...(previous ?? []), choice];
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit status. */

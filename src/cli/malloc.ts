@@ -12,7 +12,6 @@
  * brk/mmap as system calls, VmRSS/VmData from the process); `--mode direct` runs the allocators on a
  * bare ArrayBuffer instead, much faster, with no process to measure.
  */
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { InputError } from '../base/errors.js';
@@ -20,7 +19,7 @@ import { alignUp } from '../base/units.js';
 import { Machine } from '../hw/machine.js';
 import { Kernel } from '../kernel/kernel.js';
 import { jsonText } from '../report/json.js';
-import { mallocChartSvg, mallocJson, mallocTable } from '../report/malloc-report.js';
+import { mallocChartSvg, mallocJson, mallocTable, outcome } from '../report/malloc-report.js';
 import { KernelMemory } from '../user/kernel-memory.js';
 import { ALLOCATOR_NAMES, type AllocatorName, isAllocatorName } from '../user/malloc/api.js';
 import { createAllocator } from '../user/malloc/registry.js';
@@ -28,8 +27,8 @@ import { DirectMemory, type HeapMemory } from '../user/memory.js';
 import { OpColumns, type ReplayResult, replay } from '../user/replay.js';
 import { RepParser } from '../workload/alloc/rep.js';
 import { ShimLogParser } from '../workload/alloc/shimlog.js';
-import { parseSize } from '../workload/values.js';
-import { EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
+import { checkOutputPath, writeOutput } from './output.js';
 import { openTrace } from './trace-input.js';
 
 export interface MallocFlags {
@@ -41,8 +40,12 @@ export interface MallocFlags {
   readonly plot?: string | undefined;
   /** `kernel` (default) or `direct`. */
   readonly mode?: string | undefined;
-  /** RAM of the simulated machine in kernel mode (default 512 MiB). */
-  readonly ram?: string | undefined;
+  /** RAM of the simulated machine in kernel mode, in bytes (default 512 MiB). */
+  readonly ramBytes?: number | undefined;
+  /** Replay a double free (or a realloc after free) into the allocator instead of refusing the trace. */
+  readonly allowMisuse?: boolean | undefined;
+  /** Every column in the table (otherwise the ones that fit 100 columns). */
+  readonly wide?: boolean | undefined;
 }
 
 const DEFAULT_RAM = 512 * 1024 * 1024;
@@ -65,27 +68,36 @@ function checkFlags(flags: MallocFlags): { names: AllocatorName[]; mode: 'kernel
   const mode = flags.mode ?? 'kernel';
   if (mode !== 'kernel' && mode !== 'direct')
     throw new InputError('flag', `--mode is 'kernel' or 'direct', not '${mode}'`, { file: '--mode' });
-  const ram = flags.ram === undefined ? DEFAULT_RAM : parseSize(flags.ram);
-  if (ram === null || ram <= 0 || ram % 4096 !== 0 || ram > 2 ** 32)
-    throw new InputError('flag', `--ram must be whole pages up to 4 GiB, not '${flags.ram}'`, {
+  const ram = flags.ramBytes ?? DEFAULT_RAM;
+  if (!(ram > 0) || ram % 4096 !== 0 || ram > 2 ** 32)
+    throw new InputError('flag', `--ram must be whole pages up to 4 GiB, not ${ram} bytes`, {
       file: '--ram',
     });
-  if (flags.plot !== undefined && !flags.plot.endsWith('.svg'))
-    throw new InputError(
-      'flag',
-      `--plot writes an SVG file: give a name ending in .svg, not '${flags.plot}'`,
-      {
-        file: '--plot',
-      },
-    );
+  if (flags.plot !== undefined) {
+    if (!flags.plot.endsWith('.svg'))
+      throw new InputError(
+        'flag',
+        `--plot writes an SVG file: give a name ending in .svg, not '${flags.plot}'`,
+        { file: '--plot' },
+      );
+    checkOutputPath('--plot', flags.plot);
+  }
   return { names: names.length > 0 ? names : [...ALLOCATOR_NAMES], mode, ram };
 }
 
-/** Reads and parses a trace (by its name: `.log[.gz]` is a shim log, anything else `.rep`). @throws InputError */
-export async function loadAllocTrace(path: string): Promise<OpColumns> {
+/**
+ * Reads and parses a trace (by its name: `.log[.gz]` is a shim log, anything else `.rep`).
+ * `allowMisuse` lets a `.rep`'s double free through to the allocator. @throws InputError
+ */
+export async function loadAllocTrace(
+  path: string,
+  options: { readonly allowMisuse?: boolean } = {},
+): Promise<OpColumns> {
   const ops = new OpColumns();
   const plain = path.replace(/\.(gz|zst)$/, '');
-  const parser = plain.endsWith('.log') ? new ShimLogParser(path, ops) : new RepParser(path, ops);
+  const parser = plain.endsWith('.log')
+    ? new ShimLogParser(path, ops)
+    : new RepParser(path, ops, { allowMisuse: options.allowMisuse ?? false });
   for await (const chunk of openTrace(path, { bytes: 0 })) parser.push(chunk);
   parser.end();
   return ops;
@@ -125,7 +137,7 @@ export async function runMallocCommand(
     throw new InputError('usage', 'give at least one trace file', { file: 'vmscope malloc' });
   const results: ReplayResult[] = [];
   for (const path of traces) {
-    const ops = await loadAllocTrace(path);
+    const ops = await loadAllocTrace(path, { allowMisuse: flags.allowMisuse ?? false });
     const traceName = basename(path);
     for (const name of names) {
       const allocator = createAllocator(name, freshMemory(mode, ram, traceName));
@@ -134,8 +146,9 @@ export async function runMallocCommand(
     }
   }
   if (io.isTTY && !flags.json) io.err('\r\x1b[K');
-  if (flags.plot !== undefined) writeFileSync(flags.plot, mallocChartSvg(results));
   if (flags.json) io.out(jsonText(mallocJson(results)));
-  else io.out(mallocTable(results));
-  return results.some((r) => r.died !== null || r.checkFailure !== null) ? EXIT_FAILED : EXIT_OK;
+  else io.out(mallocTable(results, { wide: flags.wide ?? false }));
+  if (flags.plot !== undefined && !writeOutput('--plot', flags.plot, mallocChartSvg(results), io))
+    return EXIT_INPUT;
+  return results.some((r) => outcome(r) !== 'ok') ? EXIT_FAILED : EXIT_OK;
 }

@@ -14,6 +14,8 @@ export interface MrcTask {
   readonly pageSize: number;
   readonly policy: string;
   readonly sizes: readonly number[];
+  /** Seed of the random policies. */
+  readonly seed: number;
   /** Next uses for policies that need the future: the distances and the far ones as pairs. */
   readonly future: {
     readonly distance: Uint16Array;
@@ -37,7 +39,7 @@ export async function tracePass(
 }
 
 export default async function runTask(task: MrcTask): Promise<MissRatioCurve> {
-  const sweep = new SizeSweep(task.policy, task.sizes);
+  const sweep = new SizeSweep(task.policy, task.sizes, { seed: task.seed });
   if (task.future) {
     const far = new PageIdMap(Math.max(16, task.future.far?.length ?? 0));
     for (const [t, d] of task.future.far ?? []) far.set(t, d);

@@ -3,48 +3,88 @@
  * one trace. Exact in one pass for LRU (stack distances) and OPT (priority stack over next uses);
  * the other policies run one simulation per size, spread over worker threads.
  */
-import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { Piscina } from 'piscina';
 import { InputError } from '../base/errors.js';
 import { createPolicy } from '../kernel/reclaim/registry.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
+import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
 import { NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSizes } from '../sim/mrc.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
-import { EXIT_OK, type Io } from './io.js';
+import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { type MrcTask, tracePass as pass } from './mrc-thread.js';
-import { checkPolicy } from './replay.js';
+import { checkPolicy, countArg } from './options.js';
+import { checkOutputPath, writeOutput } from './output.js';
 
 export interface MrcFlags {
   readonly policies: string;
-  readonly frames: string;
+  /** The sizes; absent: powers of two from 1 up to the trace's footprint, and the footprint. */
+  readonly frames?: string;
   readonly format: TraceFormat | 'auto';
   readonly pageSize: number;
   readonly json: boolean;
   readonly csv?: string;
   readonly plot?: string;
   readonly threads: number;
+  /** Seed of the random policies. */
+  readonly seed?: number;
 }
 
-/** `16..65536` (powers of two between) or `16,24,32` (exactly these). */
+/** The largest size a curve may ask for. */
+const MAX_SIZE = 2 ** 26;
+
+/**
+ * The sizes of `--frames`: `LO..HI` every size between (so that `1..6` shows Belady's anomaly),
+ * `LO..HI/x2` powers of two between (and the ends), `LO..HI/+N` every N-th, or a list `16,24,32`.
+ * Numbers take the count multipliers (`64k`). @throws InputError naming --frames.
+ */
 export function parseSizes(text: string): number[] {
-  const range = /^([0-9]+)\.\.([0-9]+)$/.exec(text);
+  const fail = (why: string): never => {
+    throw new InputError(
+      'flag',
+      `expected --frames LO..HI, LO..HI/x2, LO..HI/+STEP or a list such as 16,24,32 (sizes 1..${count(MAX_SIZE)}), got '${text}'${why ? `: ${why}` : ''}`,
+      { file: '--frames' },
+    );
+  };
+  const num = (t: string): number => {
+    try {
+      return countArg(t);
+    } catch {
+      return fail(`'${t}' is not a number`);
+    }
+  };
+  const range = /^([^.,/]+)\.\.([^.,/]+)(?:\/(x2|\+[^.,/]+))?$/.exec(text.trim());
+  let sizes: number[];
   if (range) {
-    const lo = Number(range[1]);
-    const hi = Number(range[2]);
-    if (lo >= 1 && hi >= lo && hi <= 2 ** 26) return powerOfTwoSizes(lo, hi);
-  } else if (/^[0-9]+(,[0-9]+)*$/.test(text)) {
-    const sizes = [...new Set(text.split(',').map(Number))].sort((a, b) => a - b);
-    if (sizes.every((s) => s >= 1 && s <= 2 ** 26)) return sizes;
+    const lo = num(range[1]!);
+    const hi = num(range[2]!);
+    if (lo < 1 || hi < lo) fail('LO must be at least 1 and at most HI');
+    if (hi > MAX_SIZE) fail(`HI is more than ${count(MAX_SIZE)}`);
+    const step = range[3];
+    if (step === 'x2') sizes = powerOfTwoSizes(lo, hi);
+    else {
+      const by = step === undefined ? 1 : num(step.slice(1));
+      if (by < 1) fail('the step must be at least 1');
+      if ((hi - lo) / by + 1 > 100_000) fail('more than 100,000 sizes: give a step (LO..HI/x2)');
+      sizes = [];
+      for (let s = lo; s <= hi; s += by) sizes.push(s);
+      if (sizes.at(-1) !== hi) sizes.push(hi);
+    }
+  } else {
+    sizes = [...new Set(text.split(',').map((t) => num(t.trim())))].sort((a, b) => a - b);
+    if (sizes.some((s) => s < 1 || s > MAX_SIZE)) fail(`every size must be from 1 to ${count(MAX_SIZE)}`);
   }
-  throw new InputError(
-    'flag',
-    `expected --frames LO..HI or a list such as 16,32,64 (1..67108864), got '${text}'`,
-    { file: '--frames' },
-  );
+  return sizes;
+}
+
+/** The default sizes: powers of two from 1 below the footprint, and the footprint itself. */
+export function defaultSizes(footprint: number): number[] {
+  return powerOfTwoSizes(1, Math.max(1, Math.min(footprint, MAX_SIZE)));
 }
 
 /** The other policies: one simulation per size, the sizes dealt out to worker threads. */
@@ -54,6 +94,7 @@ async function sweep(
   sizes: readonly number[],
   future: NextUses | null,
   flags: MrcFlags,
+  progress: Progress,
 ): Promise<MissRatioCurve> {
   const threads = Math.max(1, Math.min(flags.threads, sizes.length));
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -65,17 +106,22 @@ async function sweep(
   });
   try {
     const far = future ? farPairs(future) : null;
+    // One task per thread (each reads the trace itself), the sizes dealt out in turn.
     const parts: MissRatioCurve[] = await Promise.all(
-      Array.from({ length: threads }, (_, i) =>
-        pool.run({
+      Array.from({ length: threads }, async (_, i) => {
+        const taskSizes = sizes.filter((_, j) => j % threads === i);
+        const c: MissRatioCurve = await pool.run({
           file,
           format: flags.format,
           pageSize: flags.pageSize,
           policy,
-          sizes: sizes.filter((_, j) => j % threads === i),
+          sizes: taskSizes,
+          seed: flags.seed ?? 0,
           future: future ? { distance: future.distance, far } : null,
-        } satisfies MrcTask),
-      ),
+        } satisfies MrcTask);
+        progress.done(policy, taskSizes.length);
+        return c;
+      }),
     );
     const faults = new Map<number, number>();
     for (const c of parts) for (let i = 0; i < c.sizes.length; i++) faults.set(c.sizes[i]!, c.faults[i]!);
@@ -99,6 +145,40 @@ function farPairs(future: NextUses): [number, number][] {
   return out;
 }
 
+/** Progress on a terminal: sizes done out of all, by policy. */
+interface Progress {
+  done(policy: string, sizes: number): void;
+  stop(): void;
+}
+
+function progressBar(total: number, io: Io): Progress {
+  if (!io.isTTY || total === 0) return { done() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'mrc [{bar}] {value}/{total} sizes | {policy}',
+      hideCursor: true,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { policy: '' });
+  let n = 0;
+  return {
+    done(policy, sizes) {
+      n += sizes;
+      bar.update(n, { policy });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+/**
+ * Runs the command: flags and output paths checked first, then one pass for the footprint (and
+ * LRU), the curves, the table (or JSON), and last the files. @returns 0, or 2 when a file could not
+ * be written (the results are printed all the same).
+ */
 export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<number> {
   const policies = [
     ...new Set(
@@ -107,32 +187,44 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
         .map((p) => p.trim())
         .filter(Boolean),
     ),
-  ].map(checkPolicy);
+  ].map((p) => checkPolicy(p, '--policies'));
   if (policies.length === 0)
     throw new InputError('flag', 'expected at least one policy', { file: '--policies' });
-  const sizes = parseSizes(flags.frames);
-  const curves: MissRatioCurve[] = [];
+  if (!(flags.threads >= 1))
+    throw new InputError('flag', `--threads must be at least 1, got ${flags.threads}`, { file: '--threads' });
+  const given = flags.frames === undefined ? null : parseSizes(flags.frames);
+  if (flags.csv !== undefined) checkOutputPath('--csv', flags.csv);
+  if (flags.plot !== undefined) checkOutputPath('--plot', flags.plot);
+  // LRU's pass comes first: it is exact for every size at once, and it counts the footprint.
+  const lru = new LruStackDistance();
+  await pass(file, flags, (pages, _w, n) => lru.push(pages, n));
+  const footprint = lru.distinctPages;
+  const sizes = given ?? defaultSizes(footprint);
   let future: NextUses | null = null;
   if (policies.some((p) => createPolicy(p, 1, {}).needsFuture)) {
     const b = new NextUseBuilder();
-    await pass(file, flags, (pages, _w, count) => b.push(pages, count));
+    await pass(file, flags, (pages, _w, n) => b.push(pages, n));
     future = b.finish();
   }
-  for (const policy of policies) {
-    if (policy === 'lru') {
-      const lru = new LruStackDistance();
-      await pass(file, flags, (pages, _w, count) => lru.push(pages, count));
-      curves.push(lru.curve(sizes));
-    } else if (policy === 'opt') {
-      const opt = new OptStackDistance(future!);
-      await pass(file, flags, (pages, _w, count) => opt.push(pages, count));
-      curves.push(opt.curve(sizes));
-    } else {
-      curves.push(
-        await sweep(file, policy, sizes, createPolicy(policy, 1, {}).needsFuture ? future : null, flags),
-      );
+  const simulated = policies.filter((p) => p !== 'lru' && p !== 'opt');
+  const progress = progressBar(simulated.length * sizes.length, io);
+  const curves: MissRatioCurve[] = [];
+  try {
+    for (const policy of policies) {
+      if (policy === 'lru') curves.push(lru.curve(sizes));
+      else if (policy === 'opt') {
+        const opt = new OptStackDistance(future!);
+        await pass(file, flags, (pages, _w, n) => opt.push(pages, n));
+        curves.push(opt.curve(sizes));
+      } else {
+        const needs = createPolicy(policy, 1, {}).needsFuture;
+        curves.push(await sweep(file, policy, sizes, needs ? future : null, flags, progress));
+      }
     }
+  } finally {
+    progress.stop();
   }
+  const accesses = lru.accesses;
   const rows = curves.flatMap((c) =>
     c.sizes.map((frames, i) => ({
       policy: c.policy,
@@ -141,43 +233,48 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
       missRatio: c.accesses === 0 ? 0 : c.faults[i]! / c.accesses,
     })),
   );
-  if (flags.csv)
-    writeFileSync(
-      flags.csv,
-      `policy,frames,faults,miss_ratio\n${rows.map((r) => `${r.policy},${r.frames},${r.faults},${r.missRatio}`).join('\n')}\n`,
-    );
-  if (flags.plot) {
+  if (flags.json) io.out(jsonText({ file, accesses, footprint, coldFaults: lru.coldFaults, curves }));
+  else io.out(mrcTable(file, accesses, footprint, sizes, curves));
+  let status = EXIT_OK;
+  if (flags.csv !== undefined) {
+    const csv = `policy,frames,faults,miss_ratio\n${rows.map((r) => `${r.policy},${r.frames},${r.faults},${r.missRatio}`).join('\n')}\n`;
+    if (!writeOutput('--csv', flags.csv, csv, io)) status = EXIT_INPUT;
+  }
+  if (flags.plot !== undefined) {
     const points: ChartPoint[] = rows.map((r) => ({ x: r.frames, y: r.missRatio, series: r.policy }));
-    writeFileSync(
-      flags.plot,
-      lineChartSvg({
-        title: `miss-ratio curves: ${file.split('/').pop()}`,
-        xLabel: 'frames',
-        yLabel: 'miss ratio',
-        points,
-        xType: 'log',
-        yDomain: [0, 1],
-      }),
-    );
+    const svg = lineChartSvg({
+      title: `miss-ratio curves: ${basename(file)} (${count(accesses)} accesses, footprint ${count(footprint)} pages)`,
+      xLabel: 'frames',
+      yLabel: 'miss ratio',
+      points,
+      xType: sizes.length > 1 && sizes.at(-1)! / sizes[0]! >= 16 ? 'log' : 'linear',
+      xIntegers: sizes.length <= 12,
+    });
+    if (!writeOutput('--plot', flags.plot, svg, io)) status = EXIT_INPUT;
   }
-  if (flags.json) {
-    io.out(jsonText({ file, accesses: curves[0]!.accesses, curves }));
-    return EXIT_OK;
-  }
+  return status;
+}
+
+/** The curves as a table: faults and miss ratio per size and policy, the footprint above. */
+function mrcTable(
+  file: string,
+  accesses: number,
+  footprint: number,
+  sizes: readonly number[],
+  curves: readonly MissRatioCurve[],
+): string {
   const t = new Table({
-    head: ['frames', ...curves.map((c) => c.policy)],
+    head: ['frames', ...curves.map((c) => `${c.policy} faults (miss ratio)`)],
     style: { head: [], border: [], compact: true },
+    colAligns: ['right', ...curves.map(() => 'right' as const)],
   });
   sizes.forEach((s, i) => {
     t.push([
-      String(s),
-      ...curves.map((c) => `${((100 * c.faults[i]!) / Math.max(1, c.accesses)).toFixed(3)}%`),
+      count(s),
+      ...curves.map((c) => `${count(c.faults[i]!)} (${percent(c.faults[i]! / Math.max(1, c.accesses), 3)})`),
     ]);
   });
-  io.out(
-    `miss ratio of ${file} (${curves[0]!.accesses.toLocaleString('en-US')} accesses)\n${t.toString()}\n`,
-  );
-  return EXIT_OK;
+  return `${basename(file)}: ${count(accesses)} accesses, footprint ${count(footprint)} distinct pages: from ${count(footprint)} frames up, only the ${count(curves[0]?.coldFaults ?? footprint)} cold misses remain\n${t.toString()}\n`;
 }
 
 export const DEFAULT_THREADS = availableParallelism();

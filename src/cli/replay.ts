@@ -2,21 +2,27 @@
  * `vmscope replay FILE...`: memory traces through the whole system (MMU, TLB, page tables, faults,
  * reclaim, swap), or, with --policy-only, straight into the replacement policy.
  */
-import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
-import Table from 'cli-table3';
 import { InputError } from '../base/errors.js';
 import { isPowerOfTwo } from '../base/units.js';
-import { createPolicy, isPolicyName, type PolicyName, policyNames } from '../kernel/reclaim/registry.js';
+import { createPolicy, type PolicyName } from '../kernel/reclaim/registry.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { jsonText } from '../report/json.js';
+import {
+  formatReplay,
+  formatSweep,
+  type MplPoint,
+  processFate,
+  type ReplayTotals,
+} from '../report/replay-report.js';
 import { CacheSim, NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { SystemReplay } from '../sim/replay.js';
-import { suggest } from '../workload/scenario/parse.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
-import { EXIT_OK, type Io } from './io.js';
+import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
+import { checkPolicy, warn } from './options.js';
+import { checkOutputPath, writeOutput } from './output.js';
 import { interleave, PageStream } from './trace-input.js';
 
 export interface ReplayFlags {
@@ -37,21 +43,15 @@ export interface ReplayFlags {
   readonly sweepMpl: boolean;
   /** What a page fault costs, in accesses (for the utilization of the MPL sweep). */
   readonly faultCost: number;
+  /** --seed was given (a warning when the policy draws no random numbers). */
+  readonly seedGiven?: boolean;
 }
+
+/** Policies that draw random numbers (the others ignore --seed). */
+const SEEDED_POLICIES: readonly string[] = ['random', 'ostep-rand', 'ostep-clock'];
 
 /** Keeps page ids of different traces apart in one policy-only stream. */
 const PROCESS_SPAN = 2 ** 36;
-
-export function checkPolicy(name: string): PolicyName {
-  if (isPolicyName(name)) return name;
-  const hint = suggest(name, policyNames);
-  throw new InputError(
-    'flag',
-    `unknown policy '${name}' (one of ${policyNames.join(', ')})`,
-    { file: '--policy' },
-    hint && `did you mean '${hint}'?`,
-  );
-}
 
 export function parseTlb(text: string): { entries: number; ways: number } {
   const m = /^([0-9]+)(?:\/([0-9]+))?$/.exec(text);
@@ -68,7 +68,7 @@ export function parseTlb(text: string): { entries: number; ways: number } {
 }
 
 interface ReplayReport {
-  readonly stats: Record<string, unknown> & { accesses: number; hits: number; faults: number };
+  readonly stats: ReplayTotals & Record<string, unknown>;
   readonly chart: ChartPoint[];
 }
 
@@ -146,7 +146,7 @@ async function policyOnly(
   bar.stop();
   chart.push({ x: sim.now, y: sim.faults, series: 'faults' });
   const stats = {
-    mode: 'policy-only',
+    mode: 'policy-only' as const,
     policy,
     frames: flags.frames,
     pageSize: flags.pageSize,
@@ -157,10 +157,14 @@ async function policyOnly(
     coldFaults: sim.coldFaults,
     evictions: sim.evictions,
     writebacks: sim.writebacks,
+    complete: true,
     processes: files.map((f, i) => ({
       name: basename(f),
       file: f,
       ...perProcess[i]!,
+      traceAccesses: perProcess[i]!.accesses,
+      state: 'finished',
+      signal: null,
       format: streams[i]!.format,
     })),
   };
@@ -201,15 +205,26 @@ async function fullSystem(
     allocation: flags.allocation,
   });
   const bar = progressBar(streams, io);
+  // Every access of every trace is counted, also those a killed process never ran, so that the
+  // report can say how much of each trace it covers.
+  const traceAccesses = files.map(() => 0);
   let t = 0;
   await interleave(streams, flags.quantum, (p, pages, writes, count) => {
-    const ran = replay.run(p, pages, writes, count, future, t);
+    if (replay.alive(p)) replay.run(p, pages, writes, count, future, t);
+    traceAccesses[p]! += count;
     t += count;
     bar.tick();
-    return ran === count;
+    return true;
   });
   bar.stop();
   const stats = replay.stats();
+  const processes = stats.processes.map((p, i) => ({
+    ...p,
+    traceAccesses: traceAccesses[i]!,
+    state: p.state === 'running' && p.accesses === traceAccesses[i] ? 'finished' : p.state,
+    file: files[i],
+    format: streams[i]!.format,
+  }));
   const chart: ChartPoint[] = [];
   for (const s of replay.samples) {
     s.rss.forEach((rss, i) => {
@@ -220,97 +235,15 @@ async function fullSystem(
     stats: {
       ...stats,
       pageSize: 4096,
+      scope: flags.scope,
+      allocation: flags.allocation,
+      swapBytes: flags.swapBytes,
       tlbConfig: tlb,
-      processes: stats.processes.map((p, i) => ({ ...p, file: files[i], format: streams[i]!.format })),
+      complete: processes.every((p) => p.state === 'finished'),
+      processes,
     },
     chart,
   };
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(2)}%`;
-}
-
-function formatTable(stats: ReplayReport['stats']): string {
-  const s = stats as Record<string, unknown> & {
-    accesses: number;
-    hits: number;
-    faults: number;
-    hitRatio: number;
-    processes: Record<string, unknown>[];
-  };
-  const t = new Table({ head: ['', 'value'], style: { head: [], border: [], compact: true } });
-  const rows: [string, string][] = [
-    ['mode', String(s['mode'])],
-    ['policy', String(s['policy'])],
-    ['frames', String(s['frames'])],
-    ['accesses', s.accesses.toLocaleString('en-US')],
-    ['hits', s.hits.toLocaleString('en-US')],
-    ['page faults', s.faults.toLocaleString('en-US')],
-    ['hit ratio', pct(s.hitRatio)],
-  ];
-  if (s['mode'] === 'full-system') {
-    const tlb = s['tlb'] as {
-      hits: number;
-      misses: number;
-      hitRatio: number;
-      walks: number;
-      pteReads: number;
-    };
-    rows.push(
-      ['  minor / major', `${String(s['minorFaults'])} / ${String(s['majorFaults'])}`],
-      ['TLB hit ratio', `${pct(tlb.hitRatio)} (${tlb.misses.toLocaleString('en-US')} misses)`],
-      [
-        'page walks',
-        `${tlb.walks.toLocaleString('en-US')} (${tlb.pteReads.toLocaleString('en-US')} PTE reads)`,
-      ],
-      ['evictions', String(s['evictions'])],
-      ['dirty write-backs', String(s['writebacks'])],
-      ['swap-ins', String(s['swapIns'])],
-    );
-  } else {
-    rows.push(
-      ['cold faults', String(s['coldFaults'])],
-      ['evictions', String(s['evictions'])],
-      ['dirty write-backs', String(s['writebacks'])],
-    );
-  }
-  for (const r of rows) t.push(r);
-  let out = `${t.toString()}\n`;
-  if (s.processes.length > 1 || s['mode'] === 'full-system') {
-    const pt = new Table({
-      head: ['process', 'accesses', 'faults', 'peak RSS', 'state'],
-      style: { head: [], border: [], compact: true },
-    });
-    for (const p of s.processes) {
-      const peak =
-        p['peakRssPages'] === undefined
-          ? '-'
-          : `${((p['peakRssPages'] as number) * 4).toLocaleString('en-US')} kB`;
-      pt.push([
-        String(p['name']),
-        String(p['accesses']),
-        String(p['faults']),
-        peak,
-        String(p['state'] ?? '-'),
-      ]);
-    }
-    out += `${pt.toString()}\n`;
-  }
-  return out;
-}
-
-/** One level of multiprogramming in the thrashing sweep. */
-interface MplPoint {
-  readonly mpl: number;
-  readonly accesses: number;
-  readonly faults: number;
-  readonly faultRate: number;
-  /**
-   * CPU utilization: each process is runnable a share u = a / (a + f × fault cost) of the time (a
-   * accesses, f faults), and the CPU is busy while any is: 1 − Π(1 − u).
-   */
-  readonly utilization: number;
 }
 
 /** Thrashing shown: the same traces at rising multiprogramming levels on the same frames. */
@@ -328,37 +261,26 @@ async function sweepMpl(
       : await fullSystem(subset, policy, flags, io);
     const faultRate = stats.accesses === 0 ? 0 : stats.faults / stats.accesses;
     let idle = 1;
-    for (const p of stats['processes'] as { accesses: number; faults: number }[]) {
+    for (const p of stats.processes) {
       if (p.accesses > 0) idle *= 1 - p.accesses / (p.accesses + p.faults * flags.faultCost);
     }
-    points.push({ mpl, accesses: stats.accesses, faults: stats.faults, faultRate, utilization: 1 - idle });
+    points.push({
+      mpl,
+      accesses: stats.accesses,
+      faults: stats.faults,
+      faultRate,
+      utilization: 1 - idle,
+      complete: stats.complete,
+    });
   }
   return points;
 }
 
-function formatSweep(points: readonly MplPoint[], flags: ReplayFlags): string {
-  const t = new Table({
-    head: [
-      'processes',
-      'accesses',
-      'faults',
-      'fault rate',
-      `utilization (fault = ${flags.faultCost} accesses)`,
-    ],
-    style: { head: [], border: [], compact: true },
-  });
-  for (const p of points) {
-    t.push([
-      String(p.mpl),
-      p.accesses.toLocaleString('en-US'),
-      p.faults.toLocaleString('en-US'),
-      pct(p.faultRate),
-      pct(p.utilization),
-    ]);
-  }
-  return `${t.toString()}\n`;
-}
-
+/**
+ * Runs the command: checks every flag and the output path first, replays, prints the report (and
+ * then writes the chart). @returns 0 when every trace ran to its end, 1 when a process was killed
+ * first (it says so on stderr), 2 when the chart could not be written.
+ */
 export async function runReplay(files: readonly string[], flags: ReplayFlags, io: Io): Promise<number> {
   const policy = checkPolicy(flags.policy);
   if (!Number.isSafeInteger(flags.frames) || flags.frames < 1) {
@@ -376,43 +298,48 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
       file: '--scope',
     });
   }
+  if (!flags.policyOnly) parseTlb(flags.tlb);
+  if (flags.plot !== undefined) checkOutputPath('--plot', flags.plot);
+  if (flags.seedGiven && !SEEDED_POLICIES.includes(policy))
+    warn(io, 'replay', `--seed does nothing with ${policy}: it draws no random numbers`);
   if (flags.sweepMpl) {
     const points = await sweepMpl(files, policy, flags, io);
+    io.out(flags.json ? jsonText(points) : formatSweep(points, flags.faultCost));
     if (flags.plot) {
       const chart: ChartPoint[] = points.flatMap((p) => [
         { x: p.mpl, y: p.faultRate * 100, series: 'fault rate %' },
         { x: p.mpl, y: p.utilization * 100, series: 'utilization %' },
       ]);
-      writeFileSync(
-        flags.plot,
-        lineChartSvg({
-          title: `thrashing: ${policy}, ${flags.frames} frames`,
-          xLabel: 'processes',
-          yLabel: '%',
-          points: chart,
-        }),
-      );
+      const svg = lineChartSvg({
+        title: `thrashing: ${policy}, ${flags.frames} frames`,
+        xLabel: 'processes',
+        yLabel: '%',
+        points: chart,
+        xIntegers: true,
+        yDomain: [0, 100],
+      });
+      if (!writeOutput('--plot', flags.plot, svg, io)) return EXIT_INPUT;
     }
-    io.out(flags.json ? jsonText(points) : formatSweep(points, flags));
-    return EXIT_OK;
+    return points.every((p) => p.complete) ? EXIT_OK : EXIT_FAILED;
   }
   const report = flags.policyOnly
     ? await policyOnly(files, policy, flags, io)
     : await fullSystem(files, policy, flags, io);
+  io.out(flags.json ? jsonText(report.stats) : formatReplay(report.stats));
+  for (const p of report.stats.processes)
+    if (p.state !== 'finished')
+      io.err(`vmscope replay: ${p.name} was ${processFate(p)}; the figures cover only what ran\n`);
   if (flags.plot) {
     const title = flags.policyOnly
       ? `faults over time: ${policy}, ${flags.frames} frames`
       : `RSS over time: ${policy}, ${flags.frames} frames`;
-    writeFileSync(
-      flags.plot,
-      lineChartSvg({
-        title,
-        xLabel: 'accesses',
-        yLabel: flags.policyOnly ? 'faults' : 'kB',
-        points: report.chart,
-      }),
-    );
+    const svg = lineChartSvg({
+      title,
+      xLabel: 'accesses',
+      yLabel: flags.policyOnly ? 'faults' : 'kB',
+      points: report.chart,
+    });
+    if (!writeOutput('--plot', flags.plot, svg, io)) return EXIT_INPUT;
   }
-  io.out(flags.json ? jsonText(report.stats) : formatTable(report.stats));
-  return EXIT_OK;
+  return report.stats.complete ? EXIT_OK : EXIT_FAILED;
 }

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { archPreset } from '../hw/arch.js';
 import { jsonText } from '../report/json.js';
-import { formatStep, formatSummary, runJson } from '../report/scenario-report.js';
+import { commentBlock, formatStep, formatSummary, runJson } from '../report/scenario-report.js';
 import { runScenario } from '../sim/scenario-runner.js';
 import type { Scenario } from '../workload/scenario/ast.js';
 import { parseScenario } from '../workload/scenario/parse.js';
@@ -17,12 +17,20 @@ export interface RunFlags {
   readonly check?: boolean;
   /** Where `exec` statements find interpreters (default `/`). */
   readonly sysroot?: string;
+  /** The scenario's text: its comments are printed above the statements they precede (the tour). */
+  readonly lesson?: string;
+  /** Each statement with its result only, no event-by-event narration. */
+  readonly brief?: boolean;
 }
 
-/** Reads a text file, or throws an InputError naming it. */
+/**
+ * Reads a text file, or throws an InputError naming it — also for a binary file (an ELF program
+ * given to `run` is pointed to `exec`).
+ */
 export function readTextFile(path: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -33,6 +41,18 @@ export function readTextFile(path: string): string {
           : `cannot read it (${code ?? String(e)})`;
     throw new InputError('file', why, { file: path });
   }
+  if (bytes.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1')))
+    throw new InputError(
+      'file',
+      'this is an ELF program, not a scenario',
+      { file: path },
+      `to load it as Linux's execve does: vmscope exec ${path}; in a scenario: exec P ${path}`,
+    );
+  if (bytes.subarray(0, 8192).includes(0))
+    throw new InputError('file', 'this is a binary file, not a scenario (a text file of statements)', {
+      file: path,
+    });
+  return bytes.toString('utf8');
 }
 
 /** A whole trace file for a scenario's `replay` (gzip by its extension). */
@@ -64,6 +84,8 @@ export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
   const c = colors(io);
   const arch = archPreset(scenario.machine.arch);
   const names = new Map<number, string>();
+  const lessonLines = flags.lesson?.split(/\r?\n/) ?? null;
+  let lastLine = 0;
   const run = runScenario(scenario, {
     check: flags.check ?? false,
     files: hostFileSource(flags.sysroot ?? '/', dirname(scenario.file)),
@@ -72,7 +94,13 @@ export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
       if (step.outcome.kind === 'spawn' && step.statement.kind === 'spawn')
         names.set(step.outcome.pid, step.statement.name);
       if (flags.json) return;
-      let text = formatStep(arch, step, names);
+      const line = step.statement.place.line;
+      if (lessonLines !== null) {
+        const comments = commentBlock(lessonLines, lastLine + 1, line - 1);
+        if (comments.length > 0) io.out(`\n${comments.map((t) => c.cyan(t ? `  ${t}` : '')).join('\n')}\n`);
+        lastLine = line;
+      }
+      let text = formatStep(arch, step, names, { brief: flags.brief ?? false });
       if (step.verdict)
         text = text
           .replace(/ {2}ok\n$/, `  ${c.green('ok')}\n`)

@@ -170,8 +170,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
 /**
  * `vmscope serve`: starts the server, prints its URL, and serves until SIGINT or SIGTERM (or
- * `until` resolves, for tests). @returns the exit status: 0 after a clean stop, 2 for bad input
- * (an unreadable FILE, a busy port), 1 when the app is not built.
+ * `until` resolves, for tests) — or until its parent is gone (`npm start` stopped). @returns the
+ * exit status: 0 after a clean stop, 2 for bad input (a FILE that cannot be read or does not parse,
+ * a busy port), 1 when the app is not built.
  */
 export async function runServe(
   file: string | undefined,
@@ -179,6 +180,16 @@ export async function runServe(
   io: Io,
   until?: Promise<void>,
 ): Promise<number> {
+  // A scenario that does not parse is refused before anything listens: every problem, exit 2.
+  if (file !== undefined) {
+    try {
+      parseScenario(file, readTextFile(file));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      io.err(`${e.format()}\n`);
+      return EXIT_INPUT;
+    }
+  }
   let server: RunningServer;
   try {
     server = await startServer({
@@ -193,32 +204,37 @@ export async function runServe(
     }
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
+      const why =
+        code === 'EADDRINUSE'
+          ? 'it is in use (another vmscope serve, or another program)'
+          : 'this user may not listen there (ports below 1024 need privileges)';
       io.err(
-        `vmscope serve: cannot listen on port ${flags.port} (${code === 'EADDRINUSE' ? 'in use' : 'not allowed'})\n`,
+        `--port: error: cannot listen on port ${flags.port}: ${why} (pick another: vmscope serve --port N, or npm start -- --port N; --port 0 takes any free one)\n`,
       );
       return EXIT_INPUT;
     }
     throw e;
   }
-  if (file !== undefined) {
-    try {
-      parseScenario(file, readTextFile(file));
-    } catch (e) {
-      // The page shows the error in its editor; say it here too.
-      if (e instanceof InputError) io.err(`${e.format()}\n`);
-      else throw e;
-    }
-  }
   io.out(`vmscope visualizer: ${server.url}${file !== undefined ? ` (with ${file})` : ''}\n`);
   io.out('Press Ctrl+C to stop.\n');
   await new Promise<void>((done) => {
+    // Started by `npm start`, whose shell does not pass a SIGTERM on: when the parent is gone
+    // (this process was handed to init), stop as if told to.
+    const parent = process.ppid;
+    const orphaned = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, 500);
+    orphaned.unref();
     const stop = () => {
+      clearInterval(orphaned);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', stop);
       done();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
     until?.then(stop);
   });
   await server.close();

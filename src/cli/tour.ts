@@ -19,15 +19,25 @@ export function exampleFiles(): string[] {
     .map((f) => `${dir}${f}`);
 }
 
-export function runTour(flags: { check: boolean }, io: Io): number {
+/**
+ * Runs every example in turn, each statement under the comments written above it (they are the
+ * lesson). `brief`: the comments and each statement's result, without the event-by-event narration.
+ */
+export function runTour(flags: { check: boolean; brief?: boolean }, io: Io): number {
   const c = colors(io);
   const files = exampleFiles();
   let failed = 0;
   for (const [i, file] of files.entries()) {
     const text = readTextFile(file);
     const title = /^#\s*(.*)$/m.exec(text)?.[1] ?? file;
-    io.out(`${c.bold(`\n=== ${i + 1}/${files.length}: ${title}`)}\n${c.dim(file)}\n\n`);
-    const status = runParsed(parseScenario(file, text), { check: flags.check }, io);
+    io.out(`${c.bold(`\n=== ${i + 1}/${files.length}: ${title}`)}\n${c.dim(file)}\n`);
+    // The title line was just printed: the lesson starts after it.
+    const lesson = text.replace(/^#.*$/m, '');
+    const status = runParsed(
+      parseScenario(file, text),
+      { check: flags.check, lesson, brief: flags.brief ?? false },
+      io,
+    );
     if (status !== EXIT_OK) failed++;
   }
   io.out(

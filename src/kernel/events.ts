@@ -28,8 +28,10 @@ export type KernelEvent =
       /** Minor or major when resolved; `segv` when it became a signal. */
       result: 'minor' | 'major' | 'segv';
       how: FaultHow | null;
-      /** The VMA's maps name or range, for narration. */
+      /** The VMA's maps name or range, for narration; empty when no VMA holds the address. */
       where: string;
+      /** Why a `segv` fault was refused, in words (the signal's reason); absent otherwise. */
+      reason?: string;
       pfn: number;
     }
   | { type: 'stack-grow'; pid: number; oldStart: number; newStart: number }

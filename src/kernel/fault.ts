@@ -332,7 +332,9 @@ function segv(
 }
 
 function fail(k: Kernel, proc: Process, va: number, access: AccessKind, signal: SignalInfo): FaultVerdict {
-  if (k.sink)
+  if (k.sink) {
+    const mm = proc.mm;
+    const vma = mm?.vmaAt(va) ?? null;
     k.sink.push({
       type: 'fault',
       pid: proc.pid,
@@ -340,8 +342,10 @@ function fail(k: Kernel, proc: Process, va: number, access: AccessKind, signal: 
       access,
       result: 'segv',
       how: null,
-      where: signal.reason,
+      where: mm !== null && vma !== null ? vmaLabel(mm, vma) : '',
+      reason: signal.reason,
       pfn: -1,
     });
+  }
   return { ok: false, signal };
 }

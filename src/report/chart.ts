@@ -18,7 +18,10 @@ export interface ChartSpec {
   readonly yLabel: string;
   readonly points: readonly ChartPoint[];
   readonly xType?: 'linear' | 'log';
+  /** The y range; by default fitted to the data, from 0. */
   readonly yDomain?: readonly [number, number];
+  /** The x values are counts (processes…): ticks only at integers. */
+  readonly xIntegers?: boolean;
 }
 
 /** Downsamples each series to at most `max` points (first, last and evenly spread between). */
@@ -37,39 +40,99 @@ function thin(points: readonly ChartPoint[], max: number): ChartPoint[] {
   return out;
 }
 
-/** One chart as an SVG document (marks only: a title inside the plot as text, no HTML figure). */
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** Width of the right margin that holds the legend. */
+export const LEGEND_WIDTH = 150;
+
+type Doc = ReturnType<typeof parseHTML>['document'];
+/** What the legend needs of an SVG element (Node has no DOM types). */
+interface Parent {
+  appendChild(node: never): unknown;
+}
+
+/**
+ * A legend in the right margin: a swatch and a name per series, one per row, so that every line
+ * is named and no two names overlap (end labels pile up where curves meet).
+ */
+export function appendLegend(
+  document: Doc,
+  svg: Parent,
+  width: number,
+  entries: readonly { readonly name: string; readonly color: string; readonly dash?: string }[],
+): void {
+  const legend = document.createElementNS(SVG_NS, 'g');
+  legend.setAttribute('transform', `translate(${width - LEGEND_WIDTH + 16}, 40)`);
+  entries.forEach(({ name, color, dash }, j) => {
+    const line = document.createElementNS(SVG_NS, 'line');
+    for (const [k, v] of [
+      ['x1', '0'],
+      ['x2', '18'],
+      ['y1', String(j * 16)],
+      ['y2', String(j * 16)],
+      ['stroke', color],
+      ['stroke-width', '2'],
+    ] as const)
+      line.setAttribute(k, v);
+    if (dash) line.setAttribute('stroke-dasharray', dash);
+    const text = document.createElementNS(SVG_NS, 'text');
+    text.setAttribute('x', '24');
+    text.setAttribute('y', String(j * 16 + 4));
+    text.setAttribute('text-anchor', 'start');
+    text.textContent = name.length > 18 ? `${name.slice(0, 17)}…` : name;
+    legend.appendChild(line);
+    legend.appendChild(text);
+  });
+  svg.appendChild(legend as never);
+}
+
+/** The colours Plot gave the series of a chart (its ordinal colour scale). */
+export function seriesColors(el: unknown): readonly string[] {
+  return (el as unknown as { scale(name: string): { range?: readonly string[] } }).scale('color').range ?? [];
+}
+
+/** One chart as an SVG document: marks, a title inside the plot as text, and a legend. */
 export function lineChartSvg(spec: ChartSpec): string {
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
   const points = thin(spec.points, 1500);
+  const series = [...new Set(points.map((p) => p.series))];
+  const width = 760;
+  const xs = [...new Set(points.map((p) => p.x))].sort((a, b) => a - b);
   const el = Plot.plot({
     document: document as unknown as Plot.PlotOptions['document'],
-    width: 760,
+    width,
     height: 420,
     marginLeft: 64,
-    marginRight: 110,
+    marginRight: LEGEND_WIDTH,
     marginTop: 36,
     style: { fontFamily: 'DejaVu Sans, sans-serif', fontSize: '11px', background: 'white', color: 'black' },
-    x: { type: spec.xType ?? 'linear', label: `${spec.xLabel} →`, grid: true },
-    y: { label: `↑ ${spec.yLabel}`, grid: true, ...(spec.yDomain ? { domain: [...spec.yDomain] } : {}) },
+    x: {
+      type: spec.xType ?? 'linear',
+      label: `${spec.xLabel} →`,
+      grid: true,
+      ...(spec.xType === 'log' ? { base: 2 } : {}),
+      ...(spec.xIntegers ? { ticks: xs, tickFormat: 'd' } : {}),
+    },
+    y: {
+      label: `↑ ${spec.yLabel}`,
+      grid: true,
+      nice: true,
+      ...(spec.yDomain ? { domain: [...spec.yDomain] } : {}),
+    },
+    color: { domain: series },
     marks: [
       Plot.ruleY([0]),
-      Plot.lineY(points, { x: 'x', y: 'y', stroke: 'series' }),
-      Plot.text(
-        points,
-        Plot.selectLast({
-          x: 'x',
-          y: 'y',
-          z: 'series',
-          text: 'series',
-          fill: 'series',
-          textAnchor: 'start',
-          dx: 6,
-        }),
-      ),
+      Plot.lineY(points, { x: 'x', y: 'y', stroke: 'series', marker: xs.length <= 40 ? 'circle' : null }),
       Plot.text([spec.title], { frameAnchor: 'top-left', dy: -24, fontSize: 13, fontWeight: 'bold' }),
     ],
   });
   const svg = el.tagName.toLowerCase() === 'svg' ? el : (el.querySelector('svg:last-of-type') ?? el);
-  svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  svg.setAttribute('xmlns', SVG_NS);
+  const colors = seriesColors(el);
+  appendLegend(
+    document,
+    svg,
+    width,
+    series.map((name, i) => ({ name, color: colors[i % Math.max(1, colors.length)] ?? 'gray' })),
+  );
   return `${svg.outerHTML}\n`;
 }

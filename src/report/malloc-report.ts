@@ -8,20 +8,8 @@ import Table from 'cli-table3';
 import { parseHTML } from 'linkedom';
 import { SIGNAL_NAMES } from '../kernel/errno.js';
 import type { ReplayResult } from '../user/replay.js';
-
-/** Bytes the way people read them: `812 B`, `13.4 KiB`, `9.46 MiB`. */
-export function humanBytes(n: number | null): string {
-  if (n === null) return '-';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[i]}`;
-}
+import { appendLegend, LEGEND_WIDTH, seriesColors } from './chart.js';
+import { bytes, count, fields, percent } from './format.js';
 
 function rate(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M/s`;
@@ -29,19 +17,56 @@ function rate(n: number): string {
   return `${n} /s`;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const pct = (x: number) => percent(x, 1);
 
-/** How a replay ended: ok, the program's death, or a failed heap check. */
-export function outcome(r: ReplayResult): string {
-  if (r.checkFailure) return `check failed after op ${r.checkFailure.op}: ${r.checkFailure.problems[0]}`;
-  if (r.died)
-    return `${SIGNAL_NAMES[r.died.signal] ?? `signal ${r.died.signal}`} after op ${r.died.op}: ${r.died.reason}`;
-  return 'ok';
+/** Where in the trace: `line 9, op 6`, or `op 6` when the line is not known. */
+function at(op: number, line: number): string {
+  return line > 0 ? `line ${line}, op ${op}` : `op ${op}`;
 }
 
-/** The table shown on a terminal. */
-export function mallocTable(results: readonly ReplayResult[]): string {
-  const glibc = results.some((r) => r.glibc !== null);
+/**
+ * How a replay ended, in full: ok, the program's death, a failed heap check, or allocations that
+ * returned NULL (the trace's program got memory there: the replay diverged from it).
+ */
+export function outcome(r: ReplayResult): string {
+  if (r.checkFailure) return `check failed after op ${r.checkFailure.op}: ${r.checkFailure.problems[0]}`;
+  const parts: string[] = [];
+  const f = r.failedAllocations;
+  if (f)
+    parts.push(
+      `${f.count === 1 ? 'an allocation' : `${count(f.count)} allocations`} returned NULL (the first at ${at(f.first.op, f.first.line)}: ${bytes(f.first.size)})`,
+    );
+  if (r.died)
+    parts.push(
+      `${SIGNAL_NAMES[r.died.signal] ?? `signal ${r.died.signal}`} at ${at(r.died.op, r.died.line)}: ${r.died.reason}`,
+    );
+  return parts.length === 0 ? 'ok' : parts.join('; ');
+}
+
+/** The outcome in a table cell: `ok`, `SIGABRT`, `NULL ×2`, with the full story in a note. */
+function shortOutcome(r: ReplayResult): string {
+  if (r.checkFailure) return 'check failed';
+  const parts: string[] = [];
+  if (r.failedAllocations) parts.push(`NULL ×${count(r.failedAllocations.count)}`);
+  if (r.died) parts.push(SIGNAL_NAMES[r.died.signal] ?? `signal ${r.died.signal}`);
+  return parts.length === 0 ? 'ok' : parts.join(', ');
+}
+
+/** A trace name in at most `max` characters (the middle elided). */
+function shortName(name: string, max = 24): string {
+  return name.length <= max ? name : `${name.slice(0, 10)}…${name.slice(-(max - 11))}`;
+}
+
+/**
+ * The table shown on a terminal: the columns that fit 100 characters (every column with `wide`),
+ * what they mean, and a note for each replay that did not end well.
+ */
+export function mallocTable(
+  results: readonly ReplayResult[],
+  options: { readonly wide?: boolean } = {},
+): string {
+  const wide = options.wide ?? false;
+  const glibc = wide && results.some((r) => r.glibc !== null);
   const head = [
     'allocator',
     'trace',
@@ -49,36 +74,88 @@ export function mallocTable(results: readonly ReplayResult[]): string {
     'util',
     'int frag',
     'ext frag',
-    'largest free',
     'brk',
     'mmap',
-    'VmRSS peak/end',
-    'VmData peak/end',
-    'ops/s',
+    ...(wide ? ['largest free', 'VmRSS peak/end', 'VmData peak/end', 'ops/s'] : []),
     ...(glibc ? ['glibc addr'] : []),
     'outcome',
   ];
-  const table = new Table({ head, style: { head: [], border: [] } });
+  const table = new Table({
+    head,
+    chars: PLAIN,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2 },
+    colAligns: head.map((h) => (['allocator', 'trace', 'outcome'].includes(h) ? 'left' : 'right')),
+  });
+  const notes: string[] = [];
   for (const r of results) {
+    let cell = shortOutcome(r);
+    if (cell !== 'ok') {
+      notes.push(`[${notes.length + 1}] ${r.allocator} on ${r.trace}: ${outcome(r)}`);
+      cell += ` [${notes.length}]`;
+    }
     table.push([
       r.allocator,
-      r.trace,
-      String(r.ops),
+      shortName(r.trace),
+      count(r.ops),
       r.utilization.toFixed(3),
       pct(r.internalFragmentation),
       pct(r.externalFragmentation),
-      humanBytes(r.largestFreeBytes),
-      String(r.brkCalls),
-      `${r.mmapCalls}/${r.munmapCalls}`,
-      `${humanBytes(r.vmPeak.VmRSS)} / ${humanBytes(r.vmEnd.VmRSS)}`,
-      `${humanBytes(r.vmPeak.VmData)} / ${humanBytes(r.vmEnd.VmData)}`,
-      rate(r.opsPerSecond),
+      count(r.brkCalls),
+      `${count(r.mmapCalls)}/${count(r.munmapCalls)}`,
+      ...(wide
+        ? [
+            bytes(r.largestFreeBytes),
+            `${bytes(r.vmPeak.VmRSS)} / ${bytes(r.vmEnd.VmRSS)}`,
+            `${bytes(r.vmPeak.VmData)} / ${bytes(r.vmEnd.VmData)}`,
+            rate(r.opsPerSecond),
+          ]
+        : []),
       ...(glibc ? [r.glibc ? pct(r.glibc.matched / r.glibc.compared) : '-'] : []),
-      outcome(r),
+      cell,
     ]);
   }
-  return `${table.toString()}\n`;
+  const legend: [string, string][] = [
+    ['util', 'peak live bytes / peak heap extent (1: not a byte wasted)'],
+    ['int frag', 'bytes of the chunks holding live blocks that were not asked for, at the end'],
+    ['ext frag', '1 - largest free block / free bytes, at the end'],
+    ['brk, mmap', 'system calls: brk; mmap/munmap'],
+  ];
+  if (wide) {
+    legend.push(
+      ['largest free', 'the largest free block (or the top chunk), at the end'],
+      ['VmRSS, VmData', 'the process at its peak / at the end'],
+      ['ops/s', 'operations per second inside the allocator'],
+    );
+    if (glibc) legend.push(['glibc addr', 'allocations at the offset glibc 2.36 returned (shim logs)']);
+  }
+  const more = wide
+    ? 'Everything, with the time series, with --json.'
+    : '--wide adds the largest free block, VmRSS, VmData, speed and glibc addresses; --json has it all.';
+  const rows = table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd());
+  return `${[...rows, ...notes].join('\n')}\n\n${fields(legend)}${more}\n`;
 }
+
+/** cli-table3 with no borders: columns separated by spaces. */
+const PLAIN = {
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '',
+};
 
 /** The JSON document: one object per (allocator, trace), the time series included. */
 export function mallocJson(results: readonly ReplayResult[]): object[] {
@@ -94,7 +171,6 @@ interface Row {
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const PANEL_WIDTH = 820;
 const PANEL_HEIGHT = 300;
-const LEGEND_WIDTH = 150;
 
 /**
  * One panel per trace: the heap extent of each allocator and the live bytes (dashed) over the
@@ -143,39 +219,14 @@ export function mallocChartSvg(results: readonly ReplayResult[]): string {
       ],
     });
     const svg = el.tagName.toLowerCase() === 'svg' ? el : el.querySelector('svg')!;
-    const colors =
-      (el as unknown as { scale(name: string): { range?: readonly string[] } }).scale('color').range ?? [];
-    const legend = document.createElementNS(SVG_NS, 'g');
-    legend.setAttribute('transform', `translate(${PANEL_WIDTH - LEGEND_WIDTH + 16}, 40)`);
-    const entries = [
-      ...runs.map((r) => [
-        r.allocator,
-        colors[allocators.indexOf(r.allocator) % colors.length] ?? 'gray',
-        '',
-      ]),
-      ['live bytes', 'black', '4,3'],
-    ];
-    entries.forEach(([name, color, dash], j) => {
-      const line = document.createElementNS(SVG_NS, 'line');
-      for (const [k, v] of [
-        ['x1', '0'],
-        ['x2', '18'],
-        ['y1', String(j * 16)],
-        ['y2', String(j * 16)],
-        ['stroke', color!],
-        ['stroke-width', '2'],
-      ])
-        line.setAttribute(k!, v!);
-      if (dash) line.setAttribute('stroke-dasharray', dash);
-      const text = document.createElementNS(SVG_NS, 'text');
-      text.setAttribute('x', '24');
-      text.setAttribute('text-anchor', 'start');
-      text.setAttribute('y', String(j * 16 + 4));
-      text.textContent = name!;
-      legend.appendChild(line);
-      legend.appendChild(text);
-    });
-    svg.appendChild(legend);
+    const colors = seriesColors(el);
+    appendLegend(document, svg, PANEL_WIDTH, [
+      ...runs.map((r) => ({
+        name: r.allocator,
+        color: colors[allocators.indexOf(r.allocator) % Math.max(1, colors.length)] ?? 'gray',
+      })),
+      { name: 'live bytes', color: 'black', dash: '4,3' },
+    ]);
     svg.setAttribute('y', String(i * PANEL_HEIGHT));
     outer.appendChild(svg);
   });

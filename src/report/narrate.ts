@@ -10,7 +10,7 @@ const HOW: Record<FaultHow, string> = {
   'zero-fill': 'demand-zero fill',
   'file-read': 'read from the file into the page cache',
   'cache-hit': 'page found in the page cache',
-  'shmem-zero': 'shared zero page created',
+  'shmem-zero': 'new zeroed page of the shared memory object (shmem)',
   'cow-copy': 'copy-on-write: private copy made',
   'cow-reuse': 'copy-on-write: page was exclusive, reused',
   'write-enable': 'shared page made writable',

@@ -8,14 +8,28 @@ import { hexAddress, syscallResultJson } from './json.js';
 import { narrateEvent, narrateOutcome } from './narrate.js';
 import { formatSnapshot } from './show.js';
 
-/** Text for one step: the statement, what happened in words, and any `show` output. */
-export function formatStep(arch: Arch, step: StepRecord, names: ReadonlyMap<number, string>): string {
+/**
+ * Text for one step: the statement, what happened in words, and any `show` output. `brief` leaves
+ * out the event-by-event narration.
+ */
+export function formatStep(
+  arch: Arch,
+  step: StepRecord,
+  names: ReadonlyMap<number, string>,
+  options: { readonly brief?: boolean } = {},
+): string {
   const st = step.statement;
   const lines = [`[${st.place.line}] ${st.text}`];
   if (step.verdict) {
     const v = step.verdict;
     lines[0] += v.ok ? '  ok' : `  FAILED: is ${v.actual}, expected ${v.expected}`;
     return `${lines[0]}\n`;
+  }
+  if (options.brief) {
+    const result = narrateOutcome(step.outcome, step);
+    if (result) lines.push(`    -> ${result}`);
+    if (step.killed) lines.push(`    -> ${step.killed.proc} killed`);
+    return `${lines.join('\n')}\n${step.snapshot ? formatSnapshot(arch, step.snapshot) : ''}`;
   }
   let allocated = 0;
   let freed = 0;
@@ -38,6 +52,22 @@ export function formatStep(arch: Arch, step: StepRecord, names: ReadonlyMap<numb
     lines.push(`    (frames: ${allocated} allocated, ${freed} freed)`);
   let out = `${lines.join('\n')}\n`;
   if (step.snapshot) out += formatSnapshot(arch, step.snapshot);
+  return out;
+}
+
+/**
+ * The comment lines of a scenario from line `from` to `to` (1-based, inclusive), without their `#`:
+ * the lesson a teacher wrote above a statement. Blank lines between comments are kept as blanks.
+ */
+export function commentBlock(lines: readonly string[], from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let n = from; n <= to; n++) {
+    const t = (lines[n - 1] ?? '').trim();
+    if (t.startsWith('#')) out.push(t.replace(/^#\s?/, ''));
+    else if (t === '' && out.length > 0) out.push('');
+  }
+  while (out.at(-1) === '') out.pop();
+  while (out[0] === '') out.shift();
   return out;
 }
 

@@ -18,7 +18,11 @@
  *    returned at the same offset from its heap start.
  *
  * The replay stops at the first operation after which the program is dead (a misuse detected, a
- * fault) or, with `check`, after which the heap walk found a problem.
+ * fault) or, with `check`, after which the heap walk found a problem. An allocation that returns
+ * NULL is counted (the first one named) and the replay goes on, as a program checking for NULL would.
+ *
+ * A freed id keeps its last pointer: a trace that frees a block twice (which the parsers let through
+ * only when asked to) hands the allocator that stale pointer, and the allocator dies as glibc does.
  */
 
 import { KernelMemory } from './kernel-memory.js';
@@ -40,9 +44,9 @@ export type OpKind = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 export interface OpSink {
   /**
    * @param size bytes (calloc: nmemb * size); @param align the alignment of the aligned calls;
-   * @param expect the address glibc returned (0 when unknown).
+   * @param expect the address glibc returned (0 when unknown); @param line the trace line (0: unknown).
    */
-  op(kind: OpKind, id: number, size: number, align: number, expect: number): void;
+  op(kind: OpKind, id: number, size: number, align: number, expect: number, line?: number): void;
 }
 
 /** A whole trace held in columns (for replaying one trace through many allocators). */
@@ -53,9 +57,10 @@ export class OpColumns implements OpSink {
   size: Float64Array = new Float64Array(1024);
   align: Float64Array = new Float64Array(1024);
   expect: Float64Array = new Float64Array(1024);
+  line: Int32Array = new Int32Array(1024);
   hasExpect = false;
 
-  op(kind: OpKind, id: number, size: number, align: number, expect: number): void {
+  op(kind: OpKind, id: number, size: number, align: number, expect: number, line = 0): void {
     if (this.count === this.kind.length) this.grow();
     const i = this.count++;
     this.kind[i] = kind;
@@ -63,6 +68,7 @@ export class OpColumns implements OpSink {
     this.size[i] = size;
     this.align[i] = align;
     this.expect[i] = expect;
+    this.line[i] = line;
     if (expect !== 0) this.hasExpect = true;
   }
 
@@ -74,6 +80,9 @@ export class OpColumns implements OpSink {
     const id = new Int32Array(n);
     id.set(this.id);
     this.id = id;
+    const line = new Int32Array(n);
+    line.set(this.line);
+    this.line = line;
     for (const f of ['size', 'align', 'expect'] as const) {
       const a = new Float64Array(n);
       a.set(this[f]);
@@ -84,7 +93,14 @@ export class OpColumns implements OpSink {
   /** Feeds every operation to `sink`; stops early when `stop()` says so. */
   replayInto(sink: OpSink, stop: () => boolean = () => false): void {
     for (let i = 0; i < this.count && !stop(); i++)
-      sink.op(this.kind[i] as OpKind, this.id[i]!, this.size[i]!, this.align[i]!, this.expect[i]!);
+      sink.op(
+        this.kind[i] as OpKind,
+        this.id[i]!,
+        this.size[i]!,
+        this.align[i]!,
+        this.expect[i]!,
+        this.line[i]!,
+      );
   }
 }
 
@@ -138,8 +154,22 @@ export interface ReplayResult {
   /** Loads and stores the allocator made through the MMU (kernel mode), else null. */
   readonly accesses: { readonly reads: number; readonly writes: number } | null;
   readonly series: readonly SeriesPoint[];
-  /** The program's death: after which operation, and why. */
-  readonly died: { readonly op: number; readonly signal: number; readonly reason: string } | null;
+  /** The program's death: after which operation (and trace line, 0 when unknown), and why. */
+  readonly died: {
+    readonly op: number;
+    readonly line: number;
+    readonly signal: number;
+    readonly reason: string;
+  } | null;
+  /**
+   * Allocations that returned NULL (the program got memory in the trace, the allocator had none
+   * here): how many, and the first — its operation, trace line and size. Later operations on its
+   * id act on NULL, as the program's would.
+   */
+  readonly failedAllocations: {
+    readonly count: number;
+    readonly first: { readonly op: number; readonly line: number; readonly size: number };
+  } | null;
   readonly checkFailure: { readonly op: number; readonly problems: readonly string[] } | null;
   readonly glibc: GlibcComparison | null;
 }
@@ -209,9 +239,13 @@ class EndHeap {
 export class Replayer implements OpSink {
   readonly allocator: Allocator;
   readonly trace: string;
+  /** Per id: its pointer (kept after a free, for a trace that misuses it), size, and liveness. */
   private ptrs = new Float64Array(1024);
   private sizes = new Float64Array(1024);
+  private live = new Uint8Array(1024);
   private ops = 0;
+  private failed = 0;
+  private firstFailed: { op: number; line: number; size: number } | null = null;
   private liveBytes = 0;
   private liveBlocks = 0;
   private peakLive = 0;
@@ -220,7 +254,7 @@ export class Replayer implements OpSink {
   private peakData = 0;
   private readonly ends = new EndHeap();
   private readonly validEnd = (end: number, id: number) =>
-    this.ptrs[id] !== 0 && this.ptrs[id]! + this.sizes[id]! === end;
+    this.live[id] === 1 && this.ptrs[id]! + this.sizes[id]! === end;
   private readonly series: SeriesPoint[] = [];
   private seriesEvery = 1;
   private readonly seriesMax: number;
@@ -249,7 +283,7 @@ export class Replayer implements OpSink {
     return this.died !== null || this.checkFailure !== null;
   }
 
-  op(kind: OpKind, id: number, size: number, align: number, expect: number): void {
+  op(kind: OpKind, id: number, size: number, align: number, expect: number, line = 0): void {
     if (this.stopped) return;
     if (id >= this.ptrs.length) this.growIds(id);
     const a = this.allocator;
@@ -289,6 +323,7 @@ export class Replayer implements OpSink {
     if (p !== 0) {
       this.ptrs[id] = p;
       this.sizes[id] = size;
+      this.live[id] = 1;
       this.liveBytes += size;
       this.liveBlocks++;
       if (this.touch && a.signal === null) this.touchBlock(p, size);
@@ -296,8 +331,12 @@ export class Replayer implements OpSink {
     this.ops++;
     if (expect !== 0 && kind !== OP_FREE) this.compare(p, expect);
     if (a.signal !== null) {
-      this.died = { op: this.ops, signal: a.signal.signal, reason: a.signal.reason };
+      this.died = { op: this.ops, line, signal: a.signal.signal, reason: a.signal.reason };
       return;
+    }
+    if (p === 0 && kind !== OP_FREE && !(kind === OP_REALLOC && size === 0)) {
+      this.failed++;
+      this.firstFailed ??= { op: this.ops, line, size };
     }
     this.measure(p !== 0 ? id : -1);
     if (this.checkEvery > 0 && this.ops % this.checkEvery === 0) {
@@ -307,10 +346,10 @@ export class Replayer implements OpSink {
   }
 
   private retire(id: number): void {
-    if (this.ptrs[id] === 0) return;
+    if (this.live[id] === 0) return;
     this.liveBytes -= this.sizes[id]!;
     this.liveBlocks--;
-    this.ptrs[id] = 0;
+    this.live[id] = 0;
   }
 
   private growIds(id: number): void {
@@ -322,6 +361,9 @@ export class Replayer implements OpSink {
     const s = new Float64Array(n);
     s.set(this.sizes);
     this.sizes = s;
+    const l = new Uint8Array(n);
+    l.set(this.live);
+    this.live = l;
   }
 
   /** A byte written in each page of a new block (a program initialising it). */
@@ -438,6 +480,7 @@ export class Replayer implements OpSink {
       accesses: kernel !== null ? { reads: c.reads, writes: c.writes } : null,
       series: this.series,
       died: this.died,
+      failedAllocations: this.firstFailed !== null ? { count: this.failed, first: this.firstFailed } : null,
       checkFailure: this.checkFailure,
       glibc:
         this.compared > 0

@@ -116,7 +116,58 @@ describe('vmscope run', () => {
   });
 });
 
+describe('what a new user meets in run', () => {
+  test('run of an ELF program suggests exec instead of printing its bytes as errors', async () => {
+    const elf = scenario('prog', '\x7fELF\x02\x01\x01\0\0\0');
+    const r = await run('run', elf);
+    expect(r.status).toBe(2);
+    expect(r.err).toBe(
+      `${elf}: error: this is an ELF program, not a scenario (to load it as Linux's execve does: vmscope exec ${elf}; in a scenario: exec P ${elf})\n`,
+    );
+  });
+
+  test("a refused access's fault event names the place, and the sentence goes in reason", async () => {
+    const file = scenario(
+      'segv.vms',
+      'machine teach16\nspawn A\nA: write 0x8000 1\nA: exit\n'.replace('A: exit\n', ''),
+    );
+    const doc = JSON.parse((await run('run', '--json', file)).out);
+    const fault = doc.steps[1].events.find(
+      (e: { type: string; result: string }) => e.type === 'fault' && e.result === 'segv',
+    );
+    expect(fault.where).toBe('');
+    expect(fault.reason).toMatch(/^write at 0x8000: no mapping there/);
+    const ro = scenario('ro.vms', 'spawn A\nA: write code 1\n');
+    const doc2 = JSON.parse((await run('run', '--json', ro)).out);
+    const f2 = doc2.steps[1].events.find(
+      (e: { type: string; result: string }) => e.type === 'fault' && e.result === 'segv',
+    );
+    expect(f2.where).toBe('/bin/A');
+    expect(f2.reason).toBe('write at 0x400000: /bin/A is not writable');
+  });
+
+  test('a shared anonymous page is a shmem page, not the zero page', async () => {
+    const file = scenario('shm.vms', 'spawn A\nA: mmap s 4K rw- shared\nA: write s 1\n');
+    const r = await run('run', file);
+    expect(r.out).toContain('new zeroed page of the shared memory object (shmem)');
+    expect(r.out).not.toContain('zero page created');
+  });
+});
+
 describe('vmscope tour', () => {
+  test("prints each example's comments above the statements they explain; --brief leaves out the events", async () => {
+    const full = await run('tour');
+    expect(full.out).toContain(
+      '  Touching bss for the first time: no page-table entry yet, so the MMU faults; the kernel',
+    );
+    expect(full.out).toMatch(/the access is retried\.\n\[14\] A: write bss 1\n/);
+    const brief = await run('tour', '--brief');
+    expect(brief.status).toBe(0);
+    expect(brief.out).toContain('  Touching bss for the first time');
+    expect(brief.out).not.toContain('demand-zero fill');
+    expect(brief.out.length).toBeLessThan(full.out.length / 2);
+  });
+
   test('runs every bundled example with every expectation holding and every invariant checked', async () => {
     const r = await run('tour', '--check');
     expect(r.err).toBe('');

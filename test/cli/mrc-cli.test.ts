@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -59,6 +59,55 @@ describe('vmscope mrc', () => {
   test('bad sizes are an input error', async () => {
     const r = await run('mrc', '--frames', '64..8', corpusPath('memtrace', 'gzip.pages.gz'));
     expect(r.status).toBe(2);
-    expect(r.err).toContain("expected --frames LO..HI or a list such as 16,32,64 (1..67108864), got '64..8'");
+    expect(r.err).toContain(
+      "--frames: error: expected --frames LO..HI, LO..HI/x2, LO..HI/+STEP or a list such as 16,24,32 (sizes 1..67,108,864), got '64..8': LO must be at least 1 and at most HI",
+    );
+  });
+});
+
+describe('mrc defaults a new user can read', () => {
+  const belady = join(dir, 'belady.txt');
+  writeFileSync(belady, '1\n2\n3\n4\n1\n2\n5\n1\n2\n3\n4\n5\n');
+
+  test("--frames 1..6 means every size, so FIFO's Belady anomaly shows (9 faults at 3 frames, 10 at 4)", async () => {
+    const r = await run('mrc', '--policies', 'fifo', '--frames', '1..6', '--json', belady);
+    const doc = JSON.parse(r.out);
+    expect(doc.curves[0].sizes).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(doc.curves[0].faults).toEqual([12, 12, 9, 10, 5, 5]);
+    const p2 = await run('mrc', '--policies', 'fifo', '--frames', '1..6/x2', '--json', belady);
+    expect(JSON.parse(p2.out).curves[0].sizes).toEqual([1, 2, 4, 6]);
+    const step = await run('mrc', '--policies', 'fifo', '--frames', '2..6/+2', '--json', belady);
+    expect(JSON.parse(step.out).curves[0].sizes).toEqual([2, 4, 6]);
+  });
+
+  test('by default the sizes stop at the footprint, which is printed; counts stand beside the ratios', async () => {
+    const r = await run('mrc', '--policies', 'lru,fifo', belady);
+    expect(r.status).toBe(0);
+    expect(r.out).toContain('belady.txt: 12 accesses, footprint 5 distinct pages');
+    const rows = r.out.split('\n').filter((l) => /^│ +\d/.test(l));
+    expect(rows.map((l) => Number(/^│ +(\d+)/.exec(l)![1]))).toEqual([1, 2, 4, 5]);
+    expect(r.out).toMatch(/│ +4 │ +8 \(66\.667%\) │ +10 \(83\.333%\) │/);
+    const j = JSON.parse((await run('mrc', '--policies', 'lru', '--json', belady)).out);
+    expect(j).toMatchObject({ footprint: 5, accesses: 12 });
+  });
+
+  test('--seed reaches the random policies: the same seed, the same curve', async () => {
+    const trace = join(dir, 'loop.txt');
+    writeFileSync(trace, `${Array.from({ length: 400 }, (_, i) => i % 13).join('\n')}\n`);
+    const curve = async (seed: string) =>
+      JSON.parse(
+        (await run('mrc', '--policies', 'random', '--frames', '4..12', '--seed', seed, '--json', trace)).out,
+      ).curves[0].faults;
+    expect(await curve('1')).toEqual(await curve('1'));
+    expect(await curve('1')).not.toEqual(await curve('2'));
+  });
+
+  test('the plot fits its y axis to the data (no 0..1 when every ratio is small) and names every line', async () => {
+    const svg = join(dir, 'mrc.svg');
+    const r = await run('mrc', '--policies', 'lru,fifo,opt', '--frames', '3..6', '--plot', svg, belady);
+    expect(r.status).toBe(0);
+    const text = readFileSync(svg, 'utf8');
+    for (const name of ['lru', 'fifo', 'opt']) expect(text).toContain(`>${name}</text>`);
+    expect(text).not.toMatch(/>1\.0</);
   });
 });

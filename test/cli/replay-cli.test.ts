@@ -30,7 +30,7 @@ describe('vmscope replay', () => {
     expect(full.faults).toBe(pure.faults);
     expect(full.hits + full.faults).toBe(full.accesses);
     expect(full.writebacks).toBe(pure.writebacks);
-    expect(full.processes[0]).toMatchObject({ state: 'running', accesses: full.accesses });
+    expect(full.processes[0]).toMatchObject({ state: 'finished', accesses: full.accesses });
     expect(full.tlb.hits + full.tlb.misses).toBeGreaterThanOrEqual(full.accesses);
   });
 
@@ -99,5 +99,44 @@ describe('vmscope replay', () => {
     const missing = await run('replay', join(dir, 'nope.gz'));
     expect(missing.status).toBe(2);
     expect(missing.err).toContain('no such file');
+  });
+});
+
+describe('a replay that did not replay the whole trace says so', () => {
+  test('killed by the OOM killer after N of M accesses: on stderr, in the table, oomKills counted, exit 1', async () => {
+    // Every page of this trace is written and there is no swap: with 4 frames the fifth page
+    // written has nowhere to go, and the OOM killer ends the only process.
+    const trace = join(dir, 'writes.lackey');
+    const lines: string[] = [];
+    for (let i = 0; i < 64; i++) lines.push(` S ${(0x10000 + i * 4096).toString(16)},8`);
+    writeFileSync(trace, `${lines.join('\n')}\n`);
+    const r = await run('replay', '--swap', '0', '--frames', '4', trace);
+    expect(r.status).toBe(1);
+    const m = /killed by the OOM killer after (\d+) of 64 accesses/.exec(r.err);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(64);
+    expect(r.err).toContain('the figures cover only what ran');
+    expect(r.out).toMatch(/accesses +\d+ \(not the whole trace: see below\)/);
+    expect(r.out).toMatch(/OOM kills +1/);
+    expect(r.out).toContain(`killed by the OOM killer after ${m![1]} of 64 accesses`);
+    const j = await run('replay', '--swap', '0', '--frames', '4', '--json', trace);
+    expect(j.status).toBe(1);
+    const doc = JSON.parse(j.out);
+    expect(doc).toMatchObject({ complete: false, oomKills: 1 });
+    expect(doc.processes[0]).toMatchObject({ state: 'killed', traceAccesses: 64 });
+  });
+
+  test('a trace replayed to its end: finished, not running, exit 0', async () => {
+    const trace = join(dir, 'reads.pages');
+    writeFileSync(trace, '1\n2\n3\n1\n');
+    const r = await run('replay', '--json', trace);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({
+      complete: true,
+      processes: [{ state: 'finished', traceAccesses: 4 }],
+    });
+    const t = await run('replay', trace);
+    expect(t.out).toContain('finished: the whole trace replayed');
+    expect(t.out).toMatch(/hits +1 \(25\.00%\)/);
   });
 });

@@ -137,24 +137,67 @@ describe('vmscope serve', () => {
     const port = Number(new URL(server.url).port);
     const busy = bufferIo();
     expect(await runServe(undefined, { port, root }, busy)).toBe(2);
-    expect(busy.stderr).toMatch(/cannot listen on port \d+ \(in use\)/);
+    expect(busy.stderr).toMatch(
+      /--port: error: cannot listen on port \d+: it is in use .*npm start -- --port N/,
+    );
 
-    // A scenario with an error is still served (the page underlines it); the error is printed too.
-    writeFileSync(join(dir, 'bad.vms'), 'spawn A\nA: wrte code 1\n');
+    // serve FILE with a broken scenario fails instead of serving: every error, exit 2, nothing listens.
+    writeFileSync(join(dir, 'bad.vms'), 'spawn A\nA: wrte code 1\nshow A mpas\n');
     const bad = bufferIo();
-    let stopBad!: () => void;
-    const badUntil = new Promise<void>((r) => {
-      stopBad = r;
-    });
-    const badStatus = runServe(join(dir, 'bad.vms'), { port: 0, root }, bad, badUntil);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(bad.stderr).toMatch(/bad\.vms:2:4: error: unknown operation 'wrte'/);
-    expect(bad.stdout).toMatch(/vmscope visualizer: http:\/\/127\.0\.0\.1:\d+\/ \(with .*bad\.vms\)/);
-    stopBad();
-    expect(await badStatus).toBe(0);
+    expect(await runServe(join(dir, 'bad.vms'), { port: 0, root }, bad)).toBe(2);
+    expect(bad.stderr).toMatch(
+      /bad\.vms:2:4: error: unknown operation 'wrte'.*\n.*bad\.vms:3:8: error: cannot show 'mpas'/,
+    );
+    expect(bad.stdout).toBe('');
 
     const missing = bufferIo();
     expect(await runServe(join(dir, 'missing.vms'), { port: 0, root }, missing)).toBe(2);
     expect(missing.stderr).toMatch(/missing\.vms: error: no such file/);
   });
+});
+
+describe('npm start', () => {
+  test('stopping npm start with SIGTERM stops the server it started (its shell passes no signal on)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { ROOT, ensureBuilt } = await import('./browser.js');
+    ensureBuilt();
+    const main = join(ROOT, 'src/cli/main.ts');
+    expect(existsSync(main)).toBe(true);
+    // As npm runs a script: a shell whose child is the server (`; true` keeps sh from exec-ing it).
+    const sh = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${main}" serve --port 0; true`], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    sh.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const deadline = Date.now() + 30_000;
+    while (!/http:\/\/127\.0\.0\.1:\d+\//.test(out) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0];
+    expect(url).toBeDefined();
+    expect((await get(url!, '/')).status).toBe(200);
+    // The server's pid, so that a failure here leaves nothing running.
+    const { readFileSync } = await import('node:fs');
+    const serverPid = Number(
+      readFileSync(`/proc/${sh.pid}/task/${sh.pid}/children`, 'utf8').trim().split(' ')[0],
+    );
+    sh.kill('SIGTERM');
+    // The server notices its parent is gone and stops listening.
+    let refused = false;
+    while (!refused && Date.now() < deadline) {
+      refused = await get(url!, '/').then(
+        () => false,
+        () => true,
+      );
+      if (!refused) await new Promise((r) => setTimeout(r, 100));
+    }
+    try {
+      expect(refused).toBe(true);
+    } finally {
+      if (!refused && serverPid > 0) process.kill(serverPid, 'SIGTERM');
+    }
+  }, 40_000);
 });

@@ -99,7 +99,8 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     expect(box?.width).toBeGreaterThan(100);
     expect(await seen(page.locator('#tlb-stats'))).toMatch(/since boot: \d+ hits, \d+ misses/);
     await page.locator('#tab-time').click();
-    expect(await page.locator('#chart-faults canvas').count()).toBeGreaterThan(0);
+    // The chart draws once its tab is shown and its series have arrived: wait for that, not a moment.
+    await expect.poll(() => page.locator('#chart-faults canvas').count()).toBeGreaterThan(0);
     await page.locator('#tab-tlb').click();
     expect(await page.locator('.log .step').count()).toBe(27);
     await shot(page, '01-tour-end');
@@ -170,8 +171,9 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     expect(info).toMatch(/anonymous · of A · mapped at A 0x[0-9a-f]+/);
     expect(await seen(page.locator('.walk-panel h2'))).not.toMatch(/following the step/);
     expect(await seen(page.locator('.walk-result'))).toContain(`frame 0x${pfn.toString(16)}`);
-    expect(await page.locator('.tlb-table td.hit').count()).toBe(1);
-    expect(await page.locator('.events li.hit').count()).toBeGreaterThan(0);
+    // The TLB table marks the entry once the state for the selection has been drawn.
+    await expect.poll(() => page.locator('.tlb-table td.hit').count()).toBe(1);
+    await expect.poll(() => page.locator('.events li.hit').count()).toBeGreaterThan(0);
     await shot(page, '03-frame-selected');
   });
 

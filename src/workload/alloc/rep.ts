@@ -13,6 +13,10 @@
  * line and column: syntax, ids outside the declared range, an allocation of a live id, a free or
  * realloc of an id that was never allocated or already freed, and header counts that disagree with
  * the trace. Blocks still live at the end are fine (real programs exit without freeing).
+ *
+ * With `allowMisuse`, a free or realloc of an id already freed is passed on (the replayer hands
+ * the allocator the block's old pointer, and the program dies as it would under glibc): a trace of
+ * a buggy program can be replayed to see what each allocator does with it.
  */
 import { InputError } from '../../base/errors.js';
 import { OP_FREE, OP_MALLOC, OP_REALLOC, type OpSink } from '../../user/replay.js';
@@ -40,10 +44,13 @@ export class RepParser extends LineStream {
   private state = new Int32Array(0);
   private maxId = -1;
 
-  constructor(file: string, sink: OpSink) {
+  private readonly allowMisuse: boolean;
+
+  constructor(file: string, sink: OpSink, options: { readonly allowMisuse?: boolean } = {}) {
     super();
     this.file = file;
     this.sink = sink;
+    this.allowMisuse = options.allowMisuse ?? false;
   }
 
   /** Parses the last line and checks the header's counts. @returns the header. @throws InputError */
@@ -164,18 +171,31 @@ export class RepParser extends LineStream {
             columns[0],
           );
         this.state[id] = this.line;
-        this.sink.op(OP_MALLOC, id, fields[1]!, 0, 0);
+        this.sink.op(OP_MALLOC, id, fields[1]!, 0, 0, this.line);
         return;
       case 'f':
-        if (seen <= 0) throw this.error('rep-id', deadId('free', id, seen), this.line, columns[0]);
+        this.checkLive('free', id, seen, columns[0]!);
         this.state[id] = -this.line;
-        this.sink.op(OP_FREE, id, 0, 0, 0);
+        this.sink.op(OP_FREE, id, 0, 0, 0, this.line);
         return;
       default:
-        if (seen <= 0) throw this.error('rep-id', deadId('realloc', id, seen), this.line, columns[0]);
+        this.checkLive('realloc', id, seen, columns[0]!);
         if (fields[1] === 0) this.state[id] = -this.line; // realloc(p, 0) frees
-        this.sink.op(OP_REALLOC, id, fields[1]!, 0, 0);
+        this.sink.op(OP_REALLOC, id, fields[1]!, 0, 0, this.line);
     }
+  }
+
+  /** A free or realloc needs a live id; a freed one passes with `allowMisuse`. @throws InputError */
+  private checkLive(what: string, id: number, seen: number, column: number): void {
+    if (seen > 0 || (seen < 0 && this.allowMisuse)) return;
+    throw new InputError(
+      'rep-id',
+      deadId(what, id, seen),
+      { file: this.file, line: this.line, column },
+      seen < 0
+        ? 'vmscope malloc --allow-misuse replays it: the allocator gets the freed pointer, as the program gave it'
+        : undefined,
+    );
   }
 
   private parseHeaderLine(text: string, from: number, to: number): void {

@@ -159,7 +159,7 @@ export class ShimLogParser extends LineStream {
 
   private emit(kind: OpKind, id: number, size: number, align: number, expect: number): void {
     this.ops++;
-    this.sink.op(kind, id, size, align, expect);
+    this.sink.op(kind, id, size, align, expect, this.line);
   }
 
   private err(message: string, field?: number): InputError {

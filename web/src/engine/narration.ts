@@ -40,7 +40,7 @@ function detailText(e: KernelEvent, names: ReadonlyMap<number, string>, arch: Ar
     case 'spawn':
       return `process ${e.name} created with pid ${e.pid}`;
     case 'fault':
-      return `page fault: ${ACCESS_NAMES[e.access]} at ${hex0x(e.va)} in ${e.where}: not allowed`;
+      return `page fault: ${ACCESS_NAMES[e.access]} at ${hex0x(e.va)} ${e.where === '' ? 'where nothing is mapped' : `in ${e.where}`}: refused (${e.reason ?? 'not allowed'})`;
     case 'exit':
       return `${who(e.pid)} ended (exit status ${e.code}${e.killed ? `, killed by ${SIGNAL_NAMES[e.code - 128] ?? 'a signal'}` : ''})`;
     default:
