@@ -111,7 +111,7 @@ describe('a trace the allocator cannot follow is not reported ok', () => {
     expect(row.outcome).not.toBe('ok');
   });
 
-  test('the table fits 100 columns and says what its columns mean', async () => {
+  testCorpus('the table fits 100 columns and says what its columns mean', async () => {
     const io = bufferIo();
     await runMallocCommand([LS], {}, io);
     for (const line of io.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);

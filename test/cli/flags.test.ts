@@ -11,7 +11,7 @@ import { bufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { countArg, sizeArg } from '../../src/cli/options.js';
 import { writeOutput } from '../../src/cli/output.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-flags-'));
 const belady = join(dir, 'belady.txt');
@@ -171,7 +171,7 @@ describe('output files in a folder that does not exist', () => {
   });
 });
 
-describe.skipIf(!existsSync(corpusPath('memtrace')))('on the corpus', () => {
+describeCorpus('on the corpus', () => {
   test('replay --page-size 4KiB is the same as 4096', async () => {
     const trace = corpusPath('memtrace', 'gzip.pages.gz');
     const a = await run('replay', '--policy-only', '--page-size', '4KiB', '--frames', '8', '--json', trace);
