@@ -15,4 +15,13 @@ export { Kernel, type KernelOptions } from './kernel/kernel.js';
 export type { MmapRequest } from './kernel/mmap.js';
 export type { MapsEntry, MeminfoFields, StatusFields } from './kernel/proc.js';
 export type { Process, SignalInfo } from './kernel/process.js';
+export type { LoadedPlugin, Policy, PolicyPlugin, ReferenceCache } from './kernel/reclaim/plugin.js';
+export {
+  NEVER,
+  NO_PAGE,
+  type PolicyKind,
+  type PolicyOptions,
+  type ReplacementPolicy,
+} from './kernel/reclaim/policy.js';
+export { createPolicy, policyNames } from './kernel/reclaim/registry.js';
 export type { SyntheticImage } from './kernel/spawn.js';

@@ -13,9 +13,9 @@ import { exampleFiles } from '../src/cli/tour.js';
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
 describe('golden output of the examples', () => {
-  test.each(exampleFiles().map((f) => [basename(f), f]))('%s', (name, file) => {
+  test.each(exampleFiles().map((f) => [basename(f), f]))('%s', async (name, file) => {
     const io = bufferIo();
-    expect(runScenarioFile(file, {}, io)).toBe(0);
+    expect(await runScenarioFile(file, {}, io)).toBe(0);
     // The path in the summary line depends on the checkout; keep only the file name.
     const text = io.stdout.replaceAll(file, name);
     const golden = new URL(`./golden/${name.replace(/\.vms$/, '.txt')}`, import.meta.url);

@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
+import { bufferIo } from '../src/cli/io.js';
+import { main } from '../src/cli/main.js';
 import { runScenario } from '../src/sim/scenario-runner.js';
 import { parseScenario } from '../src/workload/scenario/parse.js';
 
@@ -39,5 +41,16 @@ describe('the README examples really run', () => {
       spy.mockRestore();
     }
     expect(logs).toEqual([['7ffff7eff000'], [8, 'kB'], [[]], [true]]);
+  });
+
+  test('the plug-in example passes vmscope policy check', async () => {
+    const [code] = blocks('js');
+    const dir = new URL('../test-output/', import.meta.url).pathname;
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'readme-my-fifo.js');
+    writeFileSync(file, code!);
+    const io = bufferIo();
+    expect(await main(['policy', 'check', file], io)).toBe(0);
+    expect(io.stdout).toMatch(/^my-fifo \(kernel; plug-in /);
   });
 });

@@ -15,6 +15,7 @@ import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { runMallocCommand } from './malloc.js';
 import { DEFAULT_THREADS, runMrc } from './mrc.js';
 import { countArg, portArg, sizeArg, warn } from './options.js';
+import { runPolicyCheck, runPolicyList } from './policy.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
@@ -48,9 +49,9 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       'after',
       '\nExit status: 0 when every expect holds, 1 when one fails, 2 on an input error, 3 on a vmscope bug.\nThe scenario language is described in the README (section "Scenario scripts").',
     )
-    .action((file, opts) =>
+    .action(async (file, opts) =>
       setStatus(
-        runScenarioFile(
+        await runScenarioFile(
           file,
           { json: opts.json ?? false, check: opts.check ?? false, sysroot: opts.sysroot },
           io,
@@ -125,7 +126,11 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         .choices(['lackey', 'pages', 'auto'] as const)
         .default('auto' as const),
     )
-    .option('--policy <name>', 'page-replacement policy, in any case (see the list below)', 'lru')
+    .option(
+      '--policy <name>',
+      'page-replacement policy: a built-in name in any case (see the list below) or a plug-in module (./my-policy.js)',
+      'lru',
+    )
     .option(
       '--frames <n>',
       'frames user pages may hold, such as 1024 or 32k (page tables are counted apart)',
@@ -229,7 +234,11 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .command('mrc')
     .description('miss-ratio curves: the fault rate of each policy at every memory size, from one trace')
     .argument('<file>', 'a trace (valgrind lackey or one page number per line; plain, .gz or .zst)')
-    .option('--policies <list>', 'comma-separated policies, in any case', 'lru,fifo,clock,opt')
+    .option(
+      '--policies <list>',
+      'comma-separated policies: built-in names in any case, or plug-in modules (./my-policy.js)',
+      'lru,fifo,clock,opt',
+    )
     .option(
       '--frames <range>',
       "sizes: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32; default: 1 up to the trace's footprint",
@@ -335,6 +344,35 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         ),
       );
     });
+
+  const policy = cmd
+    .command('policy')
+    .description(
+      'replacement policies: list the built-in ones, check a plug-in against the conformance suite',
+    );
+  policy
+    .command('check')
+    .description(
+      'run the conformance suite the built-in policies pass (and an exactness check against a naive reference, when there is one)',
+    )
+    .argument('<policy>', 'a plug-in module (./my-policy.js) or a built-in name')
+    .option('--seed <n>', 'seed of the random call sequences', countArg, 1)
+    .option('--effort <n>', 'multiply the number of random runs', countArg, 1)
+    .option('--json', 'print the checks as JSON')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when every check passes, 1 when one fails, 2 when the module cannot be loaded or has the wrong shape.',
+    )
+    .action(async (spec, opts) =>
+      setStatus(
+        await runPolicyCheck(spec, { seed: opts.seed, effort: opts.effort, json: opts.json ?? false }, io),
+      ),
+    );
+  policy
+    .command('list')
+    .description('the built-in policies: name, what they need from the hardware, their rule')
+    .option('--json', 'print them as JSON')
+    .action((opts) => setStatus(runPolicyList(opts.json ?? false, io)));
 
   cmd
     .command('serve')

@@ -3,15 +3,19 @@
  * per size for its share of the sizes.
  */
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
+import { isPluginSpec } from '../kernel/reclaim/registry.js';
 import { NextUses } from '../sim/cachesim.js';
 import { type MissRatioCurve, SizeSweep } from '../sim/mrc.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
+import { loadPolicy } from './plugins.js';
 import { PageStream } from './trace-input.js';
+import { catchInputError, type WorkerResult } from './worker-result.js';
 
 export interface MrcTask {
   readonly file: string;
   readonly format: TraceFormat | 'auto';
   readonly pageSize: number;
+  /** A built-in name, or a plug-in's absolute path (the worker loads it). */
   readonly policy: string;
   readonly sizes: readonly number[];
   /** Seed of the random policies. */
@@ -38,7 +42,12 @@ export async function tracePass(
   }
 }
 
-export default async function runTask(task: MrcTask): Promise<MissRatioCurve> {
+export default function runTask(task: MrcTask): Promise<WorkerResult<MissRatioCurve>> {
+  return catchInputError(() => sweepSizes(task));
+}
+
+async function sweepSizes(task: MrcTask): Promise<MissRatioCurve> {
+  if (isPluginSpec(task.policy)) await loadPolicy(task.policy, '/', { file: '--policies' });
   const sweep = new SizeSweep(task.policy, task.sizes, { seed: task.seed });
   if (task.future) {
     const far = new PageIdMap(Math.max(16, task.future.far?.length ?? 0));

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { Piscina } from 'piscina';
 import { InputError } from '../base/errors.js';
-import { createPolicy } from '../kernel/reclaim/registry.js';
+import { describePolicy, policyNeedsFuture } from '../kernel/reclaim/registry.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
@@ -18,8 +18,10 @@ import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSize
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { type MrcTask, tracePass as pass } from './mrc-thread.js';
-import { checkPolicy, countArg } from './options.js';
+import { countArg } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
+import { loadPolicies } from './plugins.js';
+import { unwrap } from './worker-result.js';
 
 export interface MrcFlags {
   readonly policies: string;
@@ -110,16 +112,18 @@ async function sweep(
     const parts: MissRatioCurve[] = await Promise.all(
       Array.from({ length: threads }, async (_, i) => {
         const taskSizes = sizes.filter((_, j) => j % threads === i);
-        const c: MissRatioCurve = await pool.run({
-          file,
-          format: flags.format,
-          pageSize: flags.pageSize,
-          policy,
-          sizes: taskSizes,
-          seed: flags.seed ?? 0,
-          future: future ? { distance: future.distance, far } : null,
-        } satisfies MrcTask);
-        progress.done(policy, taskSizes.length);
+        const c = unwrap<MissRatioCurve>(
+          await pool.run({
+            file,
+            format: flags.format,
+            pageSize: flags.pageSize,
+            policy,
+            sizes: taskSizes,
+            seed: flags.seed ?? 0,
+            future: future ? { distance: future.distance, far } : null,
+          } satisfies MrcTask),
+        );
+        progress.done(describePolicy(policy).name, taskSizes.length);
         return c;
       }),
     );
@@ -127,7 +131,7 @@ async function sweep(
     for (const c of parts) for (let i = 0; i < c.sizes.length; i++) faults.set(c.sizes[i]!, c.faults[i]!);
     const first = parts[0]!;
     return {
-      policy,
+      policy: describePolicy(policy).name,
       accesses: first.accesses,
       coldFaults: first.coldFaults,
       sizes: [...sizes],
@@ -180,14 +184,14 @@ function progressBar(total: number, io: Io): Progress {
  * be written (the results are printed all the same).
  */
 export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<number> {
-  const policies = [
-    ...new Set(
-      flags.policies
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean),
-    ),
-  ].map((p) => checkPolicy(p, '--policies'));
+  const policies = await loadPolicies(
+    flags.policies
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+    process.cwd(),
+    { file: '--policies' },
+  );
   if (policies.length === 0)
     throw new InputError('flag', 'expected at least one policy', { file: '--policies' });
   if (!(flags.threads >= 1))
@@ -201,7 +205,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   const footprint = lru.distinctPages;
   const sizes = given ?? defaultSizes(footprint);
   let future: NextUses | null = null;
-  if (policies.some((p) => createPolicy(p, 1, {}).needsFuture)) {
+  if (policies.some((p) => policyNeedsFuture(p))) {
     const b = new NextUseBuilder();
     await pass(file, flags, (pages, _w, n) => b.push(pages, n));
     future = b.finish();
@@ -217,8 +221,9 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
         await pass(file, flags, (pages, _w, n) => opt.push(pages, n));
         curves.push(opt.curve(sizes));
       } else {
-        const needs = createPolicy(policy, 1, {}).needsFuture;
-        curves.push(await sweep(file, policy, sizes, needs ? future : null, flags, progress));
+        curves.push(
+          await sweep(file, policy, sizes, policyNeedsFuture(policy) ? future : null, flags, progress),
+        );
       }
     }
   } finally {

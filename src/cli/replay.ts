@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError } from '../base/errors.js';
 import { isPowerOfTwo } from '../base/units.js';
-import { createPolicy, type PolicyName } from '../kernel/reclaim/registry.js';
+import { createPolicy, describePolicy, policyNeedsFuture } from '../kernel/reclaim/registry.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { jsonText } from '../report/json.js';
@@ -21,8 +21,9 @@ import { CacheSim, NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { SystemReplay } from '../sim/replay.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
-import { checkPolicy, warn } from './options.js';
+import { warn } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
+import { loadPolicy } from './plugins.js';
 import { interleave, PageStream } from './trace-input.js';
 
 export interface ReplayFlags {
@@ -115,7 +116,7 @@ function progressBar(streams: readonly PageStream[], io: Io): { tick(): void; st
 
 async function policyOnly(
   files: readonly string[],
-  policy: PolicyName,
+  policy: string,
   flags: ReplayFlags,
   io: Io,
 ): Promise<ReplayReport> {
@@ -147,7 +148,7 @@ async function policyOnly(
   chart.push({ x: sim.now, y: sim.faults, series: 'faults' });
   const stats = {
     mode: 'policy-only' as const,
-    policy,
+    policy: sim.policy.name,
     frames: flags.frames,
     pageSize: flags.pageSize,
     accesses: sim.now,
@@ -173,7 +174,7 @@ async function policyOnly(
 
 async function fullSystem(
   files: readonly string[],
-  policy: PolicyName,
+  policy: string,
   flags: ReplayFlags,
   io: Io,
 ): Promise<ReplayReport> {
@@ -187,7 +188,7 @@ async function fullSystem(
     );
   }
   const tlb = parseTlb(flags.tlb);
-  const future = createPolicy(policy, 1, {}).needsFuture ? await nextUses(files, flags) : null;
+  const future = policyNeedsFuture(policy) ? await nextUses(files, flags) : null;
   const streams = files.map((f) => new PageStream(f, flags.format, flags.pageSize));
   // A first read tells each file's format, which decides how page ids become addresses.
   await Promise.all(streams.map((s) => s.fill(1)));
@@ -249,7 +250,7 @@ async function fullSystem(
 /** Thrashing shown: the same traces at rising multiprogramming levels on the same frames. */
 async function sweepMpl(
   files: readonly string[],
-  policy: PolicyName,
+  policy: string,
   flags: ReplayFlags,
   io: Io,
 ): Promise<MplPoint[]> {
@@ -282,7 +283,8 @@ async function sweepMpl(
  * first (it says so on stderr), 2 when the chart could not be written.
  */
 export async function runReplay(files: readonly string[], flags: ReplayFlags, io: Io): Promise<number> {
-  const policy = checkPolicy(flags.policy);
+  const policy = await loadPolicy(flags.policy, process.cwd(), { file: '--policy' });
+  const policyName = describePolicy(policy).name;
   if (!Number.isSafeInteger(flags.frames) || flags.frames < 1) {
     throw new InputError('flag', `--frames must be a positive number, got ${flags.frames}`, {
       file: '--frames',
@@ -300,7 +302,8 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
   }
   if (!flags.policyOnly) parseTlb(flags.tlb);
   if (flags.plot !== undefined) checkOutputPath('--plot', flags.plot);
-  if (flags.seedGiven && !SEEDED_POLICIES.includes(policy))
+  // A plug-in may use options.seed: only built-ins are known not to.
+  if (flags.seedGiven && !SEEDED_POLICIES.includes(policy) && describePolicy(policy).file === null)
     warn(io, 'replay', `--seed does nothing with ${policy}: it draws no random numbers`);
   if (flags.sweepMpl) {
     const points = await sweepMpl(files, policy, flags, io);
@@ -311,7 +314,7 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
         { x: p.mpl, y: p.utilization * 100, series: 'utilization %' },
       ]);
       const svg = lineChartSvg({
-        title: `thrashing: ${policy}, ${flags.frames} frames`,
+        title: `thrashing: ${policyName}, ${flags.frames} frames`,
         xLabel: 'processes',
         yLabel: '%',
         points: chart,
@@ -331,8 +334,8 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
       io.err(`vmscope replay: ${p.name} was ${processFate(p)}; the figures cover only what ran\n`);
   if (flags.plot) {
     const title = flags.policyOnly
-      ? `faults over time: ${policy}, ${flags.frames} frames`
-      : `RSS over time: ${policy}, ${flags.frames} frames`;
+      ? `faults over time: ${policyName}, ${flags.frames} frames`
+      : `RSS over time: ${policyName}, ${flags.frames} frames`;
     const svg = lineChartSvg({
       title,
       xLabel: 'accesses',

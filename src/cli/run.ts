@@ -4,12 +4,14 @@ import { dirname, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { archPreset } from '../hw/arch.js';
+import { describePolicy } from '../kernel/reclaim/registry.js';
 import { jsonText } from '../report/json.js';
 import { commentBlock, formatStep, formatSummary, runJson } from '../report/scenario-report.js';
 import { runScenario } from '../sim/scenario-runner.js';
 import type { Scenario } from '../workload/scenario/ast.js';
 import { parseScenario } from '../workload/scenario/parse.js';
 import { colors, EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+import { loadPolicy } from './plugins.js';
 import { hostFileSource } from './vfs.js';
 
 export interface RunFlags {
@@ -74,9 +76,28 @@ function readTraceFile(hostPath: string, shown: string): Uint8Array {
   }
 }
 
-/** Parses and runs one scenario file; returns the exit status. Input errors propagate. */
-export function runScenarioFile(path: string, flags: RunFlags, io: Io): number {
-  return runParsed(parseScenario(path, readTextFile(path)), flags, io);
+/**
+ * Parses and runs one scenario file, loading the plug-in policy its machine line names (relative to
+ * the scenario's folder); returns the exit status. Input errors propagate.
+ */
+export async function runScenarioFile(path: string, flags: RunFlags, io: Io): Promise<number> {
+  return runParsed(await withPlugin(parseScenario(path, readTextFile(path))), flags, io);
+}
+
+/** The scenario with its plug-in policy loaded and named by its registry key. */
+export async function withPlugin(sc: Scenario): Promise<Scenario> {
+  if (sc.policyPlace === null) return sc;
+  const where = { file: sc.file, ...sc.policyPlace };
+  const key = await loadPolicy(sc.policy, dirname(sc.file), where);
+  const d = describePolicy(key);
+  if (d.needsFuture) {
+    throw new InputError(
+      'scenario',
+      `plug-in policy '${d.name}' needs the future: it runs only in trace replays (vmscope replay)`,
+      where,
+    );
+  }
+  return { ...sc, policy: key };
 }
 
 /** Runs a parsed scenario, printing the narrated log (or JSON at the end). */

@@ -18,7 +18,7 @@ import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM } from './frames.js';
 import type { Kernel } from './kernel.js';
 import type { MemObject } from './memobject.js';
 import { NEVER, NO_PAGE, type PolicyOptions, type ReplacementPolicy } from './reclaim/policy.js';
-import { createPolicy, type PolicyName } from './reclaim/registry.js';
+import { createPolicy } from './reclaim/registry.js';
 
 /**
  * The identity a policy knows a page by (policies with ghosts remember pages that left, so it must
@@ -43,7 +43,8 @@ export type ReclaimScope = 'global' | 'local';
 export type FrameAllocation = 'equal' | 'proportional' | 'pff';
 
 export interface ReclaimConfig {
-  readonly policy: PolicyName;
+  /** A built-in policy's name, or a registered plug-in's key (see `reclaim/registry.ts`). */
+  readonly policy: string;
   readonly policyOptions?: PolicyOptions;
   /** Most frames user pages may hold; 0 = all of RAM. */
   readonly userFrameLimit?: number;

@@ -404,7 +404,7 @@ export class SizeSweep {
   curve(): MissRatioCurve {
     const first = this.sims[0];
     return {
-      policy: this.policy,
+      policy: first ? first.policy.name : this.policy,
       accesses: first ? first.accesses : 0,
       coldFaults: first ? first.coldFaults : 0,
       sizes: this.sims.map((s) => s.frames),

@@ -14,7 +14,6 @@ import { ACCESS_READ, ACCESS_WRITE } from '../hw/mmu.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import type { PolicyOptions } from '../kernel/reclaim/policy.js';
-import type { PolicyName } from '../kernel/reclaim/registry.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
 import type { NextUses } from './cachesim.js';
@@ -22,7 +21,8 @@ import type { NextUses } from './cachesim.js';
 export interface SystemReplayOptions {
   /** Frames user pages may hold (the policy's slots). */
   readonly frames: number;
-  readonly policy: PolicyName;
+  /** A built-in policy's name, or a registered plug-in's key. */
+  readonly policy: string;
   readonly policyOptions?: PolicyOptions;
   readonly tlbEntries: number;
   readonly tlbWays: number;

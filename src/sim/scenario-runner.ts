@@ -24,7 +24,6 @@ import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, SignalInfo } from '../kernel/process.js';
-import type { PolicyName } from '../kernel/reclaim/registry.js';
 import { KernelMemory } from '../user/kernel-memory.js';
 import type { Allocator, AllocatorName } from '../user/malloc/api.js';
 import { createAllocator } from '../user/malloc/registry.js';
@@ -134,7 +133,7 @@ class Runner {
       ...(sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {}),
       swapBytes: sc.swapBytes,
       reclaim: {
-        policy: sc.policy as PolicyName,
+        policy: sc.policy,
         userFrameLimit: sc.userFrames,
         scope: sc.scope,
         allocation: sc.allocation,

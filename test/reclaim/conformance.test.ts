@@ -1,187 +1,196 @@
 /**
- * One suite for every replacement policy: the protocol of `policy.ts` holds under any sequence of
- * faults, hits, removals and proactive reclaims (fast-check), with the policy's own validator run
- * after every step; runs are deterministic; and the cache simulation built on each stays sound.
+ * One suite for every replacement policy (`sim/conformance.ts`, the same one `vmscope policy check`
+ * runs on plug-ins): the protocol of `policy.ts` holds under random faults, hits, removals and
+ * proactive reclaims, runs are deterministic, the cache simulation built on each stays sound, and
+ * the policies that have a naive model match it exactly. Then the suite itself: each way of being
+ * wrong that it claims to catch is caught.
  */
-import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { InvariantError } from '../../src/base/errors.js';
-import { NEVER, NO_PAGE, type ReplacementPolicy } from '../../src/kernel/reclaim/policy.js';
-import { createPolicy, policyInfo, policyNames } from '../../src/kernel/reclaim/registry.js';
-import { CacheSim, NextUseBuilder } from '../../src/sim/cachesim.js';
-
-type Op =
-  | { kind: 'fault'; page: number; write: number }
-  | { kind: 'hit'; pick: number; write: number }
-  | { kind: 'remove'; pick: number }
-  | { kind: 'reclaim' };
-
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 5,
-    arbitrary: fc.record({ kind: fc.constant('fault' as const), page: fc.nat(40), write: fc.nat(1) }),
-  },
-  {
-    weight: 5,
-    arbitrary: fc.record({ kind: fc.constant('hit' as const), pick: fc.nat(), write: fc.nat(1) }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reclaim' as const) }) },
-);
-
-/**
- * Drives `policy` through `ops` as a kernel would (a fault takes a free slot or the victim's, pages
- * are never resident twice), checking the protocol after each step.
- * @returns the victims, in order.
- */
-function drive(policy: ReplacementPolicy, ops: readonly Op[], check: boolean): number[] {
-  const cap = policy.capacity;
-  const slotOf = new Map<number, number>(); // page → slot
-  const pageIn = new Map<number, number>(); // slot → page
-  const victims: number[] = [];
-  let now = 0;
-  const freeSlot = () => {
-    for (let s = 0; s < cap; s++) if (!pageIn.has(s)) return s;
-    return -1;
-  };
-  const evict = (slot: number) => {
-    expect(pageIn.has(slot), `victim ${slot} was occupied`).toBe(true);
-    expect(policy.isResident(slot), 'the victim is free afterwards').toBe(false);
-    slotOf.delete(pageIn.get(slot)!);
-    pageIn.delete(slot);
-    victims.push(slot);
-  };
-  for (const op of ops) {
-    now++;
-    // A next use that is consistent enough for OPT: later than now, distinct per step.
-    const nextUse =
-      (op.kind === 'fault' || op.kind === 'hit') && now % 7 === 0 ? NEVER : now * 50 + (now % 13);
-    if (op.kind === 'fault') {
-      if (slotOf.has(op.page)) continue;
-      let slot = freeSlot();
-      if (slot < 0) {
-        slot = policy.victim(now, op.page);
-        evict(slot);
-      }
-      policy.insert(slot, op.page, now, op.write, nextUse);
-      slotOf.set(op.page, slot);
-      pageIn.set(slot, op.page);
-    } else if (op.kind === 'hit' || op.kind === 'remove') {
-      if (pageIn.size === 0) continue;
-      const slots = [...pageIn.keys()].sort((a, b) => a - b);
-      const slot = slots[op.pick % slots.length]!;
-      if (op.kind === 'hit') policy.touch(slot, now, op.write, nextUse);
-      else {
-        policy.remove(slot);
-        slotOf.delete(pageIn.get(slot)!);
-        pageIn.delete(slot);
-      }
-    } else {
-      if (pageIn.size === 0) continue;
-      evict(policy.victim(now, NO_PAGE));
-    }
-    expect(policy.resident).toBe(pageIn.size);
-    expect(policy.resident).toBeLessThanOrEqual(cap);
-    if (check) {
-      expect(policy.validate()).toEqual([]);
-      for (let s = 0; s < cap; s++) expect(policy.isResident(s), `slot ${s}`).toBe(pageIn.has(s));
-      expect([...policy.order()].sort((a, b) => a - b)).toEqual([...pageIn.keys()].sort((a, b) => a - b));
-    }
-  }
-  return victims;
-}
+import { type LoadedPlugin, type Policy, pluginFromModule } from '../../src/kernel/reclaim/plugin.js';
+import { NEVER, NO_PAGE } from '../../src/kernel/reclaim/policy.js';
+import { createPolicy, policyNames, registerPlugin } from '../../src/kernel/reclaim/registry.js';
+import { CHECKS, type CheckResult, runConformance } from '../../src/sim/conformance.js';
+import { NAIVE_REFERENCES } from '../../src/sim/naive.js';
 
 describe.each(policyNames.map((n) => [n]))('policy %s', (name) => {
-  test('fills exactly its capacity, and every victim is an occupied slot that it then forgets', () => {
-    const p = createPolicy(name, 5);
-    for (let s = 0; s < 5; s++) p.insert(s, 100 + s, s, 0, 1000 + s);
-    expect(p.resident).toBe(5);
-    expect(p.order()).toHaveLength(5);
-    for (let i = 0; i < 5; i++) {
-      const v = p.victim(10 + i, NO_PAGE);
-      expect(v).toBeGreaterThanOrEqual(0);
-      expect(v).toBeLessThan(5);
-      expect(p.isResident(v)).toBe(false);
-      expect(p.resident).toBe(4 - i);
-      expect(p.validate()).toEqual([]);
-    }
-    expect(() => p.victim(20, NO_PAGE)).toThrow(InvariantError);
-  });
-
-  test('keeps the protocol under random faults, hits, removals and reclaims (no slot leaks)', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(opArb, { maxLength: 120 }), (cap, ops) => {
-        const p = createPolicy(name, cap);
-        drive(p, ops, true);
-        // Draining leaves nothing behind.
-        while (p.resident > 0) p.victim(1e6, NO_PAGE);
-        expect(p.validate()).toEqual([]);
-        expect(p.order()).toEqual([]);
-      }),
-      { numRuns: 60 },
-    );
-  });
-
-  test('is deterministic: the same calls give the same victims, also after reset()', () => {
-    fc.assert(
-      fc.property(fc.array(opArb, { minLength: 20, maxLength: 150 }), (ops) => {
-        const a = createPolicy(name, 4);
-        const first = drive(a, ops, false);
-        expect(drive(createPolicy(name, 4), ops, false)).toEqual(first);
-        a.reset();
-        expect(a.resident).toBe(0);
-        expect(drive(a, ops, false)).toEqual(first);
-      }),
-      { numRuns: 25 },
-    );
-  });
-
-  test('under the cache simulation: hits + faults = accesses, and every check passes', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 8 }),
-        fc.array(fc.tuple(fc.nat(25), fc.nat(1)), { maxLength: 300 }),
-        (frames, stream) => {
-          const sim = new CacheSim(createPolicy(name, frames));
-          const pages = Float64Array.from(stream.map(([p]) => p * 4097 + 2 ** 40));
-          const writes = Uint8Array.from(stream.map(([, w]) => w));
-          if (sim.policy.needsFuture) {
-            const b = new NextUseBuilder();
-            b.push(pages, pages.length);
-            sim.setFuture(b.finish());
-          }
-          for (let i = 0; i < pages.length; i += 17) {
-            sim.run(pages.subarray(i, i + 17), writes.subarray(i, i + 17), Math.min(17, pages.length - i));
-            expect(sim.validate()).toEqual([]);
-          }
-          const st = sim.stats();
-          expect(st.hits + st.faults).toBe(pages.length);
-          expect(st.coldFaults).toBe(new Set(pages).size);
-          expect(sim.policy.resident).toBe(Math.min(frames, st.distinctPages));
-          expect(st.faults - st.evictions).toBe(Math.min(frames, st.distinctPages));
-          expect(st.writebacks).toBeLessThanOrEqual(st.evictions);
-        },
-      ),
-      { numRuns: 40 },
-    );
+  const results = runConformance(name);
+  test.each(results.filter((r) => r.ran).map((r) => [r.id, r]))('%s', (_id, r: CheckResult) => {
+    expect(r.problems).toEqual([]);
   });
 
   test('says what a kernel could run', () => {
     const p = createPolicy(name, 2);
-    expect(['kernel', 'oracle']).toContain(p.kind);
     expect(p.needsFuture).toBe(name === 'opt' || name === 'unopt');
-    if (p.needsFuture) expect(p.kind).toBe('oracle');
     expect(p.name).toBe(name);
-    expect(policyInfo(name).kind).toBe(p.kind);
-    // Only accessed/dirty bits for a kernel policy: it must not care how many hits a page had.
-    if (p.kind === 'kernel' && name !== 'aging') {
-      const once = createPolicy(name, 3);
-      const many = createPolicy(name, 3);
-      for (const q of [once, many]) for (let s = 0; s < 3; s++) q.insert(s, s, s, 0, NEVER);
-      once.touch(1, 3, 0, NEVER);
-      for (let t = 3; t < 9; t++) many.touch(1, t, 0, NEVER);
-      expect(many.victim(10, NO_PAGE)).toBe(once.victim(10, NO_PAGE));
-      expect(many.order()).toEqual(once.order());
-    }
+  });
+});
+
+test('the policies with a naive model are checked against it', () => {
+  for (const name of Object.keys(NAIVE_REFERENCES)) {
+    expect(runConformance(name).find((r) => r.id === 'reference')?.ran, name).toBe(true);
+  }
+  expect(runConformance('arc').find((r) => r.id === 'reference')?.ran).toBe(false);
+});
+
+/** A FIFO plug-in with one deliberate defect (or none), registered under a fake path. */
+function mutant(tag: string, defect: Partial<Policy> & { kind?: 'kernel' | 'oracle' } = {}): string {
+  const key = `/mutants/${tag}.js`;
+  const plugin: LoadedPlugin = pluginFromModule(
+    {
+      default: {
+        name: `mutant-${tag}`,
+        kind: defect.kind ?? 'kernel',
+        create(capacity: number) {
+          const queue: number[] = [];
+          const base: Policy = {
+            insert: (slot) => {
+              queue.push(slot);
+            },
+            touch: () => {},
+            victim: () => queue.shift()!,
+            remove: (slot) => {
+              queue.splice(queue.indexOf(slot), 1);
+            },
+            reset: () => {
+              queue.length = 0;
+            },
+            order: () => [...queue],
+          };
+          void capacity;
+          return { ...base, ...defect, ...(defect.victim ? { victim: defect.victim.bind(queue) } : {}) };
+        },
+        reference(capacity: number) {
+          const memory: number[] = [];
+          return {
+            access(page: number) {
+              if (memory.includes(page)) return true;
+              if (memory.length === capacity) memory.shift();
+              memory.push(page);
+              return false;
+            },
+            pages: () => memory,
+          };
+        },
+      },
+    },
+    key,
+    policyNames,
+  );
+  registerPlugin(key, plugin);
+  return key;
+}
+
+const failed = (key: string) =>
+  runConformance(key)
+    .filter((r) => r.problems.length > 0)
+    .map((r) => r.id);
+
+describe('the suite catches what it claims to', () => {
+  test('a correct plug-in passes every check, the reference one included', () => {
+    const r = runConformance(mutant('none'));
+    expect(r.every((c) => c.ran)).toBe(true);
+    expect(r.flatMap((c) => c.problems)).toEqual([]);
+  });
+
+  test('a victim that is a free slot', () => {
+    const key = mutant('free-victim', {
+      victim(this: number[]) {
+        this.shift();
+        return 0; // maybe occupied, often not
+      },
+    });
+    expect(failed(key)).toContain('fills');
+    const r = runConformance(key).find((c) => c.id === 'fills')!;
+    expect(r.problems[0]).toMatch(
+      /victim\(now=11, incoming=-1\) returned 0, a free slot; expected one of the occupied slots/,
+    );
+  });
+
+  test('nondeterminism, and a reset that forgets nothing', () => {
+    let calls = 0;
+    expect(
+      failed(
+        mutant('random', {
+          victim(this: number[]) {
+            calls++;
+            return this.splice(calls % this.length, 1)[0]!;
+          },
+        }),
+      ),
+    ).toContain('deterministic');
+    expect(failed(mutant('no-reset', { reset: () => {} }))).toContain('deterministic');
+  });
+
+  test('an order() that is not the occupied slots, and an inconsistent validate()', () => {
+    expect(failed(mutant('order', { order: () => [0] }))).toContain('protocol');
+    expect(failed(mutant('validate', { validate: () => ['the queue is upside down'] }))).toContain(
+      'protocol',
+    );
+  });
+
+  test("a 'kernel' policy that counts hits", () => {
+    const key = `/mutants/counting.js`;
+    registerPlugin(
+      key,
+      pluginFromModule(
+        {
+          default: {
+            name: 'mutant-counting',
+            kind: 'kernel',
+            create: (capacity: number) => {
+              const hits = new Array<number>(capacity).fill(-1);
+              return {
+                insert: (slot: number) => {
+                  hits[slot] = 0;
+                },
+                touch: (slot: number) => {
+                  hits[slot]!++;
+                },
+                victim: () => {
+                  let best = -1;
+                  hits.forEach((h, s) => {
+                    if (h >= 0 && (best < 0 || h > hits[best]!)) best = s;
+                  });
+                  hits[best] = -1;
+                  return best;
+                },
+                remove: (slot: number) => {
+                  hits[slot] = -1;
+                },
+              };
+            },
+          },
+        },
+        key,
+        policyNames,
+      ),
+    );
+    expect(failed(key)).toEqual(['kind']);
+  });
+
+  test('a difference from its reference, reported at the access where it first shows', () => {
+    // LIFO instead of FIFO: passes the protocol checks, but not the reference.
+    const key = mutant('lifo', { victim: Array.prototype.pop as () => number });
+    expect(failed(key)).toEqual(['reference']);
+    const r = runConformance(key).find((c) => c.id === 'reference')!;
+    expect(r.problems[0]).toMatch(
+      /^run \d+ \(\d frames\), access \d+ \(page \d+; pages so far [0-9,]+\): the policy/,
+    );
+  });
+
+  test('every check has a title that says what it checks', () => {
+    expect(CHECKS.map((c) => c.id)).toEqual([
+      'fills',
+      'protocol',
+      'deterministic',
+      'cachesim',
+      'kind',
+      'reference',
+    ]);
+    for (const c of CHECKS) expect(c.title.length).toBeGreaterThan(20);
+    // A plug-in's protocol slips that the wrapper already refuses never reach the policy twice.
+    const p = createPolicy(mutant('probe'), 2);
+    p.insert(0, 1, 0, 0, NEVER);
+    expect(p.victim(1, NO_PAGE)).toBe(0);
   });
 });

@@ -112,6 +112,11 @@ export interface Scenario {
   readonly swapBytes: number;
   /** The page-replacement policy and the cap on frames user pages may hold (0: all of RAM). */
   readonly policy: string;
+  /**
+   * Where the machine line names a plug-in policy (a module path, relative to the scenario's
+   * folder), for the loader's errors; null for a built-in policy.
+   */
+  readonly policyPlace: Place | null;
   readonly userFrames: number;
   /** Replacement scope and, for local, how frames are shared. */
   readonly scope: 'global' | 'local';

@@ -17,7 +17,7 @@ import { InputError, InputErrors } from '../../base/errors.js';
 import { ARCH_NAMES, isArchName } from '../../hw/arch.js';
 import { DEFAULT_MACHINE, type MachineConfig, machineConfigProblem } from '../../hw/machine.js';
 import { MEMINFO_FIELDS, STATUS_FIELDS } from '../../kernel/proc.js';
-import { createPolicy, isPolicyName, policyNames } from '../../kernel/reclaim/registry.js';
+import { isPluginSpec, isPolicyName, policyNames, policyNeedsFuture } from '../../kernel/reclaim/registry.js';
 import { ALLOCATOR_NAMES } from '../../user/malloc/api.js';
 import { parseInteger, parseSignedSize, parseSize } from '../values.js';
 import {
@@ -252,6 +252,7 @@ interface ParseState {
   rlimitStack: number | null;
   swapBytes: number;
   policy: string;
+  policyPlace: Place | null;
   userFrames: number;
   scope: 'global' | 'local';
   allocation: 'equal' | 'proportional' | 'pff';
@@ -275,6 +276,7 @@ export function parseScenario(file: string, text: string): Scenario {
     rlimitStack: null,
     swapBytes: 0,
     policy: 'clock',
+    policyPlace: null,
     userFrames: 0,
     scope: 'global',
     allocation: 'equal',
@@ -305,6 +307,7 @@ export function parseScenario(file: string, text: string): Scenario {
     rlimitStack: st.rlimitStack,
     swapBytes: st.swapBytes,
     policy: st.policy,
+    policyPlace: st.policyPlace,
     userFrames: st.userFrames,
     scope: st.scope,
     allocation: st.allocation,
@@ -488,18 +491,23 @@ function parseMachine(p: LineParser, st: ParseState): void {
   const policy = o.get('policy');
   if (policy) {
     const at = { text: policy.value, column: policy.column + 7 };
-    if (!isPolicyName(policy.value)) {
+    if (isPluginSpec(policy.value)) {
+      // A plug-in module: the command that runs the scenario loads it (and checks it) before the run.
+      st.policy = policy.value;
+      st.policyPlace = p.place(at);
+    } else if (!isPolicyName(policy.value)) {
       const hint = suggest(policy.value, policyNames);
       throw p.error(
-        `unknown policy '${policy.value}' (one of ${policyNames.join(', ')})`,
+        `unknown policy '${policy.value}' (one of ${policyNames.join(', ')}, or a plug-in module such as ./my-policy.js)`,
         at,
         hint && `did you mean '${hint}'?`,
       );
+    } else {
+      if (policyNeedsFuture(policy.value)) {
+        throw p.error(`${policy.value} needs the future: it runs only in trace replays (vmscope replay)`, at);
+      }
+      st.policy = policy.value;
     }
-    if (createPolicy(policy.value, 1, {}).needsFuture) {
-      throw p.error(`${policy.value} needs the future: it runs only in trace replays (vmscope replay)`, at);
-    }
-    st.policy = policy.value;
   }
   const frames = o.get('frames');
   if (frames) st.userFrames = p.integer({ text: frames.value, column: frames.column + 7 }, 'frames=N');
