@@ -2,14 +2,15 @@
  * `vmscope exec [options] BINARY [ARG...]`: loads a real ELF binary as Linux's execve would and
  * prints the new process as of its first instruction.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../base/errors.js';
 import { Machine } from '../hw/machine.js';
 import { ERRNO_NAMES } from '../kernel/errno.js';
 import { formatAuxv } from '../kernel/exec/auxv.js';
 import { EM_RISCV, readElf } from '../kernel/exec/elf.js';
 import { DEFAULT_EXEC_SETTINGS, type ExecResult, execve } from '../kernel/exec/load.js';
+import { resolveScripts } from '../kernel/exec/script.js';
 import { decodeInitialStack, stackStringReader } from '../kernel/exec/stack.js';
+import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
 import { formatStack } from '../report/exec-report.js';
 import { hexAddress, jsonText } from '../report/json.js';
@@ -39,30 +40,24 @@ export function parseEnv(entries: readonly string[]): string[] {
   });
 }
 
-/** Reads the binary's header to pick the machine it runs on (x86-64 also runs i386 binaries). */
-function machineFor(path: string): 'x86_64' | 'riscv-sv39' {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(
-      'exec',
-      code === 'ENOENT' ? 'no such program' : `cannot read the program (${code})`,
-      { file: path },
-    );
-  }
-  const elf = readElf(bytes, path, { sections: 'skip' });
+/**
+ * Reads the header of the ELF file exec will load (following `#!` lines) to pick the machine it runs
+ * on (x86-64 also runs i386 binaries).
+ */
+function machineFor(files: ExecFileSource, path: string): 'x86_64' | 'riscv-sv39' {
+  const { file } = resolveScripts(files, path, [path]);
+  const elf = readElf(file.bytes, file.path, { sections: 'skip' });
   return elf.header.machine === EM_RISCV ? 'riscv-sv39' : 'x86_64';
 }
 
 export function runExec(binary: string, args: readonly string[], flags: ExecFlags, io: Io): number {
-  const kernel = new Kernel(new Machine({ arch: machineFor(binary), ramBytes: flags.ramBytes }));
+  const files = hostFileSource(flags.sysroot);
+  const kernel = new Kernel(new Machine({ arch: machineFor(files, binary), ramBytes: flags.ramBytes }));
   const result = execve(kernel, {
     path: binary,
     argv: [binary, ...args],
     envp: parseEnv(flags.env),
-    files: hostFileSource(flags.sysroot),
+    files,
     settings: { ...DEFAULT_EXEC_SETTINGS, aslr: flags.aslr ? { seed: flags.seed } : null },
   });
   if (typeof result === 'number') {

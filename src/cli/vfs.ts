@@ -5,17 +5,34 @@
  * A sysroot checked out by git without symlink support holds each link as a small text file whose
  * content is the target; such "link files" are followed like links (an ELF file never looks like one).
  */
-import { lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../base/errors.js';
 import type { ExecFile, ExecFileSource } from '../kernel/exec/vfs.js';
 
 const MAX_LINKS = 40; // the kernel's ELOOP limit
 
+/** What a file that is not a regular one is, in words. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a file exec will load. Only a regular file is read at all: execve refuses anything else
+ * with EACCES (do_open_execat's S_ISREG check), and reading a FIFO or a device could wait forever.
+ */
 function readHost(hostPath: string, shown: string, what: string): Uint8Array {
   try {
-    const st = lstatSync(hostPath);
-    if (st.isDirectory()) throw new InputError('exec', `${what} is a directory`, { file: shown });
+    const st = statSync(hostPath);
+    if (!st.isFile())
+      throw new InputError('exec', `the ${what} is ${kindOf(st)}, not a regular file (execve: EACCES)`, {
+        file: shown,
+      });
     return new Uint8Array(readFileSync(hostPath));
   } catch (e) {
     if (e instanceof InputError) throw e;

@@ -344,6 +344,11 @@ export function readElf(bytes: Uint8Array, file: string, options: ReadElfOptions
 }
 
 function readHeader(b: ElfBytes): { header: ElfHeader; layout: ClassLayout } {
+  // The magic first, on what there is: a short text file is "not an ELF file", not a truncated one.
+  const magic = [0x7f, 0x45, 0x4c, 0x46];
+  for (let i = 0; i < Math.min(4, b.size); i++)
+    if (b.bytes[i] !== magic[i])
+      b.fail(0, 'not an ELF file: expected the magic bytes 7f 45 4c 46 ("\\x7fELF")');
   b.need(0, 16, 'the ELF identification (e_ident)');
   if (b.u8(0) !== 0x7f || b.u8(1) !== 0x45 || b.u8(2) !== 0x4c || b.u8(3) !== 0x46) {
     b.fail(0, 'not an ELF file: expected the magic bytes 7f 45 4c 46 ("\\x7fELF")');

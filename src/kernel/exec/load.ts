@@ -10,7 +10,7 @@
  * half-built process is torn down so that nothing is left behind.
  */
 import { InputError, invariant } from '../../base/errors.js';
-import { alignDown, alignUp } from '../../base/units.js';
+import { alignDown, alignUp, hex0x } from '../../base/units.js';
 import { BRK_VMA_FLAGS } from '../brk.js';
 import {
   EFAULT,
@@ -55,6 +55,7 @@ import {
   type ProgramHeader,
   readElf,
 } from './elf.js';
+import { resolveScripts } from './script.js';
 import { AT_RANDOM_BYTES, buildInitialStack, checkExecArgs, type InitialStack } from './stack.js';
 import type { ExecFile, ExecFileSource } from './vfs.js';
 
@@ -111,6 +112,8 @@ export interface ExecResult {
   /** The first instruction: the interpreter's entry, or the program's. */
   readonly entry: number;
   readonly stack: InitialStack;
+  /** The `#!` scripts exec went through to reach the program (paths as the process sees them). */
+  readonly scripts: readonly string[];
 }
 
 /** A small seeded generator for ASLR and AT_RANDOM (xorshift128+ on two 32-bit halves). */
@@ -285,9 +288,12 @@ function mapVdso(k: Kernel, proc: Process, s: ExecSettings): number {
  * out, E2BIG for arguments over the limit). @throws InputError for a file that is missing or is not
  * a loadable ELF image for this machine.
  */
-export function execve(k: Kernel, req: ExecRequest): ExecResult | number {
-  const s: ExecSettings = { ...DEFAULT_EXEC_SETTINGS, ...req.settings };
-  const progFile: ExecFile = req.files.openProgram(req.path);
+export function execve(k: Kernel, request: ExecRequest): ExecResult | number {
+  const s: ExecSettings = { ...DEFAULT_EXEC_SETTINGS, ...request.settings };
+  // binfmt_script first: a `#!` file runs its interpreter, with argv rewritten (path stays AT_EXECFN).
+  const resolved = resolveScripts(request.files, request.path, request.argv);
+  const req: ExecRequest = { ...request, argv: resolved.argv };
+  const progFile: ExecFile = resolved.file;
   const elf = readElf(progFile.bytes, progFile.path, { sections: 'try' });
   if (elf.header.type !== ET_EXEC && elf.header.type !== ET_DYN) {
     throw new InputError('exec', 'not an executable (e_type must be ET_EXEC or ET_DYN)', {
@@ -329,11 +335,28 @@ export function execve(k: Kernel, req: ExecRequest): ExecResult | number {
   const name = req.name ?? (req.path.split('/').pop() || req.path);
   const proc = k.addProcess(name, mm, pid);
   try {
-    return load(k, proc, mm, req, s, elf, progFile, interp, interpFile, info, layout, pers, rng, rlimitStack);
+    const r = load(
+      k,
+      proc,
+      mm,
+      req,
+      s,
+      elf,
+      progFile,
+      interp,
+      interpFile,
+      info,
+      layout,
+      pers,
+      rng,
+      rlimitStack,
+    );
+    return { ...r, scripts: resolved.scripts.map((f) => f.path) };
   } catch (e) {
-    if (!(e instanceof ExecError)) throw e;
+    // Nothing half-built stays behind, whatever stopped the load.
     if (proc.alive) k.exit(proc, 0);
     k.processes.delete(pid);
+    if (!(e instanceof ExecError)) throw e;
     return -e.errno;
   }
 }
@@ -353,7 +376,7 @@ function load(
   pers: { platform: string | null; compat: boolean },
   rng: Rng,
   rlimitStack: number,
-): ExecResult {
+): Omit<ExecResult, 'scripts'> {
   const ps = k.pageSize;
   const wordSize = elf.header.wordSize;
   const is64 = elf.header.bits === 64;
@@ -416,6 +439,7 @@ function load(
   mm.startData = startData + loadBias;
   mm.endData = endData + loadBias;
   const entry = elf.header.entry + loadBias;
+  checkEntry(elf, entry, loadBias, layout);
 
   // The interpreter, top-down.
   let interpBase = 0;
@@ -435,6 +459,7 @@ function load(
     );
     interpBase = interp.header.type === ET_DYN ? used : 0;
     firstInstruction = interp.header.entry + used;
+    checkEntry(interp, firstInstruction, used, layout);
   }
 
   // brk: the page after bss; a static-pie moves it to ELF_ET_DYN_BASE (out of the mmap area).
@@ -491,6 +516,21 @@ function load(
   mm.minflt = 0; // the kernel's own writes are not the program's faults
   mm.majflt = 0;
   return { proc, program: elf, interpreter: interp, loadBias, interpBase, entry: firstInstruction, stack };
+}
+
+/**
+ * The entry point once loaded must be in user space: Linux's BAD_ADDR check fails execve with EINVAL
+ * (for the program's own entry beside an interpreter it only passes AT_ENTRY on, cut to the word size
+ * of a 32-bit process; vmscope refuses that as well rather than hand out a cut address).
+ * @throws InputError naming the file and e_entry's offset.
+ */
+function checkEntry(elf: ElfFile, entry: number, bias: number, layout: UserLayout): void {
+  if (entry < layout.taskSize) return;
+  throw new InputError(
+    'exec',
+    `e_entry ${hex0x(elf.header.entry)} plus the load bias ${hex0x(bias)} is ${hex0x(entry)}, outside user space (which ends at ${hex0x(layout.taskSize)}); execve fails with EINVAL`,
+    { file: elf.file, offset: 24 },
+  );
 }
 
 /** The lowest address of the strings execve copies to the top of the stack (bprm->p). */
