@@ -15,6 +15,7 @@ import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { runMallocCommand } from './malloc.js';
 import { DEFAULT_THREADS, runMrc } from './mrc.js';
 import { countArg, portArg, sizeArg, warn } from './options.js';
+import { runOstep } from './ostep.js';
 import { runPolicyCheck, runPolicyList } from './policy.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
@@ -373,6 +374,22 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .description('the built-in policies: name, what they need from the hardware, their rule')
     .option('--json', 'print them as JSON')
     .action((opts) => setStatus(runPolicyList(opts.json ?? false, io)));
+
+  cmd
+    .command('ostep')
+    .description("OSTEP's virtual-memory homework scripts, byte for byte, with --explain and --open")
+    .argument(
+      '[script]',
+      'relocation, segmentation, paging-linear-translate, paging-multilevel-translate, paging-policy, malloc',
+    )
+    .argument('[args...]', "vmscope's --explain/--open, then the script's own flags (-s SEED -c …)")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .action(async (script, args) =>
+      setStatus(await runOstep(script === undefined ? [] : [script, ...args], io)),
+    );
 
   cmd
     .command('serve')

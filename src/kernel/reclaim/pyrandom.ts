@@ -15,24 +15,33 @@ export class PyRandom {
   private readonly mt = new Uint32Array(N);
   private mti = N + 1;
 
-  /** @param seed a non-negative safe integer, as Python's `random.seed(seed)`. */
-  constructor(seed: number) {
+  /** @param seed an integer, as Python's `random.seed(seed)` (its sign is ignored, as there). */
+  constructor(seed: number | bigint) {
     this.seed(seed);
   }
 
-  /** Re-seeds, as `random.seed(seed)` does for an int. */
-  seed(seed: number): void {
+  /** Re-seeds, as `random.seed(seed)` does for an int: the 32-bit words of |seed|, low first. */
+  seed(seed: number | bigint): void {
     invariant(
-      Number.isSafeInteger(seed) && seed >= 0,
-      'pyrandom: the seed must be a non-negative safe integer',
+      typeof seed === 'bigint' || Number.isSafeInteger(seed),
+      'pyrandom: the seed must be a safe integer or a bigint',
     );
+    let v = BigInt(seed);
+    if (v < 0n) v = -v;
     const key: number[] = [];
-    let v = seed;
     do {
-      key.push(v % 4294967296);
-      v = Math.floor(v / 4294967296);
-    } while (v > 0);
+      key.push(Number(v & 0xffffffffn));
+      v >>= 32n;
+    } while (v > 0n);
     this.initByArray(key);
+  }
+
+  /** A generator in the same state that draws independently from now on. */
+  clone(): PyRandom {
+    const copy = new PyRandom(0);
+    copy.mt.set(this.mt);
+    copy.mti = this.mti;
+    return copy;
   }
 
   /** The next 32-bit output (`genrand_uint32`). */
@@ -70,6 +79,57 @@ export class PyRandom {
   /** An integer in [0, n): `int(random() * n)`, as OSTEP's scripts draw indices. */
   below(n: number): number {
     return Math.floor(this.random() * n);
+  }
+
+  /** `getrandbits(k)` for 0 ≤ k ≤ 32 (CPython: the top k bits of one output). */
+  getrandbits(k: number): number {
+    invariant(Number.isInteger(k) && k >= 0 && k <= 32, 'pyrandom: getrandbits takes 0..32 bits here');
+    if (k === 0) return 0;
+    return this.nextUint32() >>> (32 - k);
+  }
+
+  /**
+   * `_randbelow(n)` for 0 < n ≤ 2^32: getrandbits(n.bit_length()) until the draw is below n, as
+   * CPython 3 does for `randrange`, `randint`, `choice` and `shuffle`.
+   */
+  randbelow(n: number): number {
+    invariant(Number.isInteger(n) && n > 0 && n <= 2 ** 32, 'pyrandom: randbelow of 1..2^32');
+    const k = n.toString(2).length;
+    let r = this.getrandbits(k);
+    while (r >= n) r = this.getrandbits(k);
+    return r;
+  }
+
+  /** `randrange(start, stop)` (step 1), start < stop. */
+  randrange(start: number, stop: number): number {
+    invariant(stop > start, 'pyrandom: empty range for randrange');
+    return start + this.randbelow(stop - start);
+  }
+
+  /** `randint(a, b)`: a ≤ result ≤ b. */
+  randint(a: number, b: number): number {
+    return this.randrange(a, b + 1);
+  }
+
+  /** `choice(seq)` of a non-empty sequence. */
+  choice<T>(seq: readonly T[]): T {
+    invariant(seq.length > 0, 'pyrandom: choice from an empty sequence');
+    return seq[this.randbelow(seq.length)]!;
+  }
+
+  /** `uniform(a, b)`: `a + (b - a) * random()`. */
+  uniform(a: number, b: number): number {
+    return a + (b - a) * this.random();
+  }
+
+  /** `shuffle(x)` in place: Fisher-Yates from the end, j = randbelow(i + 1). */
+  shuffle<T>(x: T[]): void {
+    for (let i = x.length - 1; i > 0; i--) {
+      const j = this.randbelow(i + 1);
+      const t = x[i]!;
+      x[i] = x[j]!;
+      x[j] = t;
+    }
   }
 
   private initGenrand(s: number): void {
