@@ -81,19 +81,25 @@ export class PyRandom {
     return Math.floor(this.random() * n);
   }
 
-  /** `getrandbits(k)` for 0 ≤ k ≤ 32 (CPython: the top k bits of one output). */
+  /**
+   * `getrandbits(k)` for 0 ≤ k ≤ 53. CPython fills 32-bit words from the least significant one up,
+   * one output each; the last (most significant) word keeps the top bits of its output.
+   */
   getrandbits(k: number): number {
-    invariant(Number.isInteger(k) && k >= 0 && k <= 32, 'pyrandom: getrandbits takes 0..32 bits here');
+    invariant(Number.isInteger(k) && k >= 0 && k <= 53, 'pyrandom: getrandbits takes 0..53 bits here');
     if (k === 0) return 0;
-    return this.nextUint32() >>> (32 - k);
+    if (k <= 32) return this.nextUint32() >>> (32 - k);
+    const low = this.nextUint32();
+    const high = this.nextUint32() >>> (64 - k);
+    return high * 4294967296 + low;
   }
 
   /**
-   * `_randbelow(n)` for 0 < n ≤ 2^32: getrandbits(n.bit_length()) until the draw is below n, as
+   * `_randbelow(n)` for 0 < n < 2^53: getrandbits(n.bit_length()) until the draw is below n, as
    * CPython 3 does for `randrange`, `randint`, `choice` and `shuffle`.
    */
   randbelow(n: number): number {
-    invariant(Number.isInteger(n) && n > 0 && n <= 2 ** 32, 'pyrandom: randbelow of 1..2^32');
+    invariant(Number.isSafeInteger(n) && n > 0, 'pyrandom: randbelow of 1..2^53-1');
     const k = n.toString(2).length;
     let r = this.getrandbits(k);
     while (r >= n) r = this.getrandbits(k);
