@@ -25,6 +25,59 @@ export interface Sink {
 export interface RunOptions {
   /** Add vmscope's explanation after each answer (`--explain`). */
   readonly explain?: boolean;
+  /** Collect the answers as steps (`OstepStep`), for the visualizer. */
+  readonly record?: boolean;
+}
+
+/** What the visualizer draws beside a step. */
+export type StepState =
+  | {
+      readonly kind: 'memory';
+      /** Resident pages after the access, in the script's order. */
+      readonly pages: readonly string[];
+      readonly capacity: number;
+      readonly page: string;
+      readonly hit: boolean;
+      readonly victim: string | null;
+    }
+  | {
+      readonly kind: 'heap';
+      readonly base: number;
+      readonly size: number;
+      /** [addr, size] pairs in list order. */
+      readonly free: readonly (readonly [number, number])[];
+      /** Allocated blocks: [addr, size]. */
+      readonly used: readonly (readonly [number, number])[];
+    }
+  | {
+      readonly kind: 'walk';
+      readonly va: number;
+      readonly levels: readonly {
+        readonly name: string;
+        readonly tablePfn: number;
+        readonly index: number;
+        readonly entryPa: number;
+        readonly entry: number;
+        readonly valid: boolean;
+      }[];
+      readonly pa: number | null;
+      readonly value: number | null;
+    }
+  | {
+      readonly kind: 'segments';
+      readonly va: number;
+      readonly asize: number;
+      readonly psize: number;
+      /** Physical ranges [lo, hi) of the segments. */
+      readonly segments: readonly { readonly name: string; readonly lo: number; readonly hi: number }[];
+      readonly pa: number | null;
+    };
+
+/** One answer of a run: the lines it printed, vmscope's explanation, and a picture of the state. */
+export interface OstepStep {
+  readonly answer: string;
+  readonly explain: readonly string[];
+  readonly state: StepState | null;
 }
 
 /** One of OSTEP's homework scripts, emulated. */
@@ -43,13 +96,24 @@ export class Ctx {
   readonly host: Host;
   readonly explain: boolean;
   private readonly sink: Sink;
+  /** The answers so far, with `record`. */
+  readonly steps: OstepStep[] = [];
+  private readonly record: boolean;
   private buffer: string[] = [];
   private buffered = 0;
+  /** What was printed since the last step (with `record`). */
+  private pending = '';
 
   constructor(host: Host, sink: Sink, options: RunOptions) {
     this.host = host;
     this.sink = sink;
     this.explain = options.explain ?? false;
+    this.record = options.record ?? false;
+  }
+
+  /** True when steps are explained or recorded: the scripts then compute what they show. */
+  get stepping(): boolean {
+    return this.explain || this.record;
   }
 
   /** Python's `print(*parts)`: parts joined by a space, then `end`. */
@@ -59,15 +123,28 @@ export class Ctx {
 
   /** `print(text, end='')`. */
   write(text: string): void {
+    if (this.record) this.pending += text;
     this.buffer.push(text);
     this.buffered += text.length;
     if (this.buffered > 1 << 16) this.flush();
   }
 
-  /** With `--explain`: lines of explanation, each printed as `    | line`. */
-  note(lines: readonly string[]): void {
-    if (!this.explain) return;
-    for (const line of lines) this.write(`    | ${line}\n`);
+  /** Answers start here: what was printed so far (the problem's header) is no step's answer. */
+  beginAnswers(): void {
+    this.pending = '';
+  }
+
+  /**
+   * An answer is complete: with `--explain` its explanation is printed (each line as `    | line`);
+   * with `record` the lines printed since the last step become a step.
+   */
+  step(explain: readonly string[], state: StepState | null = null): void {
+    if (this.record) {
+      this.steps.push({ answer: this.pending, explain, state });
+      this.pending = '';
+    }
+    if (this.explain) for (const line of explain) this.write(`    | ${line}\n`);
+    if (this.record) this.pending = '';
   }
 
   flush(): void {
@@ -107,18 +184,29 @@ export function runScript(
   sink: Sink,
   options: RunOptions = {},
 ): number {
+  return runRecorded(script, argv, host, sink, options).status;
+}
+
+/** {@link runScript}, also giving the steps (with `record`). */
+export function runRecorded(
+  script: Script,
+  argv: readonly string[],
+  host: Host,
+  sink: Sink,
+  options: RunOptions = {},
+): { status: number; steps: OstepStep[] } {
   const ctx = new Ctx(host, sink, options);
   try {
     const { values } = parseArgs(progName(script), script.options, argv, host.columns);
     script.main(ctx, values);
     ctx.flush();
-    return 0;
+    return { status: 0, steps: ctx.steps };
   } catch (e) {
     if (!(e instanceof PyExit)) throw e;
     ctx.flush();
     if (e.stdout) sink.out(e.stdout);
     if (e.stderr) sink.err(e.stderr);
-    return e.status;
+    return { status: e.status, steps: ctx.steps };
   }
 }
 

@@ -179,6 +179,7 @@ export const linearTranslate: Script = {
     } else list.push(...addresses.split(','));
 
     ctx.print('Virtual Address Trace');
+    ctx.beginAnswers();
     const solve = o['solve'] === true;
     const vpnMask = BigInt(0xffffffff - pagemask);
     for (const vstr of list) {
@@ -196,7 +197,7 @@ export const linearTranslate: Script = {
       ];
       if (pfn < 0) {
         ctx.print(pyFormat('  VA 0x%08x (decimal: %8d) -->  Invalid (VPN %d not valid)', vaddr, vaddr, vpn));
-        ctx.note([...walk, 'the entry is not valid: the access faults']);
+        ctx.step([...walk, 'the entry is not valid: the access faults']);
       } else {
         const offset = num(vaddr & BigInt(pagemask));
         const paddr = pfn * 2 ** pagebits + offset;
@@ -210,7 +211,7 @@ export const linearTranslate: Script = {
             vpn,
           ),
         );
-        ctx.note([...walk, `PA = PFN ${pfn} * ${pagesize} + offset ${offset} = ${paddr}`]);
+        ctx.step([...walk, `PA = PFN ${pfn} * ${pagesize} + offset ${offset} = ${paddr}`]);
       }
     }
     ctx.print('');

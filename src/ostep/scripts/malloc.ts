@@ -10,7 +10,7 @@
  */
 import { seededRandom } from '../common.js';
 import { num, pyFormat, pyInt, pyRaise, pyStr } from '../python.js';
-import type { Ctx, Script } from '../script.js';
+import type { Ctx, Script, StepState } from '../script.js';
 
 type Block = [addr: number, size: number];
 
@@ -32,6 +32,7 @@ class FreeList {
   lastSearch: Search | null = null;
 
   private readonly size: number;
+  private readonly start: number;
   private readonly header: number;
   private readonly policy: string;
   private readonly order: string;
@@ -48,6 +49,7 @@ class FreeList {
     align: number,
   ) {
     this.size = size;
+    this.start = start;
     this.header = header;
     this.policy = policy;
     this.order = order;
@@ -122,6 +124,17 @@ class FreeList {
     }
     this.sizeOf.delete(addr);
     return 0;
+  }
+
+  /** The heap for the visualizer: the free list and the allocated blocks. */
+  picture(): StepState {
+    return {
+      kind: 'heap',
+      base: this.start,
+      size: this.size,
+      free: this.list.map((b) => [b[0], b[1]] as const),
+      used: [...this.sizeOf].map(([a, z]) => [a, z] as const),
+    };
   }
 
   dump(): string {
@@ -273,6 +286,7 @@ export const mallocScript: Script = {
     ];
     for (const [label, dest] of names) ctx.print(label, pyStr(o[dest]!));
     ctx.print('');
+    ctx.beginAnswers();
     const percent = num(o['opsPAlloc'] as bigint) / 100;
     const rng = seededRandom(o['seed'] as bigint);
     if (!(percent > 0)) pyRaise('AssertionError', '');
@@ -291,6 +305,7 @@ export const mallocScript: Script = {
       let j = 0n;
       while (j < opsNum) {
         let printed = false;
+        let note: string[] = [];
         const before = showList(m.list);
         if (rng.random() < percent) {
           const size = Math.trunc(rng.random() * range) + 1;
@@ -303,7 +318,7 @@ export const mallocScript: Script = {
           ctx.print(
             solve ? pyFormat(' returned %d (searched %d elements)', ptr + header, searched) : ' returned ?',
           );
-          ctx.note(explainAlloc(m, policy, before));
+          note = explainAlloc(m, policy, before);
           c++;
           j++;
           printed = true;
@@ -313,7 +328,7 @@ export const mallocScript: Script = {
           const rc = m.free(ptrs.get(id)!);
           ctx.print(pyFormat('Free(ptr[%d])', id));
           ctx.print(solve ? pyFormat('returned %d', rc) : 'returned ?');
-          ctx.note([`free list before: ${before}`, `ptr[${id}] goes back to the list (${o['order']})`]);
+          note = [`free list before: ${before}`, `ptr[${id}] goes back to the list (${o['order']})`];
           ptrs.delete(id);
           live.splice(d, 1);
           printed = true;
@@ -322,6 +337,7 @@ export const mallocScript: Script = {
         if (printed) {
           if (solve) state();
           else ctx.print('List? ');
+          ctx.step(note, m.picture());
           ctx.print('');
         }
       }
@@ -332,13 +348,14 @@ export const mallocScript: Script = {
     for (const op of opsList.split(',')) {
       if (op.length === 0) pyRaise('IndexError', 'string index out of range');
       const before = showList(m.list);
+      let note: string[] = [];
       if (op[0] === '+') {
         const size = num(pyInt(op.split('+')[1]!));
         const [ptr, searched] = m.malloc(size);
         if (ptr !== -1) ptrs.set(c, ptr);
         ctx.write(pyFormat('ptr[%d] = Alloc(%d)', c, size));
         ctx.print(solve ? pyFormat(' returned %d (searched %d elements)', ptr, searched) : ' returned ?');
-        ctx.note(explainAlloc(m, policy, before));
+        note = explainAlloc(m, policy, before);
         c++;
       } else if (op[0] === '-') {
         const index = num(pyInt(op.split('-')[1]!));
@@ -351,17 +368,18 @@ export const mallocScript: Script = {
         if (addr === undefined) pyRaise('KeyError', String(index));
         const rc = m.free(addr);
         ctx.print(solve ? pyFormat('returned %d', rc) : 'returned ?');
-        ctx.note([
+        note = [
           `free list before: ${before}`,
           rc === 0
             ? `ptr[${index}] goes back to the list (${o['order']})`
             : `ptr[${index}] is not allocated: free returns -1`,
-        ]);
+        ];
       } else {
         pyRaise('NameError', "name 'abort' is not defined");
       }
       if (solve) state();
       else ctx.print('List?');
+      ctx.step(note, m.picture());
       ctx.print('');
     }
   },

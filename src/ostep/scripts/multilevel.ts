@@ -15,7 +15,7 @@ import { FAULT_NONE } from '../../hw/mmu.js';
 import type { PyRandom } from '../../kernel/reclaim/pyrandom.js';
 import { count, seededRandom } from '../common.js';
 import { pyFormat, pyRaise, pyStr } from '../python.js';
-import type { Ctx, Script } from '../script.js';
+import type { Ctx, Script, StepState } from '../script.js';
 
 const PAGE_SIZE = 32;
 const PHYS_PAGES = 128;
@@ -136,7 +136,8 @@ export const multilevel: Script = {
       String(os.pdbr),
       ' (decimal) [This means the page directory is held in this page]\n',
     );
-    const machine = ctx.explain ? loadMachine(mem) : null;
+    const machine = ctx.stepping ? loadMachine(mem) : null;
+    ctx.beginAnswers();
     const solve = o['solve'] === true;
     const n = count(o['num'] as bigint);
     for (let i = 0; i < n; i++) {
@@ -173,7 +174,7 @@ export const multilevel: Script = {
         );
       else if (pte < 0) ctx.print('      --> Fault (page directory entry not valid)');
       else ctx.print('      --> Fault (page table entry not valid)');
-      if (machine) ctx.note(explainWalk(machine, os.pdbr, vaddr, pa));
+      if (machine) ctx.step(...explainWalk(machine, os.pdbr, vaddr, pa));
     }
     ctx.print('');
   },
@@ -191,8 +192,16 @@ export function loadMachine(memory: Uint8Array): Machine {
   return machine;
 }
 
-/** vmscope's MMU walking `va` from `pdbr`, level by level; it must agree with the script's answer. */
-export function explainWalk(machine: Machine, pdbr: number, va: number, expectedPa: number): string[] {
+/**
+ * vmscope's MMU walking `va` from `pdbr`, level by level; it must agree with the script's answer.
+ * @returns the explanation and the walk's picture.
+ */
+export function explainWalk(
+  machine: Machine,
+  pdbr: number,
+  va: number,
+  expectedPa: number,
+): [string[], StepState] {
   const probe = machine.mmu.probe(pdbr, va);
   const lines = [
     `vmscope's ostep15 MMU: VA 0x${va.toString(16).padStart(4, '0')} = PD index ${(va >> 10) & 31} | PT index ${(va >> 5) & 31} | offset ${va & 31}`,
@@ -212,5 +221,19 @@ export function explainWalk(machine: Machine, pdbr: number, va: number, expected
     lines.push(
       `PA = frame ${pa >> 5} * 32 + offset ${va & 31} = 0x${pa.toString(16)}; the byte there is 0x${machine.mem.peek8(pa).toString(16).padStart(2, '0')}`,
     );
-  return lines;
+  const state: StepState = {
+    kind: 'walk',
+    va,
+    levels: probe.steps.map((step) => ({
+      name: step.levelName,
+      tablePfn: step.tablePfn,
+      index: step.index,
+      entryPa: step.entryPa,
+      entry: step.lo,
+      valid: (step.lo & 0x80) !== 0,
+    })),
+    pa: pa >= 0 ? pa : null,
+    value: pa >= 0 ? machine.mem.peek8(pa) : null,
+  };
+  return [lines, state];
 }

@@ -254,6 +254,7 @@ export const pagingPolicy: Script = {
       return;
     }
     if (!notrace) ctx.print('Solving...\n');
+    ctx.beginAnswers();
     const sides = POLICY_SIDES[policy];
     if (!sides) {
       ctx.print(pyFormat('Policy %s is not yet implemented', policy));
@@ -279,12 +280,12 @@ export const pagingPolicy: Script = {
       sim.setFuture(future);
     }
     const lookaheadCanFail = refs.bad !== null && future !== null;
-    if (notrace && !ctx.explain && !lookaheadCanFail) {
+    if (notrace && !ctx.stepping && !lookaheadCanFail) {
       for (let i = 0; i < total; i += 8192)
         sim.run(refs.ids.subarray(i, i + 8192), null, Math.min(8192, total - i));
       if (refs.bad) failAtBad();
     } else {
-      const explainer = ctx.explain
+      const explainer = ctx.stepping
         ? new PolicyExplainer(policy, capacity, clockbits, rng, refs, future)
         : null;
       const lastSeen = new Map<number, number>();
@@ -314,7 +315,15 @@ export const pagingPolicy: Script = {
             ),
           );
         }
-        if (explainer) ctx.note(explainer.after(i, sim, hit, victim));
+        if (explainer)
+          ctx.step(explainer.after(i, sim, hit, victim), {
+            kind: 'memory',
+            pages: sim.residentPages().map(refs.label),
+            capacity: cachesize < 0n ? -1 : num(cachesize),
+            page: refs.label(page),
+            hit,
+            victim: victim < 0 ? null : refs.label(victim),
+          });
       }
       if (refs.bad) failAtBad();
     }
@@ -393,6 +402,9 @@ class PolicyExplainer {
     const lines: string[] = [];
     if (hit) {
       if (this.policy === 'LRU' || this.policy === 'MRU') lines.push(`hit: ${L(page)} moves to the MRU end`);
+      else if (this.policy === 'CLOCK')
+        lines.push(`hit: ${L(page)}'s use counter goes up by 1, to at most ${this.clockbits}`);
+      else lines.push(`hit: ${L(page)} is resident; ${this.policy} keeps the order as it is`);
     } else if (victim < 0) {
       lines.push(`miss: a free frame takes ${L(page)} (${sim.policy.resident} of ${this.capacity} in use)`);
     } else {
@@ -457,6 +469,8 @@ class PolicyExplainer {
           }
         }
         const counters = mem.map((p) => `${L(p)}=${this.ref.get(p)}`).join(' ');
+        // The scan's decrements stay (the script keeps them in `ref`).
+        for (const [p, u] of use) this.ref.set(p, u);
         return `CLOCK picks random resident pages, counting down their use counters (${counters}): ${scan.join(', ')}`;
       }
     }

@@ -97,6 +97,16 @@ export const relocation: Script = {
       pyExit(1);
     }
     ctx.print('Virtual Address Trace');
+    ctx.beginAnswers();
+    const picture = (va: number, pa: number | null) =>
+      ({
+        kind: 'segments',
+        va,
+        asize,
+        psize,
+        segments: [{ name: 'base..base+limit', lo: base, hi: base + limit }],
+        pa,
+      }) as const;
     const solve = o['solve'] === true;
     const n = count(o['num'] as bigint);
     for (let i = 0; i < n; i++) {
@@ -109,9 +119,12 @@ export const relocation: Script = {
       }
       if (vaddr >= limit) {
         ctx.print(pyFormat('  VA %2d: 0x%08x (decimal: %4d) --> SEGMENTATION VIOLATION', i, vaddr, vaddr));
-        ctx.note([
-          `bounds check: offset ${vaddr} >= limit ${limit}, so the MMU raises a fault before adding the base`,
-        ]);
+        ctx.step(
+          [
+            `bounds check: offset ${vaddr} >= limit ${limit}, so the MMU raises a fault before adding the base`,
+          ],
+          picture(vaddr, null),
+        );
       } else {
         const paddr = vaddr + base;
         ctx.print(
@@ -124,10 +137,13 @@ export const relocation: Script = {
             paddr,
           ),
         );
-        ctx.note([
-          `bounds check: offset ${vaddr} < limit ${limit}: inside the address space`,
-          `relocation: PA = base + VA = ${base} + ${vaddr} = ${paddr} (0x${paddr.toString(16)})`,
-        ]);
+        ctx.step(
+          [
+            `bounds check: offset ${vaddr} < limit ${limit}: inside the address space`,
+            `relocation: PA = base + VA = ${base} + ${vaddr} = ${paddr} (0x${paddr.toString(16)})`,
+          ],
+          picture(vaddr, paddr),
+        );
       }
     }
     ctx.print('');

@@ -149,6 +149,19 @@ export const segmentation: Script = {
       for (let i = 0; i < n; i++) list.push(String(Math.trunc(asize * rng.random())));
     } else list.push(...addresses.split(','));
     ctx.print('Virtual Address Trace');
+    ctx.beginAnswers();
+    const picture = (va: number, pa: number | null) =>
+      ({
+        kind: 'segments',
+        va,
+        asize,
+        psize,
+        segments: [
+          { name: 'segment 0 (grows up)', lo: base0, hi: base0 + len0 },
+          { name: 'segment 1 (grows down)', lo: base1, hi: nbase1 },
+        ],
+        pa,
+      }) as const;
     const solve = o['solve'] === true;
     list.forEach((vstr, i) => {
       const big = pyInt(vstr);
@@ -178,26 +191,32 @@ export const segmentation: Script = {
         ];
         if (paddr < base1) {
           ctx.print(`${line}SEGMENTATION VIOLATION (SEG1)`);
-          ctx.note([
-            ...why,
-            `bounds: ${paddr} < ${base1} (top - limit ${len1}): past the segment's limit, a fault`,
-          ]);
+          ctx.step(
+            [...why, `bounds: ${paddr} < ${base1} (top - limit ${len1}): past the segment's limit, a fault`],
+            picture(vaddr, null),
+          );
         } else {
           ctx.print(`${line}${pyFormat('VALID in SEG1: 0x%08x (decimal: %4d)', paddr, paddr)}`);
-          ctx.note([...why, `bounds: ${paddr} >= ${base1} (top - limit ${len1}): inside segment 1`]);
+          ctx.step(
+            [...why, `bounds: ${paddr} >= ${base1} (top - limit ${len1}): inside segment 1`],
+            picture(vaddr, paddr),
+          );
         }
       } else {
         const why = `segment: VA ${vaddr} < ${asize / 2} (top bit 0) -> segment 0, which grows up from base ${base0}`;
         if (vaddr >= len0) {
           ctx.print(`${line}SEGMENTATION VIOLATION (SEG0)`);
-          ctx.note([why, `bounds: offset ${vaddr} >= limit ${len0}: a fault`]);
+          ctx.step([why, `bounds: offset ${vaddr} >= limit ${len0}: a fault`], picture(vaddr, null));
         } else {
           const paddr = vaddr + base0;
           ctx.print(`${line}${pyFormat('VALID in SEG0: 0x%08x (decimal: %4d)', paddr, paddr)}`);
-          ctx.note([
-            why,
-            `bounds: offset ${vaddr} < limit ${len0}; PA = base + offset = ${base0} + ${vaddr} = ${paddr}`,
-          ]);
+          ctx.step(
+            [
+              why,
+              `bounds: offset ${vaddr} < limit ${len0}; PA = base + offset = ${base0} + ${vaddr} = ${paddr}`,
+            ],
+            picture(vaddr, paddr),
+          );
         }
       }
     });
