@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { nodeHost } from '../../src/cli/ostep.js';
 import { findScript } from '../../src/ostep/index.js';
 import { runRecorded } from '../../src/ostep/script.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus, fromCorpus } from '../corpus.js';
 
 function run(argv: string[], options: { explain?: boolean; record?: boolean } = {}, cwd = process.cwd()) {
   const [name, ...args] = argv;
@@ -47,8 +47,9 @@ function answers(script: string, stdout: string): number {
 }
 
 const REFERENCE = corpusPath('reference');
-const CASES = existsSync(REFERENCE)
-  ? readdirSync(REFERENCE)
+const CASES = fromCorpus(
+  () =>
+    readdirSync(REFERENCE)
       .filter((f) => f !== 'paging-policy-realtrace' && existsSync(join(REFERENCE, f, 'expected.json')))
       .flatMap((folder) =>
         (
@@ -56,10 +57,11 @@ const CASES = existsSync(REFERENCE)
             cases: { id: string; command: string[] }[];
           }
         ).cases.map((c) => [`${folder} ${c.id}`, folder, c.command.slice(1)] as const),
-      )
-  : [];
+      ),
+  [] as (readonly [string, string, string[]])[],
+);
 
-describe.skipIf(CASES.length === 0)('--explain on every reference case', () => {
+describeCorpus('--explain on every reference case', () => {
   test.each(CASES)('%s: the same answers, one explained step per answer', (_id, folder, command) => {
     const [path, ...args] = command;
     const name = path!.slice(path!.lastIndexOf('/') + 1, -3);

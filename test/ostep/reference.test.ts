@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { nodeHost, runOstep } from '../../src/cli/ostep.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, describeCorpus, fromCorpus } from '../corpus.js';
 
 interface Case {
   id: string;
@@ -23,9 +23,10 @@ interface Case {
 }
 
 const REFERENCE = corpusPath('reference');
-const FOLDERS = existsSync(REFERENCE)
-  ? readdirSync(REFERENCE).filter((f) => existsSync(join(REFERENCE, f, 'expected.json')))
-  : [];
+const FOLDERS = fromCorpus(
+  () => readdirSync(REFERENCE).filter((f) => existsSync(join(REFERENCE, f, 'expected.json'))),
+  [] as string[],
+);
 
 function cases(folder: string): Case[] {
   return (JSON.parse(readFileSync(join(REFERENCE, folder, 'expected.json'), 'utf8')) as { cases: Case[] })
@@ -61,45 +62,46 @@ async function run(
   return { status, stdout, stderr };
 }
 
-describe.skipIf(FOLDERS.length === 0)(
-  'vmscope ostep reproduces OSTEP reference outputs byte for byte',
-  () => {
-    test('the corpus has the six reference folders', () => {
-      expect(FOLDERS.sort()).toEqual([
-        'malloc',
-        'paging-linear-translate',
-        'paging-multilevel-translate',
-        'paging-policy',
-        'paging-policy-realtrace',
-        'segmentation',
-      ]);
-    });
+describeCorpus('vmscope ostep reproduces OSTEP reference outputs byte for byte', () => {
+  test('the corpus has the six reference folders', () => {
+    expect(FOLDERS.sort()).toEqual([
+      'malloc',
+      'paging-linear-translate',
+      'paging-multilevel-translate',
+      'paging-policy',
+      'paging-policy-realtrace',
+      'segmentation',
+    ]);
+  });
 
-    for (const folder of FOLDERS.filter((f) => f !== 'paging-policy-realtrace')) {
-      test.each(cases(folder).map((c) => [c.id, c] as const))(`${folder} %s`, async (_id, c) => {
-        const [python, script, ...args] = c.command;
-        expect(python).toBe('python3');
-        const got = await run([script!, ...args], join(REFERENCE, folder));
-        expect(got.stderr).toBe('');
-        expect(got.stdout).toBe(recorded(folder, c.output_file));
-        expect(got.status).toBe(c.exit_code);
-      });
-    }
-
-    describe('paging-policy over whole real page traces', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'vmscope-ostep-'));
-      afterAll(() => rmSync(dir, { recursive: true, force: true }));
-      const all = FOLDERS.includes('paging-policy-realtrace') ? cases('paging-policy-realtrace') : [];
-      test.each(all.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
-        const [, script, ...args] = c.command;
-        const file = args[args.indexOf('-f') + 1]!;
-        const trace = String(c.inputs['page_trace']).split(' ')[0]!;
-        if (!existsSync(join(dir, file)))
-          writeFileSync(join(dir, file), gunzipSync(readFileSync(corpusPath(...trace.split('/')))));
-        const got = await run([script!, ...args], dir);
-        expect(got.stdout).toBe(recorded('paging-policy-realtrace', c.output_file));
-        expect(got.status).toBe(c.exit_code);
-      });
+  for (const folder of FOLDERS.filter((f) => f !== 'paging-policy-realtrace')) {
+    test.each(cases(folder).map((c) => [c.id, c] as const))(`${folder} %s`, async (_id, c) => {
+      const [python, script, ...args] = c.command;
+      expect(python).toBe('python3');
+      const got = await run([script!, ...args], join(REFERENCE, folder));
+      expect(got.stderr).toBe('');
+      expect(got.stdout).toBe(recorded(folder, c.output_file));
+      expect(got.status).toBe(c.exit_code);
     });
-  },
-);
+  }
+
+  describe('paging-policy over whole real page traces', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmscope-ostep-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    // Every case over memwalk (1.4 M accesses) and one over each longer trace (3 M): all 32 take
+    // half a minute, and test/reclaim/ostep.test.ts checks every count through the simulation.
+    const all = (FOLDERS.includes('paging-policy-realtrace') ? cases('paging-policy-realtrace') : []).filter(
+      (c) => c.id.startsWith('memwalk-') || c.id.endsWith('-C32-LRU'),
+    );
+    test.each(all.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
+      const [, script, ...args] = c.command;
+      const file = args[args.indexOf('-f') + 1]!;
+      const trace = String(c.inputs['page_trace']).split(' ')[0]!;
+      if (!existsSync(join(dir, file)))
+        writeFileSync(join(dir, file), gunzipSync(readFileSync(corpusPath(...trace.split('/')))));
+      const got = await run([script!, ...args], dir);
+      expect(got.stdout).toBe(recorded('paging-policy-realtrace', c.output_file));
+      expect(got.status).toBe(c.exit_code);
+    });
+  });
+});
