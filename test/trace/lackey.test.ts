@@ -113,7 +113,9 @@ describe('the lackey parser', () => {
       'x.lackey:1:4: error: address is 2^53 or more; vmscope replays addresses below 2^53',
     );
     expect(bad('I  1fffffffffffff,1')).toBeNull();
-    expect(bad(' M 10,99999999999\n')).toBe('x.lackey:1:7: error: access size does not fit in 32 bits');
+    expect(bad(' M 10,99999999999\n')).toBe(
+      'x.lackey:1:7: error: access size 99999999999 is larger than any one instruction makes (at most 4096 bytes in a lackey record)',
+    );
     expect(bad('=1= not a banner\n')).toMatch(/^x\.lackey:1:1: error: expected a lackey record/);
   });
 });

@@ -9,6 +9,9 @@
  * Leading and trailing blanks and CRLF line ends are accepted. Blank lines and valgrind's own lines
  * (`==PID== …`, `--PID-- …`) are skipped. Anything else is an input error naming the line, the
  * column and what was expected. Addresses must be below 2^53 (x86-64 user addresses are 47 bits).
+ * A size above {@link MAX_LACKEY_ACCESS} is an error too: lackey records one instruction's access
+ * (the largest valgrind makes, an XSAVE area, is well under a page), and a 4 KB file of 4 GiB
+ * accesses would otherwise expand into billions of page touches.
  *
  * The parser scans bytes (no strings, no regular expressions) and writes records into one reused
  * {@link LackeyBatch}; it allocates nothing per line. It reports each record as lackey printed it
@@ -27,6 +30,9 @@ import {
   newLackeyBatch,
 } from './batch.js';
 import { describeByte, LineParser } from './lines.js';
+
+/** The largest access size accepted, in bytes: one 4 KiB page. */
+export const MAX_LACKEY_ACCESS = 4096;
 
 const SPACE = 32;
 const TAB = 9;
@@ -95,7 +101,7 @@ export class LackeyParser extends LineParser<LackeyBatch> {
                 c = buf[++p]!;
                 d = c - 48;
               }
-              if (c === LF && addr <= Number.MAX_SAFE_INTEGER && bytes <= 0xffffffff) {
+              if (c === LF && addr <= Number.MAX_SAFE_INTEGER && bytes <= MAX_LACKEY_ACCESS) {
                 p++;
                 if (n === cap) {
                   batch.count = n;
@@ -181,7 +187,12 @@ export class LackeyParser extends LineParser<LackeyBatch> {
     }
     if (p === sizeStart)
       throw this.fail(lineStart, `expected a decimal size after ',', found ${describeByte(c)}`, p);
-    if (bytes > 0xffffffff) throw this.fail(lineStart, 'access size does not fit in 32 bits', sizeStart);
+    if (bytes > MAX_LACKEY_ACCESS)
+      throw this.fail(
+        lineStart,
+        `access size ${p - sizeStart > 15 ? `${String.fromCharCode(...buf.subarray(sizeStart, sizeStart + 15))}…` : bytes} is larger than any one instruction makes (at most ${MAX_LACKEY_ACCESS} bytes in a lackey record)`,
+        sizeStart,
+      );
     while (c === SPACE || c === TAB || c === CR) c = buf[++p]!;
     if (c !== LF) throw this.fail(lineStart, `unexpected ${describeByte(c)} after the size`, p);
     const batch = this.batch;
