@@ -17,6 +17,7 @@ import { DEFAULT_THREADS, runMrc } from './mrc.js';
 import { countArg, portArg, sizeArg, warn } from './options.js';
 import { runOstep } from './ostep.js';
 import { runPolicyCheck, runPolicyList } from './policy.js';
+import { QUIZ_HELP, runQuiz } from './quiz.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
@@ -374,6 +375,17 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .description('the built-in policies: name, what they need from the hardware, their rule')
     .option('--json', 'print them as JSON')
     .action((opts) => setStatus(runPolicyList(opts.json ?? false, io)));
+
+  cmd
+    .command('quiz')
+    .description('a seeded problem on a topic OSTEP lacks (tlb, mmap); -c answers it with the simulator')
+    .argument('<topic>', 'tlb or mmap')
+    .option('-s, --seed <n>', 'the random seed', '0')
+    .option('-c, --compute', 'compute answers for me')
+    .addHelpText('after', QUIZ_HELP)
+    .action((topic, opts) =>
+      setStatus(runQuiz(topic, { seed: opts.seed, compute: opts.compute ?? false }, io)),
+    );
 
   cmd
     .command('ostep')
