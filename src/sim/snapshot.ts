@@ -74,11 +74,7 @@ export type Snapshot =
       readonly used: number;
       readonly pageSize: number;
       /** Who holds the used slots (at most 64 listed). */
-      readonly entries: readonly {
-        readonly slot: number;
-        readonly owner: string;
-        readonly va: number | null;
-      }[];
+      readonly entries: readonly SwapHolder[];
       readonly byProcess: readonly { readonly name: string; readonly swapBytes: number }[];
       readonly evictions: number;
       readonly writebacks: number;
@@ -91,6 +87,14 @@ export type Snapshot =
       readonly owners: Int32Array;
       readonly names: ReadonlyMap<number, string>;
     };
+
+/** Who holds a used swap slot: a process's page (pid, va) or a page of a shared object (no pid). */
+export interface SwapHolder {
+  readonly slot: number;
+  readonly owner: string;
+  readonly pid: number | null;
+  readonly va: number | null;
+}
 
 export function tlbStats(k: Kernel): TlbStats {
   const m = k.machine.mmu;
@@ -179,7 +183,7 @@ export function snapshotFrames(k: Kernel): Snapshot {
 /** The swap device and who holds its slots. */
 export function snapshotSwap(k: Kernel): Snapshot {
   const swap = k.swap;
-  const entries: { slot: number; owner: string; va: number | null }[] = [];
+  const entries: SwapHolder[] = [];
   const fmt = k.machine.arch.pte;
   for (const p of k.processes.values()) {
     const mm = p.mm;
@@ -187,14 +191,14 @@ export function snapshotSwap(k: Kernel): Snapshot {
     for (const vma of mm.vmas) {
       k.pageTables.forEachLeaf(mm, vma.start / k.pageSize, vma.end / k.pageSize, (vpn, _pa, lo, hi) => {
         if ((lo & fmt.present) === 0 && (lo & fmt.swSwap) !== 0 && entries.length < 64) {
-          entries.push({ slot: fmt.pfnOf(lo, hi), owner: p.name, va: vpn * k.pageSize });
+          entries.push({ slot: fmt.pfnOf(lo, hi), owner: p.name, pid: p.pid, va: vpn * k.pageSize });
         }
       });
     }
   }
   for (const obj of k.objects.values()) {
     for (const slot of obj.swapped.values())
-      if (entries.length < 64) entries.push({ slot, owner: obj.path, va: null });
+      if (entries.length < 64) entries.push({ slot, owner: obj.path, pid: null, va: null });
   }
   entries.sort((a, b) => a.slot - b.slot);
   const r = k.reclaim.stats;

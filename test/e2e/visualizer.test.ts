@@ -63,6 +63,38 @@ async function shot(p: Page, name: string): Promise<void> {
   await p.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
 }
 
+/**
+ * Text a person cannot read whole: an element whose text is wider than its box, or that runs out of
+ * the box that clips it (screen-reader-only labels aside), and the example menu's chosen label.
+ */
+function cutText(p: Page): Promise<string[]> {
+  return p.evaluate(`(() => {
+        const out = [];
+        for (const e of document.querySelectorAll('.app *')) {
+          if (e.closest('.sr') || e.offsetParent === null) continue;
+          if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() !== '')) continue;
+          const cs = getComputedStyle(e);
+          if (cs.overflowX === 'auto' || cs.overflowX === 'scroll') continue;
+          if (cs.overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1) {
+            out.push(e.className + ': ' + e.textContent.slice(0, 60));
+            continue;
+          }
+          let a = e.parentElement;
+          while (a && getComputedStyle(a).overflowX === 'visible' && !getComputedStyle(a).contain.includes('strict')) a = a.parentElement;
+          if (!a || ['auto', 'scroll'].includes(getComputedStyle(a).overflowX)) continue;
+          const r = e.getBoundingClientRect(), b = a.getBoundingClientRect();
+          if (r.width > 0 && r.right > b.right + 1) out.push(e.className + ' (out of ' + a.className + '): ' + e.textContent.slice(0, 60));
+        }
+        // The example menu: its chosen label must fit the box.
+        const sel = document.querySelector('#example-select');
+        const g = document.createElement('canvas').getContext('2d');
+        g.font = getComputedStyle(sel).font;
+        const label = sel.options[sel.selectedIndex].text;
+        if (g.measureText(label).width > sel.clientWidth - 20) out.push('example menu: ' + label);
+        return out;
+      })()`) as Promise<string[]>;
+}
+
 /** Steps and waits for the view to catch up. */
 async function press(p: Page, key: string, times = 1): Promise<void> {
   for (let i = 0; i < times; i++) await p.keyboard.press(key);
@@ -83,17 +115,23 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     await server?.close();
   });
 
-  test('opens on the bundled tour, at its end, with every view drawn', async () => {
-    expect(await positionText(page)).toMatch(/^step 26\/26 line \d+/);
+  test('opens on the bundled tour at its first step, not its emptied end, with every view drawn', async () => {
+    // Run and choosing an example jumped to the last step: now they open at the first statement.
+    expect(await positionText(page)).toMatch(/^step 1\/26 line \d+/);
     await expect.poll(() => page.locator('#example-select').inputValue()).toBe('tour');
     const a = page.locator('.space[data-pid="1"]');
     await expect.poll(() => seen(a.locator('.space-head'))).toMatch(/A\s+pid 1/);
-    expect(await a.locator('.vma[data-name="[heap]"]').count()).toBe(1);
     expect(await a.locator('.vma[data-name="[stack]"]').count()).toBe(1);
+    // The walk follows the page the new process's first fault filled: its stack.
+    expect(await seen(page.locator('.walk-panel h2'))).toMatch(/following the step/);
+    expect(await page.locator('.walk-level').count()).toBe(4);
+    expect(await seen(page.locator('#frame-info'))).toMatch(/anonymous · of A/);
+    await shot(page, '01-tour-start');
+    await press(page, 'End');
+    expect(await positionText(page)).toMatch(/^step 26\/26 line \d+/);
+    expect(await a.locator('.vma[data-name="[heap]"]').count()).toBe(1);
     // B was killed by its write to a read-only page: its space says so.
     expect(await seen(page.locator('.space[data-pid="2"] .space-head'))).toMatch(/killed: SIGSEGV/);
-    // The walk follows the last address a statement was about: `show A pagetable buf+192K`.
-    expect(await seen(page.locator('.walk-panel h2'))).toMatch(/following the step/);
     expect(await page.locator('.walk-level').count()).toBe(4);
     const box = await page.locator('#frames-canvas').boundingBox();
     expect(box?.width).toBeGreaterThan(100);
@@ -110,11 +148,11 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     await page.selectOption('#example-select', '02-paging');
     await page.waitForFunction(() => {
       const h = (globalThis as unknown as Global).vmscope;
-      return h !== undefined && h.last() > 0 && h.position() === h.last();
+      return h !== undefined && h.last() > 1 && h.position() === 1;
     });
     await settled(page);
     const last = Number(await page.evaluate('window.vmscope.last()'));
-    expect(await positionText(page)).toContain(`step ${last}/${last}`);
+    expect(await positionText(page)).toContain(`step 1/${last}`);
 
     await press(page, 'Home');
     expect(await positionText(page)).toMatch(/^step 0\/\d+ boot/);
@@ -124,7 +162,8 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     await press(page, 'ArrowRight'); // spawn A
     expect(await page.locator('.space[data-pid="1"]').count()).toBe(1);
     expect(await seen(page.locator('.log .step.current'))).toContain('spawn A code=128 data=64 bss=256');
-    expect(await seen(page.locator('.walk'))).toMatch(/Click a page/);
+    // The walk follows the page the new process's first fault filled (its stack), not nothing.
+    expect(await seen(page.locator('.walk-panel h2'))).toMatch(/0xff[0-9a-f]+\s+following the step/);
 
     await press(page, 'ArrowRight'); // A: write bss 1
     const current = await seen(page.locator('.log .step.current'));
@@ -227,13 +266,52 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     // A stale run keeps showing; fixing the text and running clears the error.
     await editor.fill(original);
     await page.keyboard.press('Control+Enter');
-    await page.waitForFunction(() => {
-      const h = (globalThis as unknown as Global).vmscope;
-      return h !== undefined && h.position() === h.last();
-    });
+    await page.locator('#busy').waitFor({ state: 'detached' });
     await settled(page);
     await expect.poll(() => page.locator('#editor-problem').count()).toBe(0);
   });
+
+  test('Run plays forward from the first step', async () => {
+    await page.selectOption('#example-select', '03-permissions');
+    await page.waitForFunction(() => (globalThis as unknown as Global).vmscope?.position() === 1);
+    await page.locator('#run').click();
+    await page.waitForFunction(
+      () => ((globalThis as unknown as Global).vmscope?.position() ?? 0) > 2,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await page.locator('#play').click(); // pause
+    const at = Number(await page.evaluate('window.vmscope.position()'));
+    await page.waitForTimeout(700);
+    expect(Number(await page.evaluate('window.vmscope.position()'))).toBe(at);
+  });
+
+  testCorpus(
+    'dropping an x86-64 ELF while a teach16 example is open opens a fresh x86-64 scenario for it',
+    async () => {
+      const bin = join(SHOTS, 'hello');
+      writeFileSync(bin, gunzipSync(readFileSync(join(CORPUS, 'elf/hello-static/prog.gz'))));
+      await page.selectOption('#example-select', '02-paging');
+      await page.waitForFunction(() => (globalThis as unknown as Global).vmscope?.position() === 1);
+      await settled(page);
+      await page.setInputFiles('#file-input', bin);
+      await expect
+        .poll(() => page.locator('#editor-text').inputValue())
+        .toMatch(
+          /^# hello, dropped from your disk: an x86_64 machine of its own.*\nmachine x86_64\nexec P1 hello\nshow P1 maps\n$/,
+        );
+      await expect
+        .poll(() => seen(page.locator('.toast')))
+        .toMatch(/^hello needs an x86_64 machine: opened a new scenario for it/);
+      await page.locator('.space-head b', { hasText: /^P1$/ }).waitFor();
+      const last = Number(await page.evaluate('window.vmscope.last()'));
+      expect(await positionText(page)).toContain(`step ${last}/${last}`);
+      expect(await page.locator('#editor-problem').count()).toBe(0);
+      // Back returns to the teach16 example.
+      await page.goBack();
+      await expect.poll(() => page.locator('#example-select').inputValue()).toBe('02-paging');
+    },
+  );
 
   testCorpus(
     'a real ELF from disk is exec-ed: the scenario gains an exec line and its maps appear',
@@ -249,6 +327,10 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
         .toMatch(/exec P1 hello\nshow P1 maps/);
       await page.locator('.space-head b', { hasText: /^P1$/ }).waitFor();
       await settled(page);
+      // The view moves to the new step (a second ELF was added as step 30 while it stayed on 28).
+      const last = Number(await page.evaluate('window.vmscope.last()'));
+      expect(await positionText(page)).toContain(`step ${last}/${last}`);
+      await expect.poll(() => seen(page.locator('.toast'))).toBe('hello added as process P1');
       const p1 = page.locator('.space', { has: page.locator('.space-head b', { hasText: /^P1$/ }) });
       const names = await p1
         .locator('.vma')
@@ -256,6 +338,7 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
       expect(names).toEqual(
         expect.arrayContaining(['hello', '', '[vdso]', '[vvar]', '[stack]', '[vsyscall]']),
       );
+      expect(await cutText(page)).toEqual([]);
       await shot(page, '05-elf');
     },
   );
@@ -275,11 +358,105 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     },
   );
 
+  testCorpus(
+    "the trace tab draws any chosen policies' curves, OPT included, computed in the worker",
+    async () => {
+      await page.locator('.curve-choice input[data-policy="opt"]').check();
+      await page.locator('.curve-choice input[data-policy="fifo"]').check();
+      await page.locator('#trace-again').click();
+      await expect
+        .poll(() => seen(page.locator('.chart-title').filter({ hasText: 'Miss ratio' })), { timeout: 60_000 })
+        .toMatch(/\(lru, opt, fifo;/);
+      const keys = await page.locator('#chart-mrc').locator('..').locator('.chart-key').allInnerTexts();
+      expect(keys.map((k) => k.trim())).toEqual(['lru', 'opt', 'fifo']);
+      await expect.poll(() => page.locator('#chart-mrc canvas').count()).toBeGreaterThan(0);
+      expect(await cutText(page)).toEqual([]);
+      await shot(page, '06-trace-curves');
+      await page.locator('.curve-choice input[data-policy="opt"]').uncheck();
+      await page.locator('.curve-choice input[data-policy="fifo"]').uncheck();
+    },
+  );
+
+  test('a lackey trace replays with its own 4 KiB pages, whatever scenario is open, and says so', async () => {
+    const lackey = join(SHOTS, 'small.lackey');
+    const lines = Array.from({ length: 64 }, (_, i) => ` L ${(0x400000 + i * 64).toString(16)},8`);
+    writeFileSync(lackey, `${lines.join('\n')}\n`);
+    await page.selectOption('#example-select', '02-paging'); // 64-byte pages
+    await page.waitForFunction(() => (globalThis as unknown as Global).vmscope?.position() === 1);
+    await page.locator('#tab-trace').click();
+    await page.setInputFiles('#trace-input', lackey);
+    await expect.poll(() => seen(page.locator('#trace-summary')).catch(() => '')).toMatch(/small\.lackey/);
+    const summary = await seen(page.locator('#trace-summary'));
+    expect(summary).toMatch(/valgrind lackey, split into 4 KiB pages/);
+    expect(summary).toMatch(/64 page accesses, 1 distinct pages \(4 KiB\)/);
+    expect(summary).toMatch(/64 frames = 256 KiB: 1 fault /);
+    // The page size can be changed: with 64-byte pages every access is a new page.
+    await page.selectOption('#trace-page-size', '64');
+    await page.locator('#trace-again').click();
+    await expect
+      .poll(() => seen(page.locator('#trace-summary')).catch(() => ''))
+      .toMatch(/64 frames = 4 KiB: 64 faults/);
+    await page.selectOption('#trace-page-size', '4096');
+  });
+
+  testCorpus(
+    'dropping a malloc trace (.rep) shows it in a view of its own: extent vs live bytes, fragmentation, free lists',
+    async () => {
+      await page.setInputFiles('#file-input', join(CORPUS, 'alloc/ls-l/ls.rep'));
+      await page.waitForSelector('#alloc-summary', { timeout: 60_000 });
+      expect(await seen(page.locator('#alloc-summary'))).toMatch(
+        /ls\.rep \(malloc-lab trace\): 2,878 operations/,
+      );
+      expect(await page.locator('.alloc-table tbody tr').count()).toBe(8);
+      // No stale chart of the previous memory trace, no error.
+      expect(await page.locator('#trace-summary').count()).toBe(0);
+      expect(await page.locator('#trace-problem').count()).toBe(0);
+      await expect.poll(() => page.locator('#chart-alloc canvas').count()).toBeGreaterThan(0);
+      await expect
+        .poll(() => seen(page.locator('#heap-view')).catch(() => ''))
+        .toMatch(/binned after 2,878 operations of 2,878/);
+      // The heap at a chosen step: its free list, in the allocator's order.
+      await page.selectOption('#heap-allocator', 'first-fit');
+      await page.locator('#heap-op').fill('1000');
+      await expect.poll(() => seen(page.locator('#heap-view'))).toMatch(/first-fit after 1,000 operations/);
+      expect(await page.locator('#free-list li').count()).toBeGreaterThan(0);
+      await expect
+        .poll(() => seen(page.locator('.toast')))
+        .toMatch(/an allocation trace, replayed through every allocator/);
+      expect(await cutText(page)).toEqual([]);
+      await shot(page, '06-alloc');
+    },
+  );
+
+  test('a file that is no trace is refused in words, with no success toast and no stale result', async () => {
+    await page.evaluate("document.querySelector('.toast')?.remove()");
+    const bad = join(SHOTS, 'broken.rep');
+    writeFileSync(bad, '10\n2\n3\n1\na 0 10\nx 1\nf 0\n');
+    await page.setInputFiles('#file-input', bad);
+    await expect
+      .poll(() => seen(page.locator('#trace-problem')).catch(() => ''))
+      .toMatch(/broken\.rep:6:1: error: unknown operation 'x'/);
+    expect(await page.locator('#alloc-summary').count()).toBe(0);
+    expect(await page.locator('#trace-summary').count()).toBe(0);
+    expect(await page.locator('.toast').count()).toBe(0);
+    const strace = join(SHOTS, 'prog.strace');
+    writeFileSync(
+      strace,
+      '7801  execve("/p", ["/p"], []) = 0\n7801  brk(NULL)                         = 0x555555559000\n',
+    );
+    await page.setInputFiles('#file-input', strace);
+    await expect
+      .poll(() => seen(page.locator('#trace-problem')).catch(() => ''))
+      .toMatch(/this is an strace log, not a trace the Trace tab replays/);
+    expect(await page.locator('.toast').count()).toBe(0);
+    await page.locator('#tab-tlb').click();
+  });
+
   test('swap: evicted pages go to swap slots; the strip and the Swap tab show them', async () => {
     await page.selectOption('#example-select', '06-reclaim-and-swap');
     await page.waitForFunction(() => {
       const h = (globalThis as unknown as Global).vmscope;
-      return h !== undefined && h.last() > 0 && h.position() === h.last();
+      return h !== undefined && h.last() > 1 && h.position() === 1;
     });
     await page
       .locator('.gutter .stmt', { hasText: /^\s*15$/ })
@@ -290,6 +467,12 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     expect(await seen(page.locator('.space[data-pid="1"]'))).toMatch(/in swap/);
     await page.locator('#tab-swap').click();
     expect(await seen(page.locator('#swap-stats'))).toMatch(/32 slots of 64 bytes · [1-9]\d* used/);
+    // Each used slot says whose page it holds, and a click walks that page.
+    const holder = page.locator('#swap-holders li button').first();
+    expect(await seen(holder)).toMatch(/^A 0x[0-9a-f]+$/);
+    await holder.click();
+    await settled(page);
+    expect(await seen(page.locator('.walk-panel h2'))).not.toMatch(/following the step/);
     await shot(page, '07-swap');
   });
 
@@ -326,6 +509,49 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     }
     await shot(page, '08-laptop');
   });
+
+  test.each([
+    [1366, 768, 'every example'],
+    [1920, 1080, 'three examples'],
+  ])(
+    'the first screen at %i × %i (%s) shows something, and no text is cut',
+    async (width, height, which) => {
+      const p = await open();
+      await p.setViewportSize({ width, height });
+      const names = await p
+        .locator('#example-select option')
+        .evaluateAll((os) =>
+          os.map((o) => (o as unknown as { value: string }).value).filter((v) => v !== ''),
+        );
+      expect(names.length).toBeGreaterThanOrEqual(8);
+      // Every example on a laptop; on a large screen three shapes (x86-64, a teaching machine, swap).
+      const chosen = which === 'every example' ? names : ['tour', '02-paging', '06-reclaim-and-swap'];
+      for (const name of chosen) {
+        await p.selectOption('#example-select', name);
+        await p.waitForFunction(
+          (n) => {
+            const h = (globalThis as unknown as Global).vmscope;
+            const hash = (globalThis as unknown as { location: { hash: string } }).location.hash;
+            return h !== undefined && h.last() > 0 && h.position() === 1 && hash.includes(`ex=${n}`);
+          },
+          name,
+          { timeout: 20_000 },
+        );
+        await settled(p);
+        // Something on every view: a process, its walk, frames in use.
+        expect(await p.locator('.space').count(), name).toBeGreaterThan(0);
+        await expect.poll(() => p.locator('.walk-level').count(), { message: name }).toBeGreaterThan(0);
+        expect(await seen(p.locator('.frames-panel h2')), name).toMatch(/[1-9]\d* anon|page tables/);
+        // No text cut by its box: an element whose text is wider than it is, or that runs out of the
+        // box that clips it (screen-reader-only labels aside).
+        const cut = await cutText(p);
+        expect(cut, `${name} at ${width}×${height}`).toEqual([]);
+        await shot(p, `first-${name}-${width}x${height}`);
+      }
+      await p.close();
+    },
+    120_000,
+  );
 
   test('no request left the page for anywhere but its own server, and nothing failed', () => {
     expect(external).toEqual([]);

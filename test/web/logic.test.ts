@@ -4,12 +4,14 @@ import { frameColor, gridGeometry, KIND_FREE, paintFrames, pfnAt } from '../../w
 import { decodeText, encodeText, formatHash, parseHash } from '../../web/src/logic/hash.js';
 import { keyAction } from '../../web/src/logic/keys.js';
 import {
+  gapText,
   heightOfVa,
   layoutAddressSpace,
   layoutHeight,
   rangeAt,
   vaAtHeight,
 } from '../../web/src/logic/layout.js';
+import { startPosition } from '../../web/src/logic/start.js';
 import { formatSize, formatVa, parseAddress, vaFields } from '../../web/src/logic/va.js';
 
 const X86 = {
@@ -237,5 +239,26 @@ describe('the URL holds the scenario', () => {
       address: null,
     });
     expect(parseHash('')).toEqual({ example: null, encoded: null, position: null, address: null });
+  });
+});
+
+describe('where a scenario opens', () => {
+  test('run and choosing an example jump to the last step: they open after the first statement instead', () => {
+    expect(startPosition([3, 4, 9], 'machine teach16\n\nspawn A\nA: write bss 1\n')).toBe(1);
+    expect(startPosition([], '')).toBe(0);
+  });
+
+  test('or after the statement that follows a `# start here` comment', () => {
+    const text = 'spawn A\nA: write bss 1\n# start here: the interesting part\nA: write bss+64 1\nA: exit\n';
+    expect(startPosition([1, 2, 4, 5], text)).toBe(3);
+  });
+});
+
+describe('gaps in an address space', () => {
+  test('"16 EiB unmapped" hides that the gap is kernel and non-canonical space: it says so', () => {
+    const g = gapText(0x7ffffffff000, Number(0xffffffffff600000n), 2 ** 47, formatSize);
+    expect(g.text).toBe('4 KiB unmapped, then no user space: non-canonical hole, kernel half');
+    expect(g.title).toMatch(/above it the process has no addresses at all/);
+    expect(gapText(0x1000, 0x2000, 2 ** 47, formatSize).text).toBe('4 KiB unmapped');
   });
 });

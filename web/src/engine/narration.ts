@@ -128,6 +128,11 @@ function focusOf(step: StepRecord, pid: number | undefined): AddressSelection | 
   }
   const snap = step.snapshot;
   if (snap?.what === 'pagetable' && snap.probe !== null) return { pid, va: snap.probe.va };
+  // A new process: the page its first fault filled (the stack the kernel wrote argv into).
+  if (o.kind === 'spawn' || o.kind === 'replay') {
+    const fault = step.events.find((e) => e.type === 'fault' && e.result !== 'segv' && e.pid === pid);
+    if (fault?.type === 'fault') return { pid, va: fault.va };
+  }
   return null;
 }
 

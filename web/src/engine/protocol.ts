@@ -8,6 +8,7 @@
 import type { ArchName } from '../../../src/hw/arch.js';
 import type { TlbEntryView } from '../../../src/hw/tlb.js';
 import type { MeminfoFields, StatusFields } from '../../../src/kernel/proc.js';
+import type { SwapHolder } from '../../../src/sim/snapshot.js';
 
 /** A problem with the user's input (an InputError), placed where the editor can underline it. */
 export interface InputProblem {
@@ -187,6 +188,8 @@ export interface SwapView {
   readonly count: Uint16Array;
   readonly writes: number;
   readonly reads: number;
+  /** Who holds the used slots: (pid, va) of each process page, or the shared object (first 64). */
+  readonly holders: readonly SwapHolder[];
 }
 
 /** One entry of a page table, decoded. */
@@ -296,8 +299,16 @@ export type Request =
       readonly frames: number;
       readonly policy: TracePolicy;
       readonly pageSize: number;
-      /** Also compute the exact LRU miss-ratio curve (a second pass over each batch). */
+      /** Draw miss-ratio curves at all (false: the plain replay alone). */
       readonly mrc: boolean;
+      /** The policies whose curves to draw. */
+      readonly curves: readonly string[];
+    }
+  | {
+      readonly type: 'heap-at';
+      readonly id: number;
+      readonly allocator: string;
+      readonly op: number;
     };
 
 export interface LoadedScenario {
@@ -319,9 +330,19 @@ export interface LoadedScenario {
   readonly runMs: number;
 }
 
+/** One policy's miss-ratio curve over a trace: faults and miss ratio per size (frames). */
+export interface TraceCurve {
+  readonly policy: string;
+  readonly sizes: readonly number[];
+  readonly faults: readonly number[];
+  readonly missRatio: readonly number[];
+}
+
 export interface TraceResult {
   readonly name: string;
   readonly format: string;
+  /** Bytes per page the lackey addresses were split by; null for a page list (ids already). */
+  readonly pageSize: number | null;
   readonly accesses: number;
   readonly distinctPages: number;
   readonly frames: number;
@@ -330,11 +351,66 @@ export interface TraceResult {
   readonly faults: number;
   readonly evictions: number;
   readonly writebacks: number;
-  /** LRU miss ratio by cache size (frames), from one pass of stack distances. */
-  readonly mrc: { readonly sizes: readonly number[]; readonly missRatio: readonly number[] } | null;
+  /** The miss-ratio curves asked for (LRU and OPT exact, the others simulated size by size). */
+  readonly curves: readonly TraceCurve[];
   readonly ms: number;
   readonly bytes: number;
 }
+
+/** One allocator's replay of an allocation trace (`vmscope malloc`'s figures, in direct mode). */
+export interface AllocRun {
+  readonly allocator: string;
+  readonly ops: number;
+  readonly utilization: number;
+  readonly internalFragmentation: number;
+  readonly externalFragmentation: number;
+  readonly largestFreeBytes: number;
+  readonly peakLiveBytes: number;
+  readonly peakExtentBytes: number;
+  readonly brkCalls: number;
+  readonly mmapCalls: number;
+  /** `ok`, or what went wrong in words (the program's death, NULL allocations). */
+  readonly outcome: string;
+  /** Heap extent and live bytes over the operations. */
+  readonly series: readonly {
+    readonly op: number;
+    readonly liveBytes: number;
+    readonly extentBytes: number;
+  }[];
+}
+
+/** A dropped allocation trace replayed through every allocator. */
+export interface AllocResult {
+  readonly name: string;
+  /** `rep` (CMU malloc-lab) or `shim-log`. */
+  readonly format: string;
+  readonly ops: number;
+  readonly runs: readonly AllocRun[];
+  readonly ms: number;
+}
+
+/** An allocator's heap after the first `op` operations of the allocation trace. */
+export interface HeapAt {
+  readonly allocator: string;
+  readonly op: number;
+  readonly heapStart: number;
+  readonly brk: number;
+  readonly usedBlocks: number;
+  readonly usedBytes: number;
+  readonly freeBlocks: number;
+  readonly freeBytes: number;
+  readonly topBytes: number;
+  readonly largestFree: number;
+  /** Free blocks in the order the allocator keeps them (at most {@link FREE_LIST_LIMIT}). */
+  readonly freeList: readonly { readonly va: number; readonly sizeBytes: number }[];
+  /** The operation in words (`a 7 32: malloc(32)`), null at op 0. */
+  readonly opText: string | null;
+  /** The program died on the way (a misuse, a fault): glibc's words. */
+  readonly died: string | null;
+}
+
+/** Free blocks listed per heap view. */
+export const FREE_LIST_LIMIT = 400;
 
 export type Response =
   | { readonly type: 'checked'; readonly id: number; readonly problem: InputProblem | null }
@@ -362,6 +438,8 @@ export type Response =
       readonly total: number;
     }
   | { readonly type: 'trace-done'; readonly id: number; readonly result: TraceResult }
+  | { readonly type: 'alloc-done'; readonly id: number; readonly result: AllocResult }
+  | { readonly type: 'heap-at'; readonly id: number; readonly heap: HeapAt }
   | {
       readonly type: 'trace-failed';
       readonly id: number;

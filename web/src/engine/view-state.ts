@@ -9,6 +9,7 @@ import { SEGV_CODE_NAMES, SIGNAL_NAMES } from '../../../src/kernel/errno.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import type { Mm } from '../../../src/kernel/mm.js';
 import type { Process } from '../../../src/kernel/process.js';
+import { snapshotSwap } from '../../../src/sim/snapshot.js';
 import {
   type AddressSelection,
   type FramesView,
@@ -199,12 +200,14 @@ interface SwapLike {
 function swapView(k: Kernel): SwapView | null {
   const swap = (k as unknown as { swap?: SwapLike | null }).swap;
   if (swap === undefined || swap === null) return null;
+  const snap = snapshotSwap(k);
   return {
     slotCount: swap.slotCount,
     freeSlots: swap.freeSlots,
     count: swap.count.slice(),
     writes: swap.writes,
     reads: swap.reads,
+    holders: snap.what === 'swap' ? snap.entries : [],
   };
 }
 

@@ -4,6 +4,8 @@
  * dropped traces. Requests are answered in order; sampling yields to them.
  */
 import { describeThrown, InputError, InvariantError } from '../../../src/base/errors.js';
+import { detectInputKind, INPUT_KIND_NAMES } from '../../../src/workload/kind.js';
+import { AllocTrace } from './alloc.js';
 import type { AddressSelection, DroppedFiles, Request, Response, RssSample, StateView } from './protocol.js';
 import { checkScenario, inputProblem, ScenarioSession, samplePositions } from './session.js';
 import { TraceReplay } from './trace.js';
@@ -105,33 +107,121 @@ function idleTask(): void {
   scheduleIdle();
 }
 
+/** The bytes of a dropped file, gunzipped when its first bytes are gzip's magic (not by its name). */
+async function* fileBytes(blob: Blob): AsyncGenerator<Uint8Array> {
+  const magic = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
+  let stream = blob.stream() as ReadableStream<Uint8Array>;
+  if (magic[0] === 0x1f && magic[1] === 0x8b)
+    stream = stream.pipeThrough(
+      new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+  const reader = stream.getReader();
+  for (;;) {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch {
+      throw new InputError('trace', 'the gzip data is corrupt or ends early', {
+        file: blob instanceof File ? blob.name : 'trace',
+      });
+    }
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+/** The allocation trace last dropped (for views of its heap at any operation). */
+let allocTrace: AllocTrace | null = null;
+
+/**
+ * A dropped file for the Trace tab: what it is, from its first bytes, decides what reads it — a
+ * memory trace (replay and curves), an allocation trace (every allocator), or a refusal in words.
+ */
 async function replay(req: Extract<Request, { type: 'trace' }>): Promise<void> {
   try {
-    const r = new TraceReplay(req.name, {
+    const total = req.blob.size;
+    let read = 0;
+    let lastReport = performance.now();
+    const progress = (what: string) => {
+      if (performance.now() - lastReport < 200) return;
+      lastReport = performance.now();
+      post({ type: 'progress', id: req.id, what, done: read, total });
+    };
+    const it = fileBytes(req.blob);
+    // Enough of the head to tell what it is.
+    const head: Uint8Array[] = [];
+    let headBytes = 0;
+    for (let r = await it.next(); ; r = await it.next()) {
+      if (r.done) break;
+      head.push(r.value);
+      headBytes += r.value.length;
+      if (headBytes >= 8192) break;
+    }
+    const joined = new Uint8Array(headBytes);
+    let off = 0;
+    for (const c of head) {
+      joined.set(c, off);
+      off += c.length;
+    }
+    const kind = detectInputKind(joined, req.name);
+    const rest = async (push: (c: Uint8Array) => void, what: string) => {
+      for (const c of head) push(c);
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        push(r.value);
+        read += r.value.length;
+        progress(what);
+      }
+    };
+    if (kind === 'rep' || kind === 'shim-log') {
+      const t = new AllocTrace(req.name, kind);
+      await rest((c) => t.push(c), 'trace');
+      t.end();
+      allocTrace = t;
+      const result = t.replayAll((done, n) =>
+        post({ type: 'progress', id: req.id, what: 'allocators', done, total: n }),
+      );
+      post({ type: 'alloc-done', id: req.id, result });
+      return;
+    }
+    if (kind !== 'lackey' && kind !== 'pages') {
+      const what = INPUT_KIND_NAMES[kind];
+      const hint =
+        kind === 'strace'
+          ? 'the Trace tab replays memory traces and allocation traces; replay strace logs from the command line'
+          : kind === 'elf' || kind === 'scenario'
+            ? 'drop it on the page, not in the Trace tab: it opens in the editor'
+            : 'expected valgrind lackey lines, one page number per line, a .rep or a shim log';
+      throw new InputError(
+        'trace',
+        `this is ${what}, not a trace the Trace tab replays`,
+        { file: req.name },
+        hint,
+      );
+    }
+    const options = {
       frames: req.frames,
       policy: req.policy,
       pageSize: req.pageSize,
       mrc: req.mrc,
-    });
-    let stream = req.blob.stream() as ReadableStream<Uint8Array>;
-    if (req.name.endsWith('.gz'))
-      stream = stream.pipeThrough(
-        new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-    const reader = stream.getReader();
-    let lastReport = performance.now();
-    let read = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      r.push(value);
-      read += value.length;
-      if (performance.now() - lastReport > 200) {
-        lastReport = performance.now();
-        post({ type: 'progress', id: req.id, what: 'trace', done: read, total: req.blob.size });
-      }
+      curves: req.curves,
+    };
+    const r = new TraceReplay(req.name, options);
+    await rest((c) => r.push(c), 'trace');
+    const first = r.end();
+    if (first.second === null) {
+      const { second: _none, ...result } = first;
+      post({ type: 'trace-done', id: req.id, result });
+      return;
     }
-    post({ type: 'trace-done', id: req.id, result: r.end() });
+    // The second pass reads the file again (OPT and the simulated curves need the whole trace).
+    const second = first.second;
+    read = 0;
+    for await (const c of fileBytes(req.blob)) {
+      second.push(c);
+      read += c.length;
+      progress('curves');
+    }
+    post({ type: 'trace-done', id: req.id, result: second.end() });
   } catch (e) {
     if (e instanceof InputError)
       post({ type: 'trace-failed', id: req.id, problem: inputProblem(e), bug: null });
@@ -205,6 +295,13 @@ async function handle(req: Request): Promise<void> {
     }
     case 'trace':
       void replay(req);
+      return;
+    case 'heap-at':
+      if (allocTrace === null) {
+        post({ type: 'error', id: req.id, message: 'no allocation trace is loaded' });
+        return;
+      }
+      post({ type: 'heap-at', id: req.id, heap: allocTrace.heapAt(req.allocator, req.op) });
       return;
   }
 }

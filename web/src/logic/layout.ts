@@ -33,6 +33,8 @@ export interface LayoutOptions {
   readonly maxHeight?: number;
   /** Height of a compressed gap band. */
   readonly gapHeight?: number;
+  /** The first address that is no user address (x86-64: 2^47): a gap across it gets two lines. */
+  readonly userVaLimit?: number;
 }
 
 /** Height of a VMA of `pages` pages: 40 px for one page, +5 px per doubling, capped. */
@@ -52,8 +54,9 @@ export function layoutAddressSpace(vmas: readonly Range[], o: LayoutOptions): Ro
     const v = vmas[i]!;
     const above = vmas[i + 1];
     if (above !== undefined && above.start > v.end) {
-      rows.push({ kind: 'gap', start: v.end, end: above.start, y, h: gapH });
-      y += gapH;
+      const h = crossesUserLimit(v.end, above.start, o.userVaLimit) ? 2 * gapH : gapH;
+      rows.push({ kind: 'gap', start: v.end, end: above.start, y, h });
+      y += h;
     }
     const h = vmaHeight((v.end - v.start) / o.pageSize, o.minHeight, o.maxHeight);
     rows.push({ kind: 'vma', index: i, start: v.start, end: v.end, y, h });
@@ -63,6 +66,32 @@ export function layoutAddressSpace(vmas: readonly Range[], o: LayoutOptions): Ro
   if (lowest !== undefined && lowest.start > 0)
     rows.push({ kind: 'gap', start: 0, end: lowest.start, y, h: gapH });
   return rows;
+}
+
+function crossesUserLimit(start: number, end: number, limit: number | undefined): boolean {
+  return limit !== undefined && start < limit && end > limit;
+}
+
+/**
+ * What a gap is, in words: unmapped user space, and — when it reaches past the end of user space
+ * (x86-64's stack top to `[vsyscall]`) — how much of it the process could map, and that the rest is
+ * the non-canonical hole and the kernel's half, which it can never map.
+ */
+export function gapText(
+  start: number,
+  end: number,
+  userVaLimit: number,
+  formatSize: (bytes: number) => string,
+): { readonly text: string; readonly title: string } {
+  if (!crossesUserLimit(start, end, userVaLimit)) {
+    const text = `${formatSize(end - start)} unmapped${start >= userVaLimit ? ' (not user space)' : ''}`;
+    return { text, title: text };
+  }
+  const limit = `0x${userVaLimit.toString(16)}`;
+  return {
+    text: `${formatSize(userVaLimit - start)} unmapped, then no user space: non-canonical hole, kernel half`,
+    title: `${formatSize(userVaLimit - start)} of user space unmapped up to ${limit}; above it the process has no addresses at all — the non-canonical hole, then the kernel's half of the address space, where [vsyscall] is shown`,
+  };
 }
 
 /** Total height of a layout. */

@@ -4,18 +4,24 @@
  * come back through {@link onResponse}.
  */
 import { batch } from '@preact/signals';
-import { readElf } from '../../../src/kernel/exec/elf.js';
+import { EM_386, EM_RISCV, EM_X86_64, readElf } from '../../../src/kernel/exec/elf.js';
+import { detectInputKind } from '../../../src/workload/kind.js';
 import type { AddressSelection, Response } from '../engine/protocol.js';
 import { decodeText, encodeText, formatHash, parseHash } from '../logic/hash.js';
+import { startPosition } from '../logic/start.js';
 import { EngineClient } from './engine.js';
 import { DEFAULT_EXAMPLE, type Example, exampleByName, exampleWithText } from './examples.js';
 import {
+  alloc,
   bug,
   busy,
+  chartTab,
   checkProblem,
   exampleName,
   fileName,
   files,
+  heapAt,
+  heapChoice,
   helpOpen,
   lastPosition,
   loaded,
@@ -35,15 +41,27 @@ import {
   text,
   toast,
   trace,
+  traceFile,
   traceOptions,
   traceProblem,
 } from './store.js';
 
 let engine: EngineClient;
+/** Said once the scenario being loaded has run: what became of a dropped file (null: it worked). */
+let afterLoad: ((problem: string | null) => void) | null = null;
+/** Said once a dropped trace has been replayed (never before: no success toast for a failure). */
+let traceSucceeded: ((format: string) => void) | null = null;
 /** Milliseconds from each state's arrival to the next frame after it was drawn (the benchmark reads them). */
 export const redrawTimes: number[] = [];
-/** Where to go once the scenario being loaded has run (null: to its end). */
-let targetPosition: number | null = null;
+/**
+ * Where to go once a scenario has run: a position, `start` (after its first statement, or the one
+ * a `# start here` comment marks: see logic/start.ts), or `end` (where a line was just added).
+ */
+type Target = number | 'start' | 'end';
+/** Where to go once the scenario being loaded has run. */
+let targetPosition: Target = 'start';
+/** Play forward from there (what Run does). */
+let playAfterLoad = false;
 let encoded: string | null = null;
 let hashTimer: ReturnType<typeof setTimeout> | undefined;
 let checkTimer: ReturnType<typeof setTimeout> | undefined;
@@ -111,6 +129,15 @@ export function onResponse(r: Response): void {
       if (r.id !== engine.loadId) return;
       const sc = r.scenario;
       const last = sc.steps.length;
+      const target =
+        targetPosition === 'start'
+          ? startPosition(
+              sc.steps.map((st) => st.line),
+              sentText.value ?? '',
+            )
+          : targetPosition === 'end'
+            ? last
+            : Math.min(targetPosition, last);
       batch(() => {
         busy.value = null;
         loaded.value = sc;
@@ -121,10 +148,14 @@ export function onResponse(r: Response): void {
         samples.value = [];
         samplesDone.value = false;
         state.value = null;
-        position.value = Math.min(targetPosition ?? last, last);
+        position.value = target;
       });
-      targetPosition = null;
+      targetPosition = 'start';
       requestState();
+      if (playAfterLoad && target < last) startPlaying();
+      playAfterLoad = false;
+      afterLoad?.(sc.runError?.formatted ?? sc.bug);
+      afterLoad = null;
       return;
     }
     case 'load-failed':
@@ -135,6 +166,8 @@ export function onResponse(r: Response): void {
         checkProblem.value = r.problem;
         bug.value = r.bug;
       });
+      afterLoad?.(r.problem?.formatted ?? r.bug ?? 'the scenario could not be run');
+      afterLoad = null;
       return;
     case 'state': {
       const arrived = performance.now();
@@ -164,14 +197,35 @@ export function onResponse(r: Response): void {
         busy.value = null;
         trace.value = r.result;
         traceProblem.value = null;
+        chartTab.value = 'trace';
       });
+      traceSucceeded?.(r.result.format);
+      traceSucceeded = null;
+      return;
+    case 'alloc-done':
+      if (r.id !== engine.traceId) return;
+      batch(() => {
+        busy.value = null;
+        alloc.value = r.result;
+        traceProblem.value = null;
+        chartTab.value = 'trace';
+        heapChoice.value = { allocator: heapChoice.value.allocator, op: r.result.ops };
+      });
+      traceSucceeded?.(r.result.format);
+      traceSucceeded = null;
+      engine.heapAt(heapChoice.value.allocator, heapChoice.value.op);
+      return;
+    case 'heap-at':
+      if (r.id === engine.heapId) heapAt.value = r.heap;
       return;
     case 'trace-failed':
       if (r.id !== engine.traceId) return;
       batch(() => {
         busy.value = null;
         traceProblem.value = r.problem?.formatted ?? `a bug in vmscope: ${r.bug}`;
+        chartTab.value = 'trace';
       });
+      traceSucceeded = null;
       return;
     case 'error':
       notify(r.message);
@@ -181,10 +235,14 @@ export function onResponse(r: Response): void {
 
 // ---------------------------------------------------------------- scenarios
 
-/** Parses and runs the editor's text; the page then shows position `to` (default: the end). */
-export function run(to: number | null = null): void {
+/**
+ * Parses and runs the editor's text; the page then shows position `to` (default: its start, see
+ * logic/start.ts), and plays forward from there with `play`.
+ */
+export function run(to: Target = 'start', options: { readonly play?: boolean } = {}): void {
   stopPlaying();
   targetPosition = to;
+  playAfterLoad = options.play ?? false;
   const t = text.value;
   sentText.value = t;
   busy.value = { what: 'run', done: 0, total: 0 };
@@ -210,6 +268,23 @@ export function cancel(): void {
   }
 }
 
+/**
+ * The Run button (and Ctrl+Enter): from the start, playing forward — unless the page is past the
+ * start of what it shows (the user is looking at a step): then it stays there.
+ */
+export function runEditor(): void {
+  const sc = loaded.value;
+  const start =
+    sc === null
+      ? 0
+      : startPosition(
+          sc.steps.map((st) => st.line),
+          loadedText.value ?? '',
+        );
+  if (sc !== null && sc.file === fileName.value && position.value > start) run(position.value);
+  else run('start', { play: true });
+}
+
 export function setText(t: string): void {
   text.value = t;
   exampleName.value = exampleWithText(t)?.name ?? null;
@@ -218,7 +293,7 @@ export function setText(t: string): void {
   scheduleHash();
 }
 
-export function openExample(ex: Example, to: number | null = null): void {
+export function openExample(ex: Example, to: Target = 'start'): void {
   batch(() => {
     fileName.value = `${ex.name}.vms`;
     text.value = ex.text;
@@ -256,6 +331,11 @@ export function togglePlay(): void {
     return;
   }
   if (position.value >= lastPosition.value) goTo(0);
+  startPlaying();
+}
+
+function startPlaying(): void {
+  clearInterval(playTimer);
   playing.value = true;
   playTimer = setInterval(() => {
     if (position.value >= lastPosition.value) stopPlaying();
@@ -298,23 +378,19 @@ export function clearSelection(): void {
 
 // ---------------------------------------------------------------- files
 
-function isElf(bytes: Uint8Array): boolean {
-  return (
-    bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
-  );
-}
-
-/** Files from a drop or the file picker: scenarios open, ELF binaries become exec-able, traces replay. */
+/** Files from a drop or the file picker: what each is decides where it goes (see src/workload/kind.ts). */
 export async function addFiles(list: readonly File[]): Promise<void> {
   for (const f of list) {
-    if (f.name.endsWith('.vms')) {
+    const head = new Uint8Array(await f.slice(0, 65536).arrayBuffer());
+    const gzip = head[0] === 0x1f && head[1] === 0x8b;
+    const kind = gzip ? 'compressed' : detectInputKind(head, f.name);
+    if (kind === 'scenario') {
       fileName.value = f.name;
       setText(await f.text());
       run();
       continue;
     }
-    const head = new Uint8Array(await f.slice(0, 4).arrayBuffer());
-    if (isElf(head)) {
+    if (kind === 'elf') {
       const bytes = new Uint8Array(await f.arrayBuffer());
       files.value = [...files.value.filter((x) => x.name !== f.name), { name: f.name, bytes, kind: 'elf' }];
       if (/^ld-|\.so(\.|$)/.test(f.name)) {
@@ -323,18 +399,25 @@ export async function addFiles(list: readonly File[]): Promise<void> {
         if (loaded.value !== null) run(position.value);
         continue;
       }
-      addExecLine(f.name, interpreterOf(f.name, bytes));
+      addExecLine(f.name, bytes);
       continue;
     }
-    // A trace: replayed through a policy at once, and kept (when not huge) for `replay NAME FILE`.
-    if (f.size <= TRACE_KEEP_BYTES) {
-      const bytes = new Uint8Array(await f.arrayBuffer());
-      files.value = [...files.value.filter((x) => x.name !== f.name), { name: f.name, bytes, kind: 'trace' }];
-      notify(
-        `${f.name}: replayed in the Trace tab; a scenario line 'replay T ${f.name}' runs it as a process`,
-      );
-    }
-    runTrace(f);
+    // Anything else goes to the Traces tab, which tells memory traces, allocation traces and the
+    // rest apart (after gunzipping) — and says what it could not replay.
+    const bytes = f.size <= TRACE_KEEP_BYTES ? new Uint8Array(await f.arrayBuffer()) : null;
+    runTrace(f, (format) => {
+      const memory = format === 'lackey' || format === 'pages';
+      if (memory && bytes !== null) {
+        files.value = [
+          ...files.value.filter((x) => x.name !== f.name),
+          { name: f.name, bytes, kind: 'trace' },
+        ];
+        notify(
+          `${f.name}: replayed in the Traces tab; a scenario line 'replay T ${f.name}' runs it as a process`,
+        );
+      } else if (memory) notify(`${f.name}: replayed in the Traces tab`);
+      else notify(`${f.name}: an allocation trace, replayed through every allocator (Traces tab)`);
+    });
   }
 }
 
@@ -350,12 +433,60 @@ function interpreterOf(name: string, bytes: Uint8Array): string | null {
   }
 }
 
-/** Adds `exec Pn NAME` and `show Pn maps` to the scenario unless it already execs NAME, and runs it. */
-function addExecLine(name: string, interp: string | null): void {
+/** The scenario machine a binary runs on, and whether `arch` can run it (x86-64 runs i386 too). */
+function machineOf(
+  bytes: Uint8Array,
+  name: string,
+): { readonly arch: string; readonly runsOn: readonly string[] } {
+  let em = EM_X86_64;
+  try {
+    em = readElf(bytes, name, { sections: 'skip' }).header.machine;
+  } catch {
+    // exec will say what is wrong with it, at its line
+  }
+  if (em === EM_RISCV) return { arch: 'riscv-sv39', runsOn: ['riscv-sv39'] };
+  if (em === EM_386) return { arch: 'x86_64', runsOn: ['x86_64', 'i386'] };
+  return { arch: 'x86_64', runsOn: ['x86_64'] };
+}
+
+/**
+ * Adds `exec Pn NAME` and `show Pn maps` to the scenario (unless it already execs NAME) and runs it,
+ * showing the new step. When the open scenario's machine cannot run the binary (a teach16 example,
+ * an x86-64 program), a fresh scenario on the binary's own machine is opened instead; the previous
+ * one stays one step back in the browser's history. What happened is said once it has run.
+ */
+function addExecLine(name: string, bytes: Uint8Array): void {
+  const interp = interpreterOf(name, bytes);
+  const machine = machineOf(bytes, name);
+  const openArch = loaded.value?.machine.arch ?? 'x86_64';
+  const have = (path: string) => files.value.some((f) => f.name === path || path.endsWith(`/${f.name}`));
+  const needs =
+    interp !== null && !have(interp) ? `; it needs its interpreter ${interp}: drop that file too` : '';
+  const said = (what: string) => (problem: string | null) =>
+    notify(problem === null ? `${what}${needs}` : `${name} could not be run: ${problem}`);
+  if (!machine.runsOn.includes(openArch)) {
+    void writeHash().then(() => {
+      history.pushState(null, '', location.href);
+      batch(() => {
+        fileName.value = `${name}.vms`;
+        selection.value = NO_SELECTION;
+      });
+      setText(
+        `# ${name}, dropped from your disk: ${machine.arch === 'x86_64' ? 'an' : 'a'} ${machine.arch} machine of its own (the scenario that was open, on ${openArch}, cannot run it; Back returns to it)\nmachine ${machine.arch}\nexec P1 ${name}\nshow P1 maps\n`,
+      );
+      afterLoad = said(
+        `${name} needs ${machine.arch === 'x86_64' ? 'an' : 'a'} ${machine.arch} machine: opened a new scenario for it (Back returns to the previous one)`,
+      );
+      run('end');
+      void writeHash(); // at once: Back must find the previous scenario one entry back
+    });
+    return;
+  }
   const t = text.value;
   const named = new RegExp(`^\\s*exec\\s+\\w+\\s+\\S*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`, 'm');
   if (named.test(t)) {
-    run();
+    afterLoad = said(`${name} replaced: the scenario runs the new file`);
+    run('end');
     return;
   }
   let n = 1;
@@ -364,21 +495,35 @@ function addExecLine(name: string, interp: string | null): void {
   setText(
     `${t.replace(/\n*$/, '\n')}\n# ${name}, dropped from your disk\nexec ${proc} ${name}\nshow ${proc} maps\n`,
   );
-  const have = (path: string) => files.value.some((f) => f.name === path || path.endsWith(`/${f.name}`));
-  notify(
-    interp !== null && !have(interp)
-      ? `${name} added as process ${proc}; it needs its interpreter ${interp}: drop that file too`
-      : `${name} added as process ${proc}`,
-  );
-  run();
+  afterLoad = said(`${name} added as process ${proc}`);
+  run('end');
 }
 
-export function runTrace(f: Blob & { name?: string }): void {
-  const name = f.name ?? 'trace';
-  const o = traceOptions.value;
-  traceProblem.value = null;
-  busy.value = { what: 'trace', done: 0, total: f.size };
-  engine.trace(name, f, { ...o, pageSize: loaded.value?.machine.pageSize ?? 4096 });
+/**
+ * Replays a trace file in the worker with the Traces tab's options (again, with no file: the last
+ * one). The previous result is cleared first, so no stale chart stands beside a new error.
+ * `onDone` runs only when it worked, with the format found.
+ */
+export function runTrace(f?: Blob & { name?: string }, onDone?: (format: string) => void): void {
+  const file = f ?? traceFile.value;
+  if (!file) return;
+  traceFile.value = file;
+  const name = file.name ?? 'trace';
+  batch(() => {
+    traceProblem.value = null;
+    trace.value = null;
+    alloc.value = null;
+    heapAt.value = null;
+    busy.value = { what: 'trace', done: 0, total: file.size };
+  });
+  traceSucceeded = onDone ?? null;
+  engine.trace(name, file, traceOptions.value);
+}
+
+/** Shows an allocator's heap after the first `op` operations of the dropped allocation trace. */
+export function showHeapAt(allocator: string, op: number): void {
+  heapChoice.value = { allocator, op };
+  engine.heapAt(allocator, op);
 }
 
 // ---------------------------------------------------------------- the URL
@@ -440,32 +585,51 @@ async function fetchPreload(): Promise<Preload | null> {
 
 export async function boot(): Promise<void> {
   engine = new EngineClient({ onResponse });
+  // A hash typed or pasted into the open tab (or reached with Back) is loaded like a link.
+  window.addEventListener('hashchange', () => void openHash({ fallback: false }));
+  await openHash({ fallback: true });
+}
+
+/**
+ * Opens what the URL's hash names: a bundled example, or a scenario carried in the link, at its
+ * position and address. When it is the scenario already open, only the position and selection
+ * move. With `fallback`, no scenario in it opens `vmscope serve FILE`'s, or the tour.
+ */
+async function openHash(o: { readonly fallback: boolean }): Promise<void> {
   const h = parseHash(location.hash);
-  if (h.address) selection.value = { pid: h.address.pid, va: h.address.va, vma: null, pfn: null };
+  const address = h.address ? { pid: h.address.pid, va: h.address.va, vma: null, pfn: null } : NO_SELECTION;
   const ex = h.example !== null ? exampleByName(h.example) : undefined;
-  if (ex) {
-    openExample(ex, h.position);
-    if (h.address) selection.value = { pid: h.address.pid, va: h.address.va, vma: null, pfn: null };
+  const t = ex ? ex.text : h.encoded !== null ? await decodeText(h.encoded) : null;
+  if (t !== null && t === loadedText.value && loaded.value !== null) {
+    selection.value = address;
+    goTo(h.position ?? position.value);
+    requestState();
     return;
   }
-  if (h.encoded !== null) {
-    const t = await decodeText(h.encoded);
-    if (t !== null) {
-      fileName.value = 'shared.vms';
-      setText(t);
-      run(h.position);
-      return;
-    }
-    notify('the link holds no scenario vmscope can read; here is the tour instead');
+  if (ex) {
+    openExample(ex, h.position ?? 'start');
+    selection.value = address;
+    return;
   }
+  if (t !== null) {
+    batch(() => {
+      fileName.value = 'shared.vms';
+      selection.value = address;
+    });
+    setText(t);
+    run(h.position ?? 'start');
+    return;
+  }
+  if (h.encoded !== null) notify('the link holds no scenario vmscope can read');
+  if (!o.fallback) return;
   const pre = await fetchPreload();
   if (pre !== null) {
     fileName.value = pre.file;
     setText(pre.text);
-    run(h.position);
+    run(h.position ?? 'start');
     return;
   }
-  openExample(DEFAULT_EXAMPLE, h.position);
+  openExample(DEFAULT_EXAMPLE, h.position ?? 'start');
 }
 
 export function toggleHelp(): void {

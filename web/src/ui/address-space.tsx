@@ -6,7 +6,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ProcView, VmaView } from '../engine/protocol.js';
 import { processColor } from '../logic/grid.js';
-import { heightOfVa, layoutAddressSpace, layoutHeight, vaAtHeight } from '../logic/layout.js';
+import { gapText, heightOfVa, layoutAddressSpace, layoutHeight, vaAtHeight } from '../logic/layout.js';
 import { formatSize, formatVa, hex, parseAddress } from '../logic/va.js';
 import { selectAddress, selectVma } from './actions.js';
 import { focusAddress, loaded, selectedVma, selection, state } from './store.js';
@@ -110,7 +110,8 @@ function Vma({
           <span class="perms mono">{vma.perms}</span>
         </span>
         <span class="vma-line2 mono">
-          {hex(vma.start)}–{hex(vma.end)}
+          {/* As /proc/PID/maps writes it: 64-bit kernel addresses fit the box without 0x. */}
+          {vma.start.toString(16)}-{vma.end.toString(16)}
         </span>
         {row.h >= 54 && (
           <span class="vma-line3">
@@ -146,7 +147,8 @@ function Vma({
 
 function Space({ proc }: { proc: ProcView }) {
   const pageSize = loaded.value?.machine.pageSize ?? 4096;
-  const rows = layoutAddressSpace(proc.vmas, { pageSize });
+  const userVaLimit = loaded.value?.machine.userVaLimit ?? 2 ** 47;
+  const rows = layoutAddressSpace(proc.vmas, { pageSize, userVaLimit });
   const focusPid = selection.value.pid ?? focusAddress.value?.pid ?? null;
   const color = processColor(proc.pid);
   const s = proc.status;
@@ -174,8 +176,13 @@ function Space({ proc }: { proc: ProcView }) {
         <div class="space-body" style={{ height: `${layoutHeight(rows)}px` }}>
           {rows.map((row) =>
             row.kind === 'gap' ? (
-              <div key={`g${row.start}`} class="gap" style={{ top: `${row.y}px`, height: `${row.h}px` }}>
-                ⋮ {formatSize(row.end - row.start)} unmapped
+              <div
+                key={`g${row.start}`}
+                class="gap"
+                style={{ top: `${row.y}px`, height: `${row.h}px` }}
+                title={gapText(row.start, row.end, userVaLimit, formatSize).title}
+              >
+                ⋮ {gapText(row.start, row.end, userVaLimit, formatSize).text}
               </div>
             ) : (
               <Vma

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { keyAction } from '../logic/keys.js';
-import { addFiles, clearSelection, goTo, run, step, toggleHelp, togglePlay } from './actions.js';
+import { addFiles, clearSelection, goTo, runEditor, step, toggleHelp, togglePlay } from './actions.js';
 import { AddressSpaces } from './address-space.js';
 import { Charts } from './charts.js';
 import { Editor } from './editor.js';
@@ -51,7 +51,7 @@ function onKey(e: KeyboardEvent): void {
       togglePlay();
       break;
     case 'run':
-      run();
+      runEditor();
       break;
     case 'leave':
       if (helpOpen.value) toggleHelp();

@@ -1,142 +1,17 @@
 /**
- * The TLB and the charts, in tabs: the TLB's entries; faults and resident memory over the scenario's steps (uPlot; the current
- * step is the vertical line, a click goes there), a dropped trace's replay with its LRU miss-ratio
- * curve, and the swap device.
+ * The TLB and the charts, in tabs: the TLB's entries; faults and resident memory over the scenario's
+ * steps (uPlot; the current step is the vertical line, a click goes there); dropped traces (see
+ * traces.tsx); and the swap device.
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import uPlot from 'uplot';
+import { useMemo } from 'preact/hooks';
+import type uPlot from 'uplot';
 import { processColor } from '../logic/grid.js';
-import { goTo, runTrace } from './actions.js';
-import { loaded, position, samples, samplesDone, state, trace, traceOptions, traceProblem } from './store.js';
+import { goTo } from './actions.js';
+import { Chart } from './chart.js';
+import { chartTab, loaded, position, samples, samplesDone, state } from './store.js';
 import { Swap } from './swap.js';
 import { Tlb } from './tlb.js';
-
-/** Policies the browser replays (those that need no knowledge of the future). */
-const POLICIES = [
-  'lru',
-  'fifo',
-  'clock',
-  'second-chance',
-  'nru',
-  'lfu',
-  'arc',
-  '2q',
-  's3-fifo',
-  'sieve',
-  'random',
-];
-
-interface ChartProps {
-  readonly title: string;
-  readonly series: readonly { readonly label: string; readonly color: string }[];
-  readonly data: uPlot.AlignedData;
-  readonly cursorX: number | null;
-  readonly onPick?: (x: number) => void;
-  readonly xLog?: boolean;
-  readonly yLabel?: string;
-  readonly id?: string;
-}
-
-function Chart({ title, series, data, cursorX, onPick, xLog, yLabel, id }: ChartProps) {
-  const box = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
-  const cursor = useRef<number | null>(cursorX);
-  cursor.current = cursorX;
-  const pick = useRef(onPick);
-  pick.current = onPick;
-  const shape = series.map((s) => s.label).join('|');
-  // uPlot cannot lay out axes without data: wait for the first points.
-  const hasData = data[0].length > 0;
-
-  useEffect(() => {
-    const el = box.current;
-    if (!el || !hasData) return;
-    const opts: uPlot.Options = {
-      width: Math.max(200, el.clientWidth),
-      height: Math.max(90, el.clientHeight - 4),
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false }, points: { show: false } },
-      scales: { x: xLog ? { time: false, distr: 3, log: 2 } : { time: false } },
-      axes: [
-        { size: 28, font: '11px system-ui, sans-serif' },
-        {
-          size: 44,
-          font: '11px system-ui, sans-serif',
-          ...(yLabel ? { label: yLabel, labelSize: 14, labelFont: '11px system-ui' } : {}),
-        },
-      ],
-      series: [
-        {},
-        ...series.map((s) => ({
-          label: s.label,
-          stroke: s.color,
-          width: 1.5,
-          spanGaps: true,
-          points: { show: false },
-        })),
-      ],
-      hooks: {
-        draw: [
-          (u: uPlot) => {
-            const x = cursor.current;
-            if (x === null) return;
-            const px = u.valToPos(x, 'x', true);
-            const g = u.ctx;
-            g.save();
-            g.strokeStyle = '#e11d48';
-            g.lineWidth = 2 * (window.devicePixelRatio || 1);
-            g.beginPath();
-            g.moveTo(px, u.bbox.top);
-            g.lineTo(px, u.bbox.top + u.bbox.height);
-            g.stroke();
-            g.restore();
-          },
-        ],
-      },
-    };
-    const u = new uPlot(opts, data, el);
-    plot.current = u;
-    u.over.addEventListener('click', () => {
-      const idx = u.cursor.idx;
-      const xs = u.data[0];
-      if (idx !== null && idx !== undefined && xs[idx] !== undefined) pick.current?.(xs[idx]!);
-    });
-    const ro = new ResizeObserver(() =>
-      u.setSize({ width: Math.max(200, el.clientWidth), height: Math.max(90, el.clientHeight - 4) }),
-    );
-    ro.observe(el);
-    return () => {
-      ro.disconnect();
-      u.destroy();
-      plot.current = null;
-    };
-    // Rebuilt only when the series change; data and the cursor are updated below.
-  }, [shape, xLog, hasData]);
-
-  useEffect(() => {
-    plot.current?.setData(data);
-  }, [data]);
-  useEffect(() => {
-    plot.current?.redraw(false, false);
-  }, [cursorX]);
-
-  return (
-    <div class="chart">
-      <div class="chart-title small">
-        {title}{' '}
-        {series.map((s) => (
-          <span key={s.label} class="chart-key">
-            <i style={{ background: s.color }} />
-            {s.label}
-          </span>
-        ))}
-      </div>
-      <div class="chart-box" ref={box} id={id}>
-        {!hasData && <span class="muted small">no data yet</span>}
-      </div>
-    </div>
-  );
-}
+import { TraceTab } from './traces.js';
 
 function OverTime() {
   const sc = loaded.value;
@@ -154,13 +29,14 @@ function OverTime() {
     ];
     const pids = Object.keys(sc.names).map(Number);
     const sorted = [...smp].sort((a, b) => a.position - b.position);
-    const kib = sc.machine.pageSize / 1024;
+    // Bytes per page in the chart's unit: a teaching machine's few KiB read in bytes (0–640 B, not 0–0.6 KiB).
+    const unit = sc.machine.ramBytes <= 64 * 1024 ? sc.machine.pageSize : sc.machine.pageSize / 1024;
     const rss: uPlot.AlignedData = [
       sorted.map((s) => s.position),
       ...pids.map((pid) =>
-        sorted.map((s) => (s.rssPages[pid] !== undefined ? s.rssPages[pid]! * kib : null)),
+        sorted.map((s) => (s.rssPages[pid] !== undefined ? s.rssPages[pid]! * unit : null)),
       ),
-      sorted.map((s) => (sc.machine.frameCount - s.freeFrames) * kib),
+      sorted.map((s) => (sc.machine.frameCount - s.freeFrames) * unit),
     ];
     return { faults, rss, pids };
   }, [sc, smp]);
@@ -184,7 +60,7 @@ function OverTime() {
       />
       <Chart
         id="chart-rss"
-        title={`Resident memory (KiB), by step${samplesDone.value ? '' : ' — computing…'}`}
+        title={`Resident memory (${sc.machine.ramBytes <= 64 * 1024 ? 'bytes' : 'KiB'}), by step${samplesDone.value ? '' : ' — computing…'}`}
         series={[
           ...pids.map((pid) => ({ label: `${sc.names[pid]} RSS`, color: processColor(pid) })),
           { label: 'frames in use', color: '#6b7280' },
@@ -197,108 +73,11 @@ function OverTime() {
   );
 }
 
-function TraceTab() {
-  const t = trace.value;
-  const o = traceOptions.value;
-  const problem = traceProblem.value;
-  const fileRef = useRef<HTMLInputElement>(null);
-  return (
-    <div class="trace-tab">
-      <div class="trace-side">
-        <form class="trace-form small" onSubmit={(e) => e.preventDefault()}>
-          Replay a memory trace (valgrind lackey, or one page number per line; .gz too) through{' '}
-          <select
-            aria-label="Policy"
-            value={o.policy}
-            onChange={(e) => {
-              traceOptions.value = { ...o, policy: (e.target as HTMLSelectElement).value };
-            }}
-          >
-            {POLICIES.map((p) => (
-              <option key={p}>{p}</option>
-            ))}
-          </select>{' '}
-          with{' '}
-          <input
-            type="number"
-            min={1}
-            max={1 << 24}
-            aria-label="Frames"
-            value={o.frames}
-            onInput={(e) => {
-              const v = Number((e.target as HTMLInputElement).value);
-              if (Number.isInteger(v) && v > 0) traceOptions.value = { ...o, frames: v };
-            }}
-          />{' '}
-          frames;{' '}
-          <label>
-            <input
-              type="checkbox"
-              id="trace-mrc"
-              checked={o.mrc}
-              onChange={(e) => {
-                traceOptions.value = { ...o, mrc: (e.target as HTMLInputElement).checked };
-              }}
-            />{' '}
-            with the LRU curve.
-          </label>{' '}
-          <button type="button" onClick={() => fileRef.current?.click()}>
-            Choose trace…
-          </button>
-          <input
-            ref={fileRef}
-            type="file"
-            id="trace-input"
-            hidden
-            onChange={(e) => {
-              const input = e.target as HTMLInputElement;
-              const f = input.files?.[0];
-              if (f) runTrace(f);
-              input.value = '';
-            }}
-          />{' '}
-          <span class="muted">(or drop it anywhere: it is streamed in the worker, never uploaded)</span>
-        </form>
-        {problem && <p class="bad small">{problem}</p>}
-        {t && (
-          <p class="small" id="trace-summary">
-            <b>{t.name}</b> ({t.format}): {t.accesses.toLocaleString('en-US')} page accesses,{' '}
-            {t.distinctPages.toLocaleString('en-US')} distinct pages. <b>{t.policy}</b> with {t.frames}{' '}
-            frames: {t.faults.toLocaleString('en-US')} faults (miss ratio{' '}
-            {((100 * t.faults) / Math.max(1, t.accesses)).toFixed(2)}
-            %), {t.evictions.toLocaleString('en-US')} evictions, {t.writebacks.toLocaleString('en-US')}{' '}
-            write-backs; {(t.accesses / Math.max(1e-3, t.ms) / 1000).toFixed(1)} M accesses/s.
-          </p>
-        )}
-        {!t && !problem && (
-          <p class="muted small">
-            The exact LRU miss-ratio curve of the trace appears on the right; curves of the other policies
-            (one simulation per size) are to come.
-          </p>
-        )}
-      </div>
-      {t?.mrc ? (
-        <Chart
-          id="chart-mrc"
-          title="LRU miss ratio by frames (exact, one pass of stack distances)"
-          series={[{ label: 'LRU miss ratio', color: '#4e79a7' }]}
-          data={[[...t.mrc.sizes], [...t.mrc.missRatio]]}
-          cursorX={t.frames}
-          xLog
-        />
-      ) : (
-        <div class="chart muted small">miss-ratio curve: drop a trace</div>
-      )}
-    </div>
-  );
-}
-
 export function Charts() {
-  const [tab, setTab] = useState<'tlb' | 'time' | 'trace' | 'swap'>('tlb');
-  const t = trace.value;
-  useEffect(() => {
-    if (t) setTab('trace');
-  }, [t]);
+  const tab = chartTab.value;
+  const setTab = (k: typeof tab) => {
+    chartTab.value = k;
+  };
   const hasSwap = state.value?.swap != null;
   return (
     <section class="panel charts-panel" aria-label="TLB, charts and swap">
@@ -307,7 +86,7 @@ export function Charts() {
           [
             ['tlb', 'TLB'],
             ['time', 'Over time'],
-            ['trace', 'Trace & miss ratio'],
+            ['trace', 'Traces'],
             ['swap', hasSwap ? 'Swap' : 'Swap (none)'],
           ] as const
         ).map(([k, label]) => (

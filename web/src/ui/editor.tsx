@@ -62,6 +62,27 @@ export function Editor() {
 
   const statementLines = useMemo(() => new Set(stepLines), [stepLines]);
 
+  // Long lines wrap: each line number takes the height of its line in the highlighted copy.
+  const gutter = useRef<HTMLDivElement>(null);
+  const backdrop = useRef<HTMLPreElement>(null);
+  useLayoutEffect(() => {
+    const g = gutter.current;
+    const b = backdrop.current;
+    if (!g || !b) return;
+    const sync = () => {
+      const rows = b.children;
+      for (let i = 0; i < g.children.length; i++) {
+        const h = (rows[i] as HTMLElement | undefined)?.offsetHeight ?? 17;
+        const cell = g.children[i] as HTMLElement;
+        if (cell.style.height !== `${h}px`) cell.style.height = `${h}px`;
+      }
+    };
+    sync();
+    const ro = new ResizeObserver(sync);
+    ro.observe(b);
+    return () => ro.disconnect();
+  });
+
   return (
     <section class="panel editor-panel" aria-label="Scenario">
       <h2>
@@ -70,7 +91,7 @@ export function Editor() {
       </h2>
       <div class="editor-scroll" ref={scroller}>
         <div class="editor-inner">
-          <div class="gutter" aria-hidden="true">
+          <div class="gutter" aria-hidden="true" ref={gutter}>
             {lines.map((_, i) => {
               const n = i + 1;
               const isStmt = statementLines.has(n);
@@ -95,7 +116,7 @@ export function Editor() {
             })}
           </div>
           <div class="code">
-            <pre class="backdrop" aria-hidden="true">
+            <pre class="backdrop" aria-hidden="true" ref={backdrop}>
               {lines.map((line, i) => {
                 const n = i + 1;
                 const lineProblem = problems.get(n);
@@ -125,7 +146,7 @@ export function Editor() {
               spellcheck={false}
               autocapitalize="off"
               autocomplete="off"
-              wrap="off"
+              wrap="soft"
               value={t}
               onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
             />

@@ -22,6 +22,7 @@ export class EngineClient {
   loadId = 0;
   checkId = 0;
   traceId = 0;
+  heapId = 0;
 
   constructor(handlers: EngineHandlers) {
     this.handlers = handlers;
@@ -84,11 +85,24 @@ export class EngineClient {
   trace(
     name: string,
     blob: Blob,
-    o: { frames: number; policy: string; pageSize: number; mrc: boolean },
+    o: {
+      readonly frames: number;
+      readonly policy: string;
+      readonly pageSize: number;
+      readonly mrc: boolean;
+      readonly curves: readonly string[];
+    },
   ): number {
     this.traceId = this.nextId++;
     this.send({ type: 'trace', id: this.traceId, name, blob, ...o });
     return this.traceId;
+  }
+
+  /** Asks for an allocator's heap after the first `op` operations of the allocation trace. */
+  heapAt(allocator: string, op: number): number {
+    this.heapId = this.nextId++;
+    this.send({ type: 'heap-at', id: this.heapId, allocator, op });
+    return this.heapId;
   }
 
   /** Stops whatever the worker is doing by replacing it (the scenario must be loaded again). */

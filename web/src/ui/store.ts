@@ -4,6 +4,8 @@
  */
 import { computed, signal } from '@preact/signals';
 import type {
+  AllocResult,
+  HeapAt,
   InputProblem,
   LoadedScenario,
   RssSample,
@@ -57,7 +59,29 @@ export const samplesDone = signal(false);
 export const files = signal<readonly DroppedFile[]>([]);
 export const trace = signal<TraceResult | null>(null);
 export const traceProblem = signal<string | null>(null);
-export const traceOptions = signal({ frames: 64, policy: 'lru', mrc: true });
+/**
+ * How a dropped memory trace is replayed: the policy at a size, the page size lackey addresses are
+ * split by (the trace's own: valgrind records x86-64's 4 KiB pages, whatever scenario is open), and
+ * the policies whose miss-ratio curves to draw (`mrc` false: none).
+ */
+export const traceOptions = signal<{
+  readonly frames: number;
+  readonly policy: string;
+  readonly pageSize: number;
+  readonly mrc: boolean;
+  readonly curves: readonly string[];
+}>({ frames: 64, policy: 'lru', pageSize: 4096, mrc: true, curves: ['lru'] });
+/** The trace file last dropped, to replay again with other options. */
+export const traceFile = signal<(Blob & { readonly name?: string }) | null>(null);
+/** A dropped allocation trace, replayed through every allocator, and one heap at a chosen step. */
+export const alloc = signal<AllocResult | null>(null);
+export const heapAt = signal<HeapAt | null>(null);
+export const heapChoice = signal<{ readonly allocator: string; readonly op: number }>({
+  allocator: 'binned',
+  op: 0,
+});
+/** The tab the TLB/charts panel shows. */
+export const chartTab = signal<'tlb' | 'time' | 'trace' | 'swap'>('tlb');
 export const busy = signal<{ readonly what: string; readonly done: number; readonly total: number } | null>(
   null,
 );

@@ -1,8 +1,12 @@
 /**
  * The swap device, when the machine has one: each slot as a cell (used slots dark, shared ones
- * darker), with its counters. Without swap, a note says where it will appear.
+ * darker), with its counters and who holds each used slot — a process's page (click: walk it) or a
+ * shared object's. Without swap, a note says where it will appear.
  */
 import { useEffect, useRef } from 'preact/hooks';
+import { processColor } from '../logic/grid.js';
+import { hex } from '../logic/va.js';
+import { selectAddress } from './actions.js';
 import { loaded, state } from './store.js';
 
 export function Swap() {
@@ -49,6 +53,23 @@ export function Swap() {
         · {swap.reads} read back
       </p>
       <canvas ref={canvas} id="swap-canvas" />
+      {swap.holders.length > 0 && (
+        <ul class="swap-holders small" id="swap-holders">
+          {swap.holders.map((h) => (
+            <li key={h.slot}>
+              slot {h.slot} →{' '}
+              {h.pid !== null && h.va !== null ? (
+                <button type="button" class="link" onClick={() => selectAddress(h.pid!, h.va!)}>
+                  <b style={{ color: processColor(h.pid) }}>{h.owner}</b> {hex(h.va)}
+                </button>
+              ) : (
+                <span>{h.owner}</span>
+              )}
+            </li>
+          ))}
+          {used > swap.holders.length && <li class="muted">… {used - swap.holders.length} more</li>}
+        </ul>
+      )}
     </div>
   );
 }

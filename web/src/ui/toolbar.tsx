@@ -1,6 +1,16 @@
 /** The bar on top: examples, run, the time controls, files, share and help. */
 import { useRef } from 'preact/hooks';
-import { addFiles, cancel, goTo, openExample, run, share, step, toggleHelp, togglePlay } from './actions.js';
+import {
+  addFiles,
+  cancel,
+  goTo,
+  openExample,
+  runEditor,
+  share,
+  step,
+  toggleHelp,
+  togglePlay,
+} from './actions.js';
 import { EXAMPLES } from './examples.js';
 import {
   busy,
@@ -56,10 +66,18 @@ export function Toolbar() {
             if (ex) openExample(ex);
           }}
         >
-          {exampleName.value === null && <option value="">{fileName.value} (edited)</option>}
+          {exampleName.value === null && (
+            <option value="">
+              {/* "(edited)" only for an example changed in the editor, not for a file of its own. */}
+              {EXAMPLES.some((ex) => `${ex.name}.vms` === fileName.value)
+                ? `${fileName.value} (edited)`
+                : fileName.value}
+            </option>
+          )}
           {EXAMPLES.map((ex) => (
             <option key={ex.name} value={ex.name}>
-              {ex.name === 'tour' ? 'Tour' : ex.name}: {ex.title.replace(/:.*$/, '')}
+              {ex.name === 'tour' ? 'Tour' : (/^\d+/.exec(ex.name)?.[0] ?? ex.name)} ·{' '}
+              {ex.title.replace(/:.*$/, '')}
             </option>
           ))}
         </select>
@@ -68,7 +86,7 @@ export function Toolbar() {
         type="button"
         id="run"
         class={`primary${dirty.value ? ' attention' : ''}`}
-        onClick={() => run()}
+        onClick={runEditor}
         title="Run the scenario in the editor (Ctrl+Enter)"
       >
         Run
