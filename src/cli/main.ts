@@ -21,6 +21,7 @@ import { QUIZ_HELP, runQuiz } from './quiz.js';
 import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
+import { runStrace, STRACE_SHOW_CHOICES } from './strace.js';
 import { runTour } from './tour.js';
 
 const VERSION = '0.1.0';
@@ -401,6 +402,78 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .passThroughOptions()
     .action(async (script, args) =>
       setStatus(await runOstep(script === undefined ? [] : [script, ...args], io)),
+    );
+
+  cmd
+    .command('strace')
+    .description(
+      "replay a real program's strace log through the kernel and check every memory call against Linux's result",
+    )
+    .argument('<log>', 'the log of strace -f -y -v -s 4096 -o LOG PROG ARGS… (plain, .gz or .zst)')
+    .option(
+      '--sysroot <dir>',
+      "the recorded machine's files: the program at its execve path, its interpreter",
+      '/',
+    )
+    .option(
+      '--exe <file>',
+      "the program the log's first execve ran, when the sysroot does not have it (.gz allowed)",
+    )
+    .option(
+      '--env <NAME=VALUE>',
+      'the environment, when the log shows only its size (repeat for more)',
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--at <where>',
+      'stop after log line N, or after the K-th call NAME (mmap#12), and show the state there',
+    )
+    .option(
+      '--pid <pid>',
+      'show only this process of the log (and count --at NAME#K among its calls)',
+      parseInteger,
+    )
+    .addOption(
+      new Option(
+        '--show <what>',
+        'print /proc files of the processes at exit or at --at (repeat): maps, status, smaps',
+      )
+        .choices(STRACE_SHOW_CHOICES)
+        .argParser((v: string, prev: (typeof STRACE_SHOW_CHOICES)[number][] | undefined) => [
+          ...(prev ?? []),
+          v as (typeof STRACE_SHOW_CHOICES)[number],
+        ]),
+    )
+    .option('--strict', "stop at the first divergence instead of carrying on from Linux's result")
+    .option('--json', 'print one JSON document (syscalls, agree, divergences, processes with their maps…)')
+    .option('--plot <file.svg>', "write a chart of VmSize and VmRSS over the log's calls")
+    .option('--check', 'validate every kernel invariant after every call (slow)')
+    .option('--ram <bytes>', 'physical memory of the simulated machine', parseInteger, 256 * 1024 * 1024)
+    .addHelpText(
+      'after',
+      '\nRecord a log with ASLR off for the process: setarch -R strace -f -y -v -s 4096 -o LOG PROG ARGS…\nExit status: 0 when every replayed call agreed, 1 when some diverged, 2 on an input error, 3 on a vmscope bug.\nExample: vmscope strace --sysroot ../shared/corpus/elf/sysroot --exe ../shared/corpus/elf/hello-pie/prog.gz ../shared/corpus/strace/hello-pie/strace.txt',
+    )
+    .action(async (log, opts) =>
+      setStatus(
+        await runStrace(
+          log,
+          {
+            sysroot: opts.sysroot,
+            exe: opts.exe ?? null,
+            env: opts.env,
+            at: opts.at ?? null,
+            pid: opts.pid ?? null,
+            show: opts.show ?? [],
+            strict: opts.strict ?? false,
+            json: opts.json ?? false,
+            plot: opts.plot ?? null,
+            check: opts.check ?? false,
+            ramBytes: opts.ram,
+          },
+          io,
+        ),
+      ),
     );
 
   cmd

@@ -1,0 +1,183 @@
+/**
+ * `vmscope strace LOG`: replays a real program's strace log through the kernel — the program and its
+ * interpreter loaded from the sysroot as the log's execve did, then every memory call applied with
+ * its logged arguments and checked against Linux's result. The log streams (plain, .gz or .zst).
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import cliProgress from 'cli-progress';
+import { InputError, InvariantError } from '../base/errors.js';
+import type { ExecFile } from '../kernel/exec/vfs.js';
+import {
+  formatShows,
+  formatStraceSummary,
+  type StraceShow,
+  straceChartSvg,
+  straceJson,
+} from '../report/strace-report.js';
+import { type StopAt, type StraceFiles, StraceReplay } from '../sim/strace-replay.js';
+import { StraceParser } from '../workload/strace/parser.js';
+import { parseEnv } from './exec.js';
+import { EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+import { openTrace } from './trace-input.js';
+import { resolveInRoot } from './vfs.js';
+
+export const STRACE_SHOW_CHOICES = ['maps', 'status', 'smaps'] as const;
+
+export interface StraceFlags {
+  readonly sysroot: string;
+  readonly exe: string | null;
+  readonly env: readonly string[];
+  readonly at: string | null;
+  readonly pid: number | null;
+  readonly show: readonly StraceShow[];
+  readonly strict: boolean;
+  readonly json: boolean;
+  readonly plot: string | null;
+  readonly check: boolean;
+  readonly ramBytes: number;
+}
+
+/** `--at N` (a log line) or `--at NAME#K` (the K-th call NAME). */
+export function parseAt(text: string): StopAt {
+  if (/^[0-9]+$/.test(text) && Number(text) > 0) return { line: Number(text) };
+  const m = /^([a-z_][a-z0-9_]*)#([0-9]+)$/.exec(text);
+  if (m && Number(m[2]) > 0) return { call: m[1]!, nth: Number(m[2]) };
+  throw new InputError('flag', `--at expects a log line number or NAME#K (e.g. mmap#12), got '${text}'`, {
+    file: '--at',
+  });
+}
+
+function readBinary(path: string, shown: string): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    if (statSync(path).isDirectory()) throw new InputError('strace', 'is a directory', { file: shown });
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError('strace', code === 'ENOENT' ? 'no such file' : `cannot read it (${code})`, {
+      file: shown,
+    });
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      return new Uint8Array(gunzipSync(bytes));
+    } catch {
+      throw new InputError('strace', 'not a valid gzip file', { file: shown });
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The files of the recorded machine, from a sysroot: the program at its path inside it (or `--exe`
+ * for the log's first program), interpreters and other files with links resolved as a chroot would.
+ */
+export function sysrootFiles(sysroot: string, exe: string | null): StraceFiles {
+  const root = resolve(sysroot);
+  const inside = (p: string): string => resolveInRoot(root, p);
+  const host = (p: string): string => (root === '/' ? p : `${root}${p}`);
+  let exePath: string | null = null;
+  return {
+    program(path: string): ExecFile {
+      if (exe !== null && (exePath === null || exePath === path)) {
+        exePath = path;
+        return { path, bytes: readBinary(exe, exe) };
+      }
+      const seen = inside(path);
+      const where = root === '/' ? seen : `${host(seen)} (in --sysroot ${sysroot})`;
+      return { path: seen, bytes: readBinary(host(seen), where) };
+    },
+    interpreter(path: string): ExecFile {
+      const seen = inside(path);
+      return { path: seen, bytes: readBinary(host(seen), `${host(seen)} (the interpreter ${path})`) };
+    },
+    size(path: string): number | null {
+      try {
+        const st = statSync(host(inside(path)));
+        return st.isFile() ? st.size : null;
+      } catch {
+        return null;
+      }
+    },
+    resolve: inside,
+  };
+}
+
+function progressBar(path: string, progress: { bytes: number }, io: Io): { tick(): void; stop(): void } {
+  let total = 0;
+  try {
+    total = statSync(path).size;
+  } catch {
+    total = 0;
+  }
+  if (!io.isTTY || total < 8 << 20) return { tick() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'strace [{bar}] {percentage}% | {value}/{total} MB read',
+      hideCursor: true,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(Math.ceil(total / 1e6), 0);
+  let last = 0;
+  return {
+    tick() {
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      bar.update(Math.floor(progress.bytes / 1e6));
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+export async function runStrace(log: string, flags: StraceFlags, io: Io): Promise<number> {
+  const stop = flags.at === null ? null : parseAt(flags.at);
+  const env = parseEnv(flags.env);
+  const replay = new StraceReplay(log, {
+    files: sysrootFiles(flags.sysroot, flags.exe),
+    env,
+    strict: flags.strict,
+    stop,
+    pid: flags.pid,
+    ramBytes: flags.ramBytes,
+    check: flags.check,
+    samples: flags.plot !== null,
+    smaps: flags.show.includes('smaps'),
+  });
+  const parser = new StraceParser(log, (e) => {
+    replay.feed(e);
+  });
+  const progress = { bytes: 0 };
+  const bar = progressBar(log, progress, io);
+  try {
+    for await (const chunk of openTrace(log, progress)) {
+      parser.push(chunk);
+      bar.tick();
+      if (replay.stopped !== null) break;
+    }
+    if (replay.stopped === null) parser.end();
+  } finally {
+    bar.stop();
+  }
+  const problems = replay.kernel.check();
+  if (problems.length > 0) throw new InvariantError(`after the replay: ${problems.join('; ')}`);
+  const summary = replay.finish();
+  for (const w of summary.warnings) io.err(`${log}: warning: ${w}\n`);
+  if (flags.pid !== null && !summary.processes.some((p) => p.pid === flags.pid))
+    throw new InputError('flag', `--pid ${flags.pid}: the log has no such process`, { file: '--pid' });
+  if (flags.plot !== null) writeFileSync(flags.plot, straceChartSvg(summary));
+  if (flags.json) {
+    io.out(`${JSON.stringify(straceJson(summary, flags.show, flags.pid), null, 2)}\n`);
+  } else {
+    io.out(formatStraceSummary(summary));
+    if (flags.show.length > 0) io.out(`\n${formatShows(summary, flags.show, flags.pid)}`);
+  }
+  return summary.divergences.length > 0 ? EXIT_FAILED : EXIT_OK;
+}

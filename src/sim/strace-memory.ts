@@ -1,0 +1,173 @@
+/**
+ * The strace replay's memory calls: each is applied to vmscope's kernel with the logged arguments
+ * and its result compared with Linux's. After a divergence the replay carries on from Linux's result
+ * where it can (an mmap moved to Linux's address, a brk moved to Linux's break), so that one
+ * divergence does not cascade into the calls that follow.
+ */
+import { MAP_FIXED } from '../kernel/errno.js';
+import {
+  MADV_NAMES,
+  MAP_NAMES,
+  MCL_NAMES,
+  MLOCK_NAMES,
+  MREMAP_NAMES,
+  MS_NAMES,
+  PROT_NAMES,
+} from '../workload/strace/names.js';
+import type { LoggedCall } from '../workload/strace/parser.js';
+import type { FileNode } from './strace-files.js';
+import * as kapi from './strace-kernel.js';
+import type { Task } from './strace-model.js';
+import type { StraceReplay } from './strace-replay.js';
+
+const MEMORY_CALLS: ReadonlySet<string> = new Set([
+  'mmap',
+  'mmap2',
+  'munmap',
+  'mprotect',
+  'pkey_mprotect',
+  'brk',
+  'mremap',
+  'madvise',
+  'msync',
+  'mlock',
+  'mlock2',
+  'munlock',
+  'mlockall',
+  'munlockall',
+  'remap_file_pages',
+  'shmat',
+  'shmdt',
+  'process_madvise',
+  'process_mrelease',
+  'userfaultfd',
+  'mseal',
+  'map_shadow_stack',
+]);
+
+export function isMemoryCall(name: string): boolean {
+  return MEMORY_CALLS.has(name);
+}
+
+const MAP_ANONYMOUS = MAP_NAMES.get('MAP_ANONYMOUS')!;
+
+/** Precondition: the task's process is replayed (it has an address space) and the call returned. */
+export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): void {
+  const proc = task.group.space!.proc;
+  const k = r.kernel;
+  switch (c.name) {
+    case 'mmap':
+    case 'mmap2': {
+      const addr = c.arg(0).int('an address or NULL');
+      const len = c.arg(1).int('a length');
+      const prot = c.arg(2).flags(PROT_NAMES, 'PROT_* flags');
+      const flags = c.arg(3).flags(MAP_NAMES, 'MAP_* flags');
+      const fdArg = c.arg(4);
+      // strace prints mmap2's page offset in bytes, like mmap's.
+      const offset = c.arg(5).int('a file offset');
+      let file: FileNode | null = null;
+      let writableFd = false;
+      if ((flags & MAP_ANONYMOUS) === 0) {
+        const { fd, path } = fdArg.fd();
+        const { node, open } = r.fs.nodeOf(task.fds, fd, path);
+        file = node;
+        writableFd = open?.writable ?? false;
+        if (open === null && node !== null && !task.fds.fds.has(fd))
+          r.warn(c.line, `fd ${fd} was opened before the log starts: mapping ${path}`);
+        if (node === null && c.result.kind === 'value') {
+          file = r.fs.node(`/proc/self/fd/${fd}`);
+          r.warn(c.line, `mmap of fd ${fd}, which the log never opened: its name is unknown`);
+        }
+        if (file !== null && file.size === null && file.type === 'regular' && !file.unlinked) {
+          const size = r.options.files.size?.(file.path) ?? null;
+          if (size !== null) file.size = size;
+        }
+      }
+      const call = { addr, len, prot, flags, file, offset, writableFd };
+      const vm = kapi.mmap(k, proc, call);
+      if (!r.compare(task, c, vm) && !r.options.strict) {
+        // Carry on from Linux's result: vmscope's mapping goes, Linux's is made where Linux put it.
+        if (vm >= 0) kapi.munmap(k, proc, vm, len);
+        if (c.result.kind === 'value' && proc.alive)
+          kapi.mmap(k, proc, { ...call, addr: c.result.value, flags: flags | MAP_FIXED });
+      }
+      return;
+    }
+    case 'munmap': {
+      const vm = kapi.munmap(k, proc, c.arg(0).int('an address'), c.arg(1).int('a length'));
+      r.compare(task, c, vm);
+      return;
+    }
+    case 'mprotect':
+    case 'pkey_mprotect': {
+      const addr = c.arg(0).int('an address');
+      const len = c.arg(1).int('a length');
+      const prot = c.arg(2).flags(PROT_NAMES, 'PROT_* flags');
+      if (c.name === 'pkey_mprotect' && c.arg(3).int('a protection key') !== -1) {
+        r.skipCall(task, c, 'protection keys are not modelled');
+        return;
+      }
+      r.compare(task, c, kapi.mprotect(k, proc, addr, len, prot));
+      return;
+    }
+    case 'brk': {
+      const want = c.arg(0).int('an address or NULL');
+      const vm = kapi.brk(k, proc, want);
+      if (!r.compare(task, c, vm) && !r.options.strict && c.result.kind === 'value')
+        kapi.brk(k, proc, c.result.value);
+      return;
+    }
+    case 'mremap': {
+      const old = c.arg(0).int('an address');
+      const oldLen = c.arg(1).int('a length');
+      const newLen = c.arg(2).int('a length');
+      const flags = c.arg(3).flags(MREMAP_NAMES, 'MREMAP_* flags');
+      if (c.argc > 4) c.arg(4).int('an address');
+      const res = kapi.mremap();
+      if (!kapi.isUnmodelled(res)) {
+        r.compare(task, c, res);
+        return;
+      }
+      r.skipCall(task, c, "not modelled by the kernel yet: Linux's result applied");
+      if (c.result.kind === 'value') {
+        const dontUnmap = (flags & MREMAP_NAMES.get('MREMAP_DONTUNMAP')!) !== 0;
+        kapi.followMremap(k, proc, { old, oldLen, newLen, dontUnmap, result: c.result.value });
+      }
+      return;
+    }
+    case 'madvise':
+      c.arg(0).int('an address');
+      c.arg(1).int('a length');
+      c.arg(2).flags(MADV_NAMES, 'an MADV_* advice');
+      unmodelled(r, task, c, kapi.madvise());
+      return;
+    case 'msync':
+      c.arg(0).int('an address');
+      c.arg(1).int('a length');
+      c.arg(2).flags(MS_NAMES, 'MS_* flags');
+      unmodelled(r, task, c, kapi.msync());
+      return;
+    case 'mlock':
+    case 'munlock':
+    case 'mlock2':
+      c.arg(0).int('an address');
+      c.arg(1).int('a length');
+      if (c.name === 'mlock2') c.arg(2).flags(MLOCK_NAMES, 'MLOCK_* flags');
+      unmodelled(r, task, c, kapi.mlock());
+      return;
+    case 'mlockall':
+      c.arg(0).flags(MCL_NAMES, 'MCL_* flags');
+      unmodelled(r, task, c, kapi.mlock());
+      return;
+    case 'munlockall':
+      unmodelled(r, task, c, kapi.mlock());
+      return;
+    default:
+      r.skipCall(task, c, 'not modelled by the kernel');
+  }
+}
+
+function unmodelled(r: StraceReplay, task: Task, c: LoggedCall, res: number | kapi.Unmodelled): void {
+  if (kapi.isUnmodelled(res)) r.skipCall(task, c, 'not modelled by the kernel yet');
+  else r.compare(task, c, res);
+}

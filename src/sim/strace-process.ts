@@ -1,0 +1,378 @@
+/**
+ * The strace replay's process calls: execve (the program and its interpreter loaded as Linux does,
+ * from the sysroot), the clone family (a thread shares its process's address space; a CLONE_VM child
+ * shares it until it execs; a fork needs the kernel's copy-on-write fork), exit and exit_group, and
+ * the resource limits that shape an address space (RLIMIT_STACK, RLIMIT_DATA, RLIMIT_AS).
+ */
+import { InputError } from '../base/errors.js';
+import type { ExecFile, ExecFileSource } from '../kernel/exec/vfs.js';
+import type { Rlimits } from '../kernel/mm.js';
+import { CLONE_NAMES, RLIMIT_NAMES } from '../workload/strace/names.js';
+import type { LoggedCall } from '../workload/strace/parser.js';
+import { or53, Value } from '../workload/strace/value.js';
+import { joinPath } from './strace-files.js';
+import * as kapi from './strace-kernel.js';
+import { type Group, Space, Task, valueText } from './strace-model.js';
+import type { StraceReplay } from './strace-replay.js';
+
+export const CLONE_CALLS: ReadonlySet<string> = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork']);
+
+const PROCESS_CALLS: ReadonlySet<string> = new Set([
+  ...CLONE_CALLS,
+  'execve',
+  'execveat',
+  'exit',
+  'exit_group',
+  'prlimit64',
+  'setrlimit',
+  'getrlimit',
+  'ugetrlimit',
+  'old_getrlimit',
+]);
+
+export function isProcessCall(name: string): boolean {
+  return PROCESS_CALLS.has(name);
+}
+
+/** A clone-family call whose child may be logged before the call returns. */
+export interface PendingClone {
+  readonly name: string;
+  readonly line: number;
+  readonly args: readonly Value[];
+  /** The child's tid once it has shown up. */
+  child: number | null;
+}
+
+const CLONE_VM = CLONE_NAMES.get('CLONE_VM')!;
+const CLONE_THREAD = CLONE_NAMES.get('CLONE_THREAD')!;
+const CLONE_FILES = CLONE_NAMES.get('CLONE_FILES')!;
+const CLONE_VFORK = CLONE_NAMES.get('CLONE_VFORK')!;
+
+/** The CLONE_* bits of a clone-family call (the exit signal and unknown names left out). */
+export function cloneFlags(name: string, args: readonly Value[]): number {
+  if (name === 'fork') return 0;
+  if (name === 'vfork') return CLONE_VM | CLONE_VFORK;
+  let flagsValue: Value | null = null;
+  if (name === 'clone3') flagsValue = args[0]?.field('flags') ?? null;
+  else {
+    for (const a of args) {
+      if (a.raw.startsWith('flags=')) {
+        flagsValue = new Value(a.src, a.from + 6, a.to, a.index);
+        break;
+      }
+    }
+    // Without named arguments (some architectures), flags come first.
+    flagsValue ??= args[0] ?? null;
+  }
+  if (flagsValue === null) return 0;
+  let flags = 0;
+  for (const n of flagsValue.names()) {
+    const bit = CLONE_NAMES.get(n);
+    if (bit !== undefined) flags = or53(flags, bit);
+  }
+  return flags;
+}
+
+function has(flags: number, bit: number): boolean {
+  return Math.floor(flags / bit) % 2 === 1;
+}
+
+/**
+ * The child of a clone-family call by `parent`: a thread (CLONE_THREAD) in its process; a process
+ * sharing its address space (CLONE_VM, as vfork); or a fork, whose copy needs the kernel's fork.
+ */
+export function cloneChild(r: StraceReplay, parent: Task, tid: number, flags: number, line: number): Task {
+  const fds = has(flags, CLONE_FILES) ? parent.fds : parent.fds.clone();
+  const pg = parent.group;
+  if (has(flags, CLONE_THREAD)) {
+    const t = new Task(tid, pg, fds);
+    pg.tasks.add(t);
+    pg.tids.push(tid);
+    r.tasks.set(tid, t);
+    return t;
+  }
+  const child = r.newGroup(tid, fds);
+  const g = child.group;
+  g.name = pg.name;
+  g.cwd = pg.cwd;
+  g.rlimits = inheritedRlimits(pg);
+  const space = pg.space;
+  if (space === null) {
+    g.unfollowed = pg.unfollowed ?? 'its parent is not replayed';
+  } else if (has(flags, CLONE_VM)) {
+    g.space = space;
+    space.groups.add(g);
+  } else {
+    const forked = kapi.fork();
+    if (kapi.isUnmodelled(forked)) {
+      g.unfollowed = `forked at line ${line}: ${forked.unmodelled}; its memory calls are skipped until it execs`;
+    } else {
+      g.space = new Space(forked);
+      g.space.groups.add(g);
+    }
+  }
+  return child;
+}
+
+/** The limits a child or a new image inherits from `g` (its address space's, or those it carries). */
+function inheritedRlimits(g: Group): Rlimits | null {
+  const proc = g.space?.proc;
+  return proc?.alive ? kapi.rlimitsOf(proc) : g.rlimits;
+}
+
+export function handleProcessCall(r: StraceReplay, task: Task, c: LoggedCall): void {
+  switch (c.name) {
+    case 'execve':
+    case 'execveat':
+      execCall(r, task, c);
+      return;
+    case 'exit':
+      r.appliedCall(task, c);
+      r.endTask(task, c.endLine, { code: exitCode(c) });
+      return;
+    case 'exit_group':
+      r.appliedCall(task, c);
+      r.endGroup(task.group, c.endLine, { code: exitCode(c) });
+      return;
+    case 'prlimit64':
+    case 'setrlimit':
+    case 'getrlimit':
+    case 'ugetrlimit':
+    case 'old_getrlimit':
+      rlimitCall(r, task, c);
+      return;
+    default:
+      cloneCall(r, task, c);
+  }
+}
+
+function exitCode(c: LoggedCall): number {
+  const v = c.arg(0).int('an exit status');
+  return ((v % 256) + 256) % 256;
+}
+
+function cloneCall(r: StraceReplay, task: Task, c: LoggedCall): void {
+  const pending = r.pendingClones.get(task.tid);
+  r.pendingClones.delete(task.tid);
+  if (c.result.kind !== 'value') {
+    r.skipCall(task, c, 'failed on Linux: no child');
+    return;
+  }
+  const tid = c.result.value;
+  const flags = cloneFlags(c.name, args(c));
+  let child = r.tasks.get(tid);
+  if (child === undefined) child = cloneChild(r, task, tid, flags, c.line);
+  else if (pending?.child !== tid)
+    r.warn(c.line, `pid ${tid} was in the log before the ${c.name} that made it`);
+  const g = child.group;
+  if (g === task.group || g.space !== null) r.appliedCall(task, c);
+  else r.skipCall(task, c, g.unfollowed ?? 'its child is not replayed');
+}
+
+function args(c: LoggedCall): Value[] {
+  const out: Value[] = [];
+  for (let i = 0; i < c.argc; i++) out.push(c.arg(i));
+  return out;
+}
+
+// ---------------------------------------------------------------- execve
+
+/** The first line of a `#!` script: its interpreter and optional argument, or null for anything else. */
+function shebang(bytes: Uint8Array): { interp: string; arg: string | null } | null {
+  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return null;
+  let end = 2;
+  while (end < bytes.length && end < 256 && bytes[end] !== 0x0a) end++;
+  const line = new TextDecoder('latin1').decode(bytes.subarray(2, end)).trim();
+  const m = /^(\S+)(?:\s+(.*))?$/.exec(line);
+  if (!m) return null;
+  return { interp: m[1]!, arg: m[2]?.trim() || null };
+}
+
+function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
+  const at = c.name === 'execveat' ? 1 : 0;
+  if (c.result.kind !== 'value' || c.result.value !== 0) {
+    r.skipCall(task, c, 'failed on Linux: nothing changed');
+    return;
+  }
+  const g = task.group;
+  const pathArg = c.arg(at);
+  const pathStr = pathArg.str();
+  if (pathStr === null) throw pathArg.error(`expected the program's path as a string in ${c.name}`);
+  if (pathStr.truncated)
+    throw pathArg.error(
+      'the program path is cut short (record the log with -s 4096 so strace prints it whole)',
+    );
+  let path = pathStr.value;
+  if (c.name === 'execveat') {
+    const dir = c.arg(0).fd();
+    if (path === '' && dir.path !== null) path = dir.path;
+    else if (!path.startsWith('/') && dir.path !== null) path = joinPath(dir.path, path);
+  }
+  const argv = execStrings(r, c, c.arg(at + 1), 'argv');
+  let envp = execStrings(r, c, c.arg(at + 2), 'environment');
+  if (envp === null) {
+    envp = [...(r.options.env ?? [])];
+    const count = /\/\* (\d+) vars? \*\//.exec(c.arg(at + 2).raw)?.[1];
+    r.warn(
+      c.line,
+      `the log shows the environment only as a count${count ? ` (${count})` : ''}: using --env (${envp.length} variable${envp.length === 1 ? '' : 's'}); the initial stack may differ from Linux's`,
+    );
+  }
+  const absolute = path.startsWith('/') ? path : joinPath(g.cwd ?? '/', path);
+  if (!path.startsWith('/') && g.cwd === null)
+    r.warn(c.line, `the working directory is not known yet: ${path} is taken from /`);
+  const source = programSource(r, pathArg, absolute);
+  let program = source.openProgram(path);
+  let execArgv = argv ?? [path];
+  // binfmt_script: a #! file runs its interpreter with the script's path as an argument.
+  for (let depth = 0; ; depth++) {
+    const script = shebang(program.bytes);
+    if (script === null) break;
+    if (depth >= 4) throw pathArg.error(`${path}: too many levels of #! interpreters`);
+    execArgv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...execArgv.slice(1)];
+    program = programSource(r, pathArg, script.interp).openProgram(script.interp);
+  }
+  const opened = program;
+  const files: ExecFileSource = {
+    openProgram: () => opened,
+    openInterpreter: (p) => {
+      try {
+        return r.options.files.interpreter(p);
+      } catch (e) {
+        if (e instanceof InputError)
+          throw pathArg.error(`cannot load the interpreter of ${path}: ${e.format()}`);
+        throw e;
+      }
+    },
+  };
+  const name = (r.main === g || r.main === null) && r.options.name ? r.options.name : basename(absolute);
+  const rlimits = inheritedRlimits(g);
+  const result = kapi.execProgram(r.kernel, { path, argv: execArgv, envp, files, name }, rlimits);
+  // The old image goes (and the other threads with it: de_thread).
+  for (const t of g.tasks) if (t !== task) t.alive = false;
+  r.detach(g, { code: 0 }, { replacing: true });
+  g.unfollowed = null;
+  g.name = basename(absolute);
+  if (typeof result === 'number') {
+    g.unfollowed = `its execve failed in vmscope (${valueText(result, false)})`;
+    g.rlimits = rlimits;
+    r.compare(task, c, result);
+    return;
+  }
+  g.space = new Space(result.proc);
+  g.space.groups.add(g);
+  g.rlimits = null;
+  r.compare(task, c, 0);
+}
+
+function basename(p: string): string {
+  return p.split('/').pop() || p;
+}
+
+/** The program at `absolute`, as an exec file source for that path (errors placed at the path). */
+function programSource(r: StraceReplay, at: Value, absolute: string): { openProgram(p: string): ExecFile } {
+  return {
+    openProgram: () => {
+      try {
+        return r.options.files.program(absolute);
+      } catch (e) {
+        if (e instanceof InputError) throw at.error(`cannot load the program: ${e.format()}`);
+        throw e;
+      }
+    },
+  };
+}
+
+/** argv or envp as strings, or null when the log shows only an address (`0x7ff… /* 1 var *\/`). */
+function execStrings(r: StraceReplay, c: LoggedCall, v: Value, what: string): string[] | null {
+  const items = v.items();
+  if (items === null) return null;
+  const out: string[] = [];
+  let cut = false;
+  for (const item of items) {
+    if (item.raw === '...') {
+      cut = true;
+      continue;
+    }
+    const s = item.str();
+    if (s === null) throw item.error(`expected a string in the ${what} of ${c.name}`);
+    if (s.truncated) cut = true;
+    out.push(s.value);
+  }
+  if (cut)
+    r.warn(
+      c.line,
+      `the log cuts the ${what} short (record with -v -s 4096): the initial stack may differ from Linux's`,
+    );
+  return out;
+}
+
+// ---------------------------------------------------------------- resource limits
+
+const LIMITS: ReadonlyMap<number, kapi.Rlimit> = new Map([
+  [RLIMIT_NAMES.get('RLIMIT_STACK')!, 'stack'],
+  [RLIMIT_NAMES.get('RLIMIT_DATA')!, 'data'],
+  [RLIMIT_NAMES.get('RLIMIT_AS')!, 'as'],
+]);
+
+/**
+ * prlimit64(pid, resource, new, old), setrlimit(resource, new), getrlimit(resource, old): for the
+ * limits that shape an address space, the old soft limit Linux reported is compared with vmscope's,
+ * and a new soft limit is applied. (vmscope keeps no hard limits.)
+ */
+function rlimitCall(r: StraceReplay, task: Task, c: LoggedCall): void {
+  const pl = c.name === 'prlimit64';
+  const resArg = c.arg(pl ? 1 : 0);
+  const which = LIMITS.get(resArg.flags(RLIMIT_NAMES, 'a resource (RLIMIT_…)'));
+  if (which === undefined) {
+    r.skipCall(task, c, 'a resource limit that does not shape memory');
+    return;
+  }
+  let target = task;
+  if (pl) {
+    const pid = c.arg(0).int('a pid');
+    if (pid !== 0) target = r.tasks.get(pid) ?? task;
+  }
+  const proc = target.group.space?.proc;
+  if (!proc?.alive) {
+    // No address space to check against, but the limit passes on to what the process execs.
+    const limits = target.group.rlimits;
+    const newLimit = pl ? c.arg(2) : c.name === 'setrlimit' ? c.arg(1) : null;
+    const cur = newLimit !== null && !newLimit.isNull ? newLimit.field('rlim_cur') : null;
+    if (limits !== null && cur !== null && c.result.kind === 'value') limits[which] = cur.int('a limit');
+    r.skipCall(task, c, target.group.unfollowed ?? 'its process is not replayed');
+    return;
+  }
+  if (c.result.kind !== 'value') {
+    r.skipCall(task, c, 'failed on Linux: nothing changed');
+    return;
+  }
+  const newArg = pl ? c.arg(2) : c.name === 'setrlimit' ? c.arg(1) : null;
+  const oldArg = pl ? c.arg(3) : c.name === 'setrlimit' ? null : c.arg(1);
+  if (oldArg !== null && !oldArg.isNull) {
+    const cur = oldArg.field('rlim_cur');
+    if (cur === null) throw oldArg.error(`expected {rlim_cur=…, rlim_max=…} in ${c.name}`);
+    const linux = cur.int('a limit (a number or RLIM_INFINITY)');
+    const vm = kapi.getRlimit(proc, which);
+    const agree = r.compareValues(
+      task,
+      c.endLine,
+      c.text,
+      `rlim_cur=${limitText(linux)}`,
+      `rlim_cur=${limitText(vm)}`,
+      c.name,
+    );
+    if (!agree && !r.options.strict) kapi.setRlimit(proc, which, linux);
+  } else {
+    r.appliedCall(task, c);
+  }
+  if (newArg !== null && !newArg.isNull) {
+    const cur = newArg.field('rlim_cur');
+    if (cur === null) throw newArg.error(`expected {rlim_cur=…, rlim_max=…} in ${c.name}`);
+    kapi.setRlimit(proc, which, cur.int('a limit (a number or RLIM_INFINITY)'));
+  }
+}
+
+function limitText(v: number): string {
+  return v === Number.POSITIVE_INFINITY ? 'RLIM_INFINITY' : String(v);
+}

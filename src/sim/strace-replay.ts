@@ -1,0 +1,564 @@
+/**
+ * Replays a real program's strace log through vmscope's kernel. The log's execve loads the binary
+ * (from a sysroot) as Linux did; then every memory call — mmap, munmap, mprotect, brk, … — is applied
+ * with its logged arguments, and its result compared with Linux's: an address or a number exactly,
+ * an error by its errno name. A divergence is listed with its log line, the call, Linux's result and
+ * vmscope's; the replay then carries on from Linux's result (so one divergence does not cascade)
+ * unless it is strict. Calls that touch no memory are counted and skipped, by name; file calls are
+ * tracked (fds, paths, sizes) because mappings need them.
+ *
+ * The log's pids and tids map to vmscope's processes: a thread (CLONE_THREAD) shares its process's
+ * address space; a CLONE_VM child (vfork) shares it until it execs; a fork needs the kernel's fork.
+ *
+ * Events come one at a time ({@link StraceReplay.feed}), as the parser reads them, so a log of any
+ * length streams. Input errors (a call whose arguments cannot be read) are InputErrors naming the
+ * log's line and column.
+ */
+import { type InputError, invariant } from '../base/errors.js';
+import { hex0x } from '../base/units.js';
+import { Machine } from '../hw/machine.js';
+import type { ExecFile } from '../kernel/exec/vfs.js';
+import { Kernel } from '../kernel/kernel.js';
+import { errnoName, RESTART_ERRNOS } from '../workload/strace/names.js';
+import { type LoggedCall, NO_PID, type StraceEvent } from '../workload/strace/parser.js';
+import type { Value } from '../workload/strace/value.js';
+import { handleFileCall, isFileCall } from './strace-file-calls.js';
+import { FdTable, Filesystem } from './strace-files.js';
+import * as kapi from './strace-kernel.js';
+import { handleMemoryCall, isMemoryCall } from './strace-memory.js';
+import {
+  type CallRecord,
+  type Divergence,
+  Group,
+  type RecordKind,
+  resultText,
+  type Sample,
+  type SkipCount,
+  type StraceProcess,
+  type StraceSummary,
+  Task,
+  valueText,
+} from './strace-model.js';
+import {
+  CLONE_CALLS,
+  cloneChild,
+  cloneFlags,
+  handleProcessCall,
+  isProcessCall,
+  type PendingClone,
+} from './strace-process.js';
+import { smapsEntries } from './strace-smaps.js';
+
+/** Where the program and its interpreter come from, and what the sysroot knows of other files. */
+export interface StraceFiles {
+  /** The program at `path` (absolute, as the process saw it). @throws InputError when it is missing */
+  program(path: string): ExecFile;
+  /** The interpreter named in PT_INTERP. @throws InputError when it is missing */
+  interpreter(path: string): ExecFile;
+  /** A file's size in the sysroot, or null when it has none. */
+  size?(path: string): number | null;
+  /** `path` as the process would see it, symbolic links resolved (inside the sysroot). */
+  resolve?(path: string): string;
+}
+
+/** `--at`: stop after a log line, or after the nth call of a name (`mmap#12`). */
+export type StopAt = { readonly line: number } | { readonly call: string; readonly nth: number };
+
+export interface StraceReplayOptions {
+  readonly files: StraceFiles;
+  /** The environment when the log shows only its size (`/* 1 var *\/`): `--env` values. */
+  readonly env?: readonly string[];
+  /** Stop at the first divergence instead of carrying on from Linux's result. */
+  readonly strict?: boolean;
+  readonly stop?: StopAt | null;
+  /** Count `--at NAME#N` calls of this log pid only. */
+  readonly pid?: number | null;
+  /** The kernel to replay on (a scenario's); default a fresh x86-64 machine of `ramBytes`. */
+  readonly kernel?: Kernel;
+  readonly ramBytes?: number;
+  /** Validate every kernel invariant after every call (slow; a problem is an InvariantError). */
+  readonly check?: boolean;
+  /** The name of the first process (scenarios); default the program's basename. */
+  readonly name?: string;
+  /** Called for every call, signal and exit the replay handles (the visualizer's steps). */
+  readonly onRecord?: (r: CallRecord) => void;
+  /** Collect VmSize/VmRSS samples for a chart. */
+  readonly samples?: boolean;
+  /** Keep each process's /proc/PID/smaps at its exit (or at the stop). */
+  readonly smaps?: boolean;
+  /** Leave the first process running at its exit_group (scenarios look at it afterwards). */
+  readonly keepMain?: boolean;
+}
+
+/** Calls whose result is an address (shown in hex). */
+const ADDRESS_CALLS = new Set(['mmap', 'mmap2', 'mremap', 'brk', 'shmat']);
+
+const SAMPLE_LIMIT = 4096;
+
+function short(text: string): string {
+  return text.length > 240 ? `${text.slice(0, 237)}...` : text;
+}
+
+export class StraceReplay {
+  readonly file: string;
+  readonly kernel: Kernel;
+  readonly options: StraceReplayOptions;
+  readonly fs = new Filesystem();
+  readonly groups: Group[] = [];
+  readonly tasks = new Map<number, Task>();
+  /** Clone-family calls whose child may show up before they return, by the caller's tid. */
+  readonly pendingClones = new Map<number, PendingClone>();
+  readonly warnings: string[] = [];
+  main: Group | null = null;
+  stopped: { line: number; why: string } | null = null;
+
+  private syscalls = 0;
+  private agreeCount = 0;
+  private applied = 0;
+  private trackedCount = 0;
+  private readonly divergences: Divergence[] = [];
+  private readonly skipped = new Map<string, SkipCount>();
+  private signalsChecked = 0;
+  private signalsAgree = 0;
+  private nthCount = 0;
+  private callIndex = 0;
+  private readonly samples: Sample[] = [];
+  private sampleEvery = 1;
+
+  constructor(file: string, options: StraceReplayOptions) {
+    this.file = file;
+    this.options = options;
+    this.kernel =
+      options.kernel ??
+      new Kernel(new Machine({ arch: 'x86_64', ramBytes: options.ramBytes ?? 256 * 1024 * 1024 }));
+  }
+
+  // ---------------------------------------------------------------- the event loop
+
+  /** Applies one event of the log. @returns false once the replay has stopped (`--at`, `--strict`). */
+  feed(e: StraceEvent): boolean {
+    if (this.stopped !== null) return false;
+    const stop = this.options.stop;
+    const line = e.kind === 'call' ? e.endLine : e.line;
+    if (stop && 'line' in stop && line > stop.line) {
+      this.stop(stop.line, `--at ${stop.line}`);
+      return false;
+    }
+    switch (e.kind) {
+      case 'call':
+        this.call(e);
+        if (stop && 'call' in stop && e.name === stop.call) {
+          if (this.options.pid == null || this.options.pid === this.taskFor(e.pid).group.pid) {
+            if (++this.nthCount === stop.nth) this.stop(e.endLine, `--at ${stop.call}#${stop.nth}`);
+          }
+        }
+        break;
+      case 'unfinished':
+        if (CLONE_CALLS.has(e.name))
+          this.pendingClones.set(this.taskFor(e.pid).tid, {
+            name: e.name,
+            line: e.line,
+            args: e.args,
+            child: null,
+          });
+        break;
+      case 'lost':
+        this.skip(e.pid, e.name, e.line, e.line, e.name, 'did not complete before its process ended');
+        break;
+      case 'orphan':
+        this.skip(e.pid, e.name, e.line, e.line, e.name, 'resumed without its start in the log');
+        break;
+      case 'signal':
+        this.signal(e);
+        break;
+      case 'exited':
+        this.exited(e.pid, e.line, e.code);
+        break;
+      case 'killed':
+        this.killed(e.pid, e.line, e.signal);
+        break;
+    }
+    if (this.options.check) {
+      const problems = this.kernel.check();
+      invariant(problems.length === 0, `after line ${line}: ${problems.join('; ')}`);
+    }
+    return this.stopped === null;
+  }
+
+  private call(c: LoggedCall): void {
+    const task = this.taskFor(c.pid);
+    if (c.result.kind === 'error' && RESTART_ERRNOS.has(c.result.errno)) {
+      this.skip(c.pid, c.name, c.line, c.endLine, c.text, `interrupted (${c.result.errno}): restarted later`);
+      return;
+    }
+    if (isProcessCall(c.name)) handleProcessCall(this, task, c);
+    else if (isMemoryCall(c.name)) {
+      const g = task.group;
+      if (g.space === null) {
+        this.skip(c.pid, c.name, c.line, c.endLine, c.text, g.unfollowed ?? 'before the log shows an execve');
+      } else if (c.result.kind === 'none') {
+        this.skip(c.pid, c.name, c.line, c.endLine, c.text, 'no result in the log (?)');
+      } else handleMemoryCall(this, task, c);
+    } else if (isFileCall(c.name)) handleFileCall(this, task, c);
+    else this.skip(c.pid, c.name, c.line, c.endLine, c.text, 'not a memory call');
+  }
+
+  // ---------------------------------------------------------------- pids and tids
+
+  /** The task behind a log pid, made on first sight (a clone's child, or the first process). */
+  taskFor(pid: number): Task {
+    const known = this.tasks.get(pid);
+    if (known !== undefined) return known;
+    if (pid === NO_PID) {
+      // A line without a pid belongs to the only process there is (strace prints none then).
+      const live = [...this.tasks.values()].filter((t) => t.alive);
+      if (live.length === 1) return live[0]!;
+      if (this.main !== null) return [...this.main.tasks][0] ?? this.newGroup(NO_PID);
+      return this.newGroup(NO_PID);
+    }
+    for (const [parentTid, pending] of this.pendingClones) {
+      if (pending.child === null) {
+        const parent = this.tasks.get(parentTid);
+        if (parent !== undefined) {
+          pending.child = pid;
+          return cloneChild(this, parent, pid, cloneFlags(pending.name, pending.args), pending.line);
+        }
+      }
+    }
+    const placeholder = this.tasks.get(NO_PID);
+    if (placeholder !== undefined) {
+      // The first process was logged without its pid (terminal output): this is it.
+      this.tasks.delete(NO_PID);
+      placeholder.tid = pid;
+      this.tasks.set(pid, placeholder);
+      return placeholder;
+    }
+    const first = this.main === null;
+    const t = this.newGroup(pid);
+    if (!first) {
+      t.group.unfollowed = 'a process the log does not show being created';
+      this.warnings.push(`pid ${pid} appears without a clone or fork that made it: its calls are skipped`);
+    }
+    return t;
+  }
+
+  /** A new process of the log with one task. */
+  newGroup(pid: number, fds = new FdTable()): Task {
+    const g = new Group(pid, `pid ${pid}`);
+    this.groups.push(g);
+    this.main ??= g;
+    const t = new Task(pid, g, fds);
+    g.tasks.add(t);
+    g.tids.push(pid);
+    this.tasks.set(pid, t);
+    return t;
+  }
+
+  // ---------------------------------------------------------------- results
+
+  /** Compares vmscope's result `vm` with Linux's; records a divergence. @returns whether they agree. */
+  compare(task: Task, c: LoggedCall, vm: number): boolean {
+    const address = ADDRESS_CALLS.has(c.name);
+    const linux = c.result;
+    let agree: boolean;
+    if (linux.kind === 'error') agree = vm < 0 && errnoName(-vm) === linux.errno;
+    else if (linux.kind === 'value') agree = vm === linux.value;
+    else agree = false;
+    const linuxText = resultText(c, address);
+    const vmText = valueText(vm, address);
+    this.syscalls++;
+    if (agree) this.agreeCount++;
+    else {
+      this.divergences.push({
+        line: c.line,
+        pid: task.group.pid,
+        call: short(c.text),
+        linux: linuxText,
+        vmscope: vmText,
+      });
+      if (this.options.strict) this.stop(c.endLine, `--strict: the first divergence, at line ${c.line}`);
+    }
+    this.record(c, task, 'compared', linuxText, vmText, agree, null);
+    this.sample(task, c.endLine);
+    return agree;
+  }
+
+  /** A check that is not a call's result (a fault's signal, a limit's value). */
+  compareValues(task: Task, line: number, call: string, linux: string, vm: string, name: string): boolean {
+    const agree = linux === vm;
+    this.syscalls++;
+    if (agree) this.agreeCount++;
+    else {
+      this.divergences.push({ line, pid: task.group.pid, call: short(call), linux, vmscope: vm });
+      if (this.options.strict) this.stop(line, `--strict: the first divergence, at line ${line}`);
+    }
+    this.emit({
+      line,
+      endLine: line,
+      pid: task.group.pid,
+      name,
+      text: short(call),
+      kind: 'compared',
+      linux,
+      vmscope: vm,
+      agree,
+      why: null,
+    });
+    return agree;
+  }
+
+  appliedCall(task: Task, c: LoggedCall): void {
+    this.applied++;
+    this.record(c, task, 'applied', resultText(c, ADDRESS_CALLS.has(c.name)), null, null, null);
+    this.sample(task, c.endLine);
+  }
+
+  trackedCall(task: Task, c: LoggedCall): void {
+    this.trackedCount++;
+    this.record(c, task, 'tracked', resultText(c, false), null, null, null);
+  }
+
+  skipCall(task: Task, c: LoggedCall, why: string): void {
+    this.skip(
+      task.group.pid,
+      c.name,
+      c.line,
+      c.endLine,
+      c.text,
+      why,
+      resultText(c, ADDRESS_CALLS.has(c.name)),
+    );
+  }
+
+  skip(
+    pid: number,
+    name: string,
+    line: number,
+    endLine: number,
+    text: string,
+    why: string,
+    linux = '',
+  ): void {
+    const key = `${name}\0${why}`;
+    const s = this.skipped.get(key);
+    if (s) s.count++;
+    else this.skipped.set(key, { name, why, count: 1 });
+    if (this.options.onRecord)
+      this.emit({
+        line,
+        endLine,
+        pid,
+        name,
+        text: short(text),
+        kind: 'skipped',
+        linux,
+        vmscope: null,
+        agree: null,
+        why,
+      });
+  }
+
+  private record(
+    c: LoggedCall,
+    task: Task,
+    kind: RecordKind,
+    linux: string,
+    vm: string | null,
+    agree: boolean | null,
+    why: string | null,
+  ): void {
+    if (!this.options.onRecord) return;
+    this.emit({
+      line: c.line,
+      endLine: c.endLine,
+      pid: task.group.pid,
+      name: c.name,
+      text: short(c.text),
+      kind,
+      linux,
+      vmscope: vm,
+      agree,
+      why,
+    });
+  }
+
+  private emit(r: CallRecord): void {
+    this.options.onRecord?.(r);
+  }
+
+  private sample(task: Task, line: number): void {
+    this.callIndex++;
+    if (!this.options.samples || this.callIndex % this.sampleEvery !== 0) return;
+    const proc = task.group.space?.proc;
+    if (!proc?.alive) return;
+    const st = kapi.status(this.kernel, proc);
+    this.samples.push({
+      call: this.callIndex,
+      line,
+      pid: task.group.pid,
+      vmSize: st.VmSize,
+      vmRss: st.VmRSS,
+    });
+    if (this.samples.length > SAMPLE_LIMIT) {
+      let w = 0;
+      for (let i = 0; i < this.samples.length; i += 2) this.samples[w++] = this.samples[i]!;
+      this.samples.length = w;
+      this.sampleEvery *= 2;
+    }
+  }
+
+  stop(line: number, why: string): void {
+    if (this.stopped === null) this.stopped = { line, why };
+  }
+
+  warn(line: number, message: string): void {
+    if (this.warnings.length < 100) this.warnings.push(`line ${line}: ${message}`);
+  }
+
+  /** An input error at a value of the log. */
+  inputError(v: Value, message: string): InputError {
+    return v.error(message);
+  }
+
+  // ---------------------------------------------------------------- signals and exits
+
+  private signal(e: Extract<StraceEvent, { kind: 'signal' }>): void {
+    const task = this.taskFor(e.pid);
+    const g = task.group;
+    const code = e.info?.field('si_code')?.raw ?? null;
+    const addrValue = e.info?.field('si_addr') ?? null;
+    const checkable =
+      (e.signal === 'SIGSEGV' && (code === 'SEGV_MAPERR' || code === 'SEGV_ACCERR')) ||
+      (e.signal === 'SIGBUS' && code === 'BUS_ADRERR');
+    if (!checkable || addrValue === null) {
+      this.skip(g.pid, e.signal, e.line, e.line, `--- ${e.signal} ---`, 'a signal the replay cannot check');
+      return;
+    }
+    const va = addrValue.int('the faulting address (si_addr)');
+    const proc = g.space?.proc;
+    if (!proc?.alive) {
+      this.skip(
+        g.pid,
+        e.signal,
+        e.line,
+        e.line,
+        `--- ${e.signal} ---`,
+        g.unfollowed ?? 'its process is not replayed',
+      );
+      return;
+    }
+    const verdict = kapi.faultAt(this.kernel, proc, va);
+    const linux = `${e.signal} ${code}`;
+    let vm: string;
+    if (verdict.signal !== null) vm = `${verdict.signal} ${verdict.code}`;
+    else if (code === 'SEGV_ACCERR' && verdict.missingRights)
+      vm = linux; // some access kind is refused
+    else vm = verdict.missingRights ? 'SEGV_ACCERR for some accesses, none for others' : 'no fault';
+    this.signalsChecked++;
+    const ok = this.compareValues(task, e.line, `--- ${e.signal} at ${hex0x(va)} ---`, linux, vm, e.signal);
+    if (ok) this.signalsAgree++;
+  }
+
+  /** `+++ exited with N +++`: the process is gone (if exit_group did not already end it). */
+  private exited(pid: number, line: number, code: number): void {
+    const task = this.tasks.get(pid) ?? (pid === NO_PID ? this.taskFor(pid) : undefined);
+    if (task === undefined) return;
+    this.endTask(task, line, { code });
+    this.pendingClones.delete(task.tid);
+  }
+
+  private killed(pid: number, line: number, signal: string): void {
+    const task = this.tasks.get(pid) ?? (pid === NO_PID ? this.taskFor(pid) : undefined);
+    if (task === undefined) return;
+    const g = task.group;
+    for (const t of g.tasks) t.alive = false;
+    this.endGroup(g, line, { signal });
+    this.pendingClones.delete(task.tid);
+  }
+
+  /** A task ends (exit, or its process's exit); the last one ends the process. */
+  endTask(task: Task, line: number, how: { code: number }): void {
+    if (!task.alive) return;
+    task.alive = false;
+    const g = task.group;
+    if ([...g.tasks].every((t) => !t.alive)) this.endGroup(g, line, how);
+  }
+
+  /** A process of the log ends: its maps are kept as they were, then its address space goes. */
+  endGroup(g: Group, _line: number, how: { code: number } | { signal: string }): void {
+    if (g.state !== 'running') return;
+    for (const t of g.tasks) t.alive = false;
+    this.snapshot(g);
+    if ('code' in how) {
+      g.state = 'exited';
+      g.exitCode = how.code;
+    } else {
+      g.state = 'killed';
+      g.signal = how.signal;
+    }
+    this.detach(g, 'code' in how ? { code: how.code } : { signal: how.signal });
+  }
+
+  /** Takes `g` off its address space; the last user's exit reclaims it. */
+  detach(g: Group, how: { code: number } | { signal: string }, opts = { replacing: false }): void {
+    const space = g.space;
+    if (space === null) return;
+    space.groups.delete(g);
+    g.space = null;
+    if (space.groups.size > 0) return;
+    if (this.options.keepMain && g === this.main && !opts.replacing) return;
+    if ('code' in how) kapi.exit(this.kernel, space.proc, how.code);
+    else
+      kapi.kill(
+        this.kernel,
+        space.proc,
+        kapi.signalNumber(how.signal),
+        `killed by ${how.signal} (as in the log)`,
+      );
+  }
+
+  /** Keeps a process's maps and status as they are now (its exit, or the stop). */
+  snapshot(g: Group): void {
+    const proc = g.space?.proc;
+    if (!proc?.alive) return;
+    g.finalMaps = kapi.maps(this.kernel, proc).map(({ vma: _v, ...line }) => line);
+    g.finalStatus = kapi.status(this.kernel, proc);
+    if (this.options.smaps) g.finalSmaps = smapsEntries(this.kernel, proc);
+    g.lastVmPid = proc.pid;
+  }
+
+  // ---------------------------------------------------------------- the end
+
+  /** The replay's summary; processes still running are shown as they are now. */
+  finish(): StraceSummary {
+    const processes: StraceProcess[] = this.groups.map((g) => {
+      if (g.state === 'running') this.snapshot(g);
+      return {
+        pid: g.pid,
+        name: g.name,
+        state: g.finalMaps === null && g.state === 'running' ? 'unknown' : g.state,
+        exitCode: g.exitCode,
+        signal: g.signal,
+        tids: g.tids,
+        maps: g.finalMaps,
+        status: g.finalStatus,
+        smaps: g.finalSmaps,
+        vmPid: g.space?.proc.pid ?? g.lastVmPid,
+      };
+    });
+    return {
+      file: this.file,
+      syscalls: this.syscalls,
+      agree: this.agreeCount,
+      divergences: this.divergences,
+      applied: this.applied,
+      tracked: this.trackedCount,
+      skipped: [...this.skipped.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
+      signals: { checked: this.signalsChecked, agree: this.signalsAgree },
+      processes,
+      warnings: this.warnings,
+      stoppedAt: this.stopped,
+      samples: this.samples,
+    };
+  }
+}
