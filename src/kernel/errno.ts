@@ -69,4 +69,5 @@ export const MAP_ANONYMOUS = 0x20;
 export const MAP_GROWSDOWN = 0x100;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
+export const MAP_STACK = 0x20000;
 export const MAP_FIXED_NOREPLACE = 0x100000;

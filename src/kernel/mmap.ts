@@ -20,6 +20,7 @@ import {
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_STACK,
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
@@ -40,6 +41,7 @@ import {
   VM_MAY_ALL,
   VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_NOHUGEPAGE,
   VM_NORESERVE,
   VM_SHARED,
   VM_SPECIAL,
@@ -313,6 +315,8 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
   if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
+  // calc_vm_flag_bits: a thread stack gets no huge pages, so it never merges with plain anonymous memory.
+  if (flags & MAP_STACK) vmFlags |= VM_NOHUGEPAGE;
   const pages = len / ps;
   // Pages an overlapped MAP_FIXED region gives back count against the limits too.
   let replaced = 0;

@@ -19,6 +19,8 @@ export const VM_PFNMAP = 0x400;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
+/** No transparent huge pages here (MADV_NOHUGEPAGE; MAP_STACK sets it since Linux 6.7): VmFlags `nh`. */
+export const VM_NOHUGEPAGE = 0x40000000;
 /** VM_STACK: the flag that makes a VMA a stack for accounting (x86-64: VM_GROWSDOWN). */
 export const VM_STACK = VM_GROWSDOWN;
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
