@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import cliProgress from 'cli-progress';
 import { InputError, InvariantError } from '../base/errors.js';
 import type { ExecFile } from '../kernel/exec/vfs.js';
+import { jsonText } from '../report/json.js';
 import {
   formatShows,
   formatStraceSummary,
@@ -174,7 +175,7 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
     throw new InputError('flag', `--pid ${flags.pid}: the log has no such process`, { file: '--pid' });
   if (flags.plot !== null) writeFileSync(flags.plot, straceChartSvg(summary));
   if (flags.json) {
-    io.out(`${JSON.stringify(straceJson(summary, flags.show, flags.pid), null, 2)}\n`);
+    io.out(jsonText(straceJson(summary, flags.show, flags.pid)));
   } else {
     io.out(formatStraceSummary(summary));
     if (flags.show.length > 0) io.out(`\n${formatShows(summary, flags.show, flags.pid)}`);

@@ -5,6 +5,8 @@
  * answers {@link Unmodelled} with the reason, so the replay can count it as skipped (never as agreeing).
  */
 import {
+  EACCES,
+  EBADF,
   EINVAL,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -85,7 +87,8 @@ export function rlimitsOf(proc: Process): Rlimits {
 
 /**
  * mmap(2) as the log called it. `file` is the mapped file's node (null for MAP_ANONYMOUS);
- * `writableFd` says whether its fd was opened for writing (a shared writable mapping needs it).
+ * `writableFd` says whether its fd was opened for writing (a shared writable mapping needs it),
+ * `readableFd` whether for reading (every file mapping needs it).
  */
 export function mmap(
   k: Kernel,
@@ -98,16 +101,24 @@ export function mmap(
     readonly file: FileNode | null;
     readonly offset: number;
     readonly writableFd: boolean;
+    /** The fd was opened for reading (true when the log does not say). */
+    readonly readableFd: boolean;
   },
 ): number {
   let flags = call.flags;
-  if ((flags & 0x3) === MAP_SHARED_VALIDATE) {
-    // mmap_region with MAP_SHARED_VALIDATE refuses flags it does not know, then acts as MAP_SHARED.
+  const anonymous = (flags & MAP_ANONYMOUS) !== 0;
+  // ksys_mmap_pgoff looks the fd up before do_mmap checks anything else.
+  if (!anonymous && call.file === null) return -EBADF;
+  if ((flags & 0x3) === MAP_SHARED_VALIDATE && !anonymous && call.file !== null) {
+    // do_mmap: a file mapping with MAP_SHARED_VALIDATE refuses flags it does not know, then acts as
+    // MAP_SHARED (an anonymous one is EINVAL, as the kernel's mmap answers for both type bits).
     if ((flags & ~LEGACY_MAP_MASK) !== 0 || flags >= 2 ** 32) return -EOPNOTSUPP;
     flags = (flags & ~0x3) | MAP_SHARED;
   }
+  // do_mmap: a file mapping needs an fd open for reading (vmscope's kernel has no open files yet).
+  if (!anonymous && call.file !== null && !call.readableFd && (flags & 0x3) !== 0 && (flags & 0x3) !== 0x3)
+    return -EACCES;
   let object: MemObject | null = null;
-  const anonymous = (flags & MAP_ANONYMOUS) !== 0;
   if (!anonymous && call.file !== null) {
     if (call.file.type === 'zero' && (flags & MAP_SHARED) !== 0) {
       // A shared mapping of /dev/zero is shmem, as MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)");

@@ -67,11 +67,13 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
       const offset = c.arg(5).int('a file offset');
       let file: FileNode | null = null;
       let writableFd = false;
+      let readableFd = true;
       if ((flags & MAP_ANONYMOUS) === 0) {
         const { fd, path } = fdArg.fd();
         const { node, open } = r.fs.nodeOf(task.fds, fd, path);
         file = node;
         writableFd = open?.writable ?? false;
+        readableFd = open?.readable ?? true;
         if (open === null && node !== null && !task.fds.fds.has(fd))
           r.warn(c.line, `fd ${fd} was opened before the log starts: mapping ${path}`);
         if (node === null && c.result.kind === 'value') {
@@ -83,7 +85,7 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
           if (size !== null) file.size = size;
         }
       }
-      const call = { addr, len, prot, flags, file, offset, writableFd };
+      const call = { addr, len, prot, flags, file, offset, writableFd, readableFd };
       const vm = kapi.mmap(k, proc, call);
       if (!r.compare(task, c, vm) && !r.options.strict) {
         // Carry on from Linux's result: vmscope's mapping goes, Linux's is made where Linux put it.

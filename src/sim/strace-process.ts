@@ -5,7 +5,7 @@
  * the resource limits that shape an address space (RLIMIT_STACK, RLIMIT_DATA, RLIMIT_AS).
  */
 import { InputError } from '../base/errors.js';
-import type { ExecFile, ExecFileSource } from '../kernel/exec/vfs.js';
+import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import type { Rlimits } from '../kernel/mm.js';
 import { CLONE_NAMES, RLIMIT_NAMES } from '../workload/strace/names.js';
 import type { LoggedCall } from '../workload/strace/parser.js';
@@ -81,7 +81,7 @@ function has(flags: number, bit: number): boolean {
  * The child of a clone-family call by `parent`: a thread (CLONE_THREAD) in its process; a process
  * sharing its address space (CLONE_VM, as vfork); or a fork, whose copy needs the kernel's fork.
  */
-export function cloneChild(r: StraceReplay, parent: Task, tid: number, flags: number, line: number): Task {
+export function cloneChild(r: StraceReplay, parent: Task, tid: number, flags: number): Task {
   const fds = has(flags, CLONE_FILES) ? parent.fds : parent.fds.clone();
   const pg = parent.group;
   if (has(flags, CLONE_THREAD)) {
@@ -105,7 +105,7 @@ export function cloneChild(r: StraceReplay, parent: Task, tid: number, flags: nu
   } else {
     const forked = kapi.fork();
     if (kapi.isUnmodelled(forked)) {
-      g.unfollowed = `forked at line ${line}: ${forked.unmodelled}; its memory calls are skipped until it execs`;
+      g.unfollowed = `in a forked child: ${forked.unmodelled} (replayed again once it execs)`;
     } else {
       g.space = new Space(forked);
       g.space.groups.add(g);
@@ -161,7 +161,7 @@ function cloneCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   const tid = c.result.value;
   const flags = cloneFlags(c.name, args(c));
   let child = r.tasks.get(tid);
-  if (child === undefined) child = cloneChild(r, task, tid, flags, c.line);
+  if (child === undefined) child = cloneChild(r, task, tid, flags);
   else if (pending?.child !== tid)
     r.warn(c.line, `pid ${tid} was in the log before the ${c.name} that made it`);
   const g = child.group;
@@ -221,33 +221,26 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   const absolute = path.startsWith('/') ? path : joinPath(g.cwd ?? '/', path);
   if (!path.startsWith('/') && g.cwd === null)
     r.warn(c.line, `the working directory is not known yet: ${path} is taken from /`);
-  const source = programSource(r, pathArg, absolute);
-  let program = source.openProgram(path);
-  let execArgv = argv ?? [path];
-  // binfmt_script: a #! file runs its interpreter with the script's path as an argument.
-  for (let depth = 0; ; depth++) {
-    const script = shebang(program.bytes);
-    if (script === null) break;
-    if (depth >= 4) throw pathArg.error(`${path}: too many levels of #! interpreters`);
-    execArgv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...execArgv.slice(1)];
-    program = programSource(r, pathArg, script.interp).openProgram(script.interp);
-  }
-  const opened = program;
-  const files: ExecFileSource = {
-    openProgram: () => opened,
-    openInterpreter: (p) => {
-      try {
-        return r.options.files.interpreter(p);
-      } catch (e) {
-        if (e instanceof InputError)
-          throw pathArg.error(`cannot load the interpreter of ${path}: ${e.format()}`);
-        throw e;
-      }
-    },
-  };
   const name = (r.main === g || r.main === null) && r.options.name ? r.options.name : basename(absolute);
   const rlimits = inheritedRlimits(g);
-  const result = kapi.execProgram(r.kernel, { path, argv: execArgv, envp, files, name }, rlimits);
+  let result: ReturnType<typeof kapi.execProgram>;
+  try {
+    result = load(r, pathArg, path, absolute, argv ?? [path], envp, name, rlimits);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const why = `${e.span.file}: ${e.message}`;
+    // The log's first program must be there; a program it runs later may not be in the sysroot.
+    if (r.main === g && !g.everRan) throw pathArg.error(`cannot load the program ${path}: ${why}`);
+    r.warn(c.line, `cannot load ${path} (${why}): its process is not replayed from here`);
+    for (const t of g.tasks) if (t !== task) t.alive = false;
+    r.detach(g, { code: 0 }, { replacing: true });
+    g.name = basename(absolute);
+    g.unfollowed = `its program ${path} could not be loaded`;
+    g.rlimits = rlimits;
+    r.skipCall(task, c, 'its program is not in the sysroot');
+    return;
+  }
+  g.everRan = true;
   // The old image goes (and the other threads with it: de_thread).
   for (const t of g.tasks) if (t !== task) t.alive = false;
   r.detach(g, { code: 0 }, { replacing: true });
@@ -269,18 +262,36 @@ function basename(p: string): string {
   return p.split('/').pop() || p;
 }
 
-/** The program at `absolute`, as an exec file source for that path (errors placed at the path). */
-function programSource(r: StraceReplay, at: Value, absolute: string): { openProgram(p: string): ExecFile } {
-  return {
-    openProgram: () => {
-      try {
-        return r.options.files.program(absolute);
-      } catch (e) {
-        if (e instanceof InputError) throw at.error(`cannot load the program: ${e.format()}`);
-        throw e;
-      }
-    },
+/**
+ * Loads the program at `absolute` (following #! scripts to their interpreter, as binfmt_script does:
+ * the interpreter runs with the script's path as an argument) into a new process.
+ * @throws InputError when a file is missing or is not a program.
+ */
+function load(
+  r: StraceReplay,
+  at: Value,
+  path: string,
+  absolute: string,
+  argv: string[],
+  envp: readonly string[],
+  name: string,
+  rlimits: Rlimits | null,
+): ReturnType<typeof kapi.execProgram> {
+  let program = r.options.files.program(absolute);
+  let execArgv = argv;
+  for (let depth = 0; ; depth++) {
+    const script = shebang(program.bytes);
+    if (script === null) break;
+    if (depth >= 4) throw at.error(`${path}: too many levels of #! interpreters`);
+    execArgv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...execArgv.slice(1)];
+    program = r.options.files.program(script.interp);
+  }
+  const opened = program;
+  const files: ExecFileSource = {
+    openProgram: () => opened,
+    openInterpreter: (p) => r.options.files.interpreter(p),
   };
+  return kapi.execProgram(r.kernel, { path, argv: execArgv, envp, files, name }, rlimits);
 }
 
 /** argv or envp as strings, or null when the log shows only an address (`0x7ff… /* 1 var *\/`). */

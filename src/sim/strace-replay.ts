@@ -221,7 +221,7 @@ export class StraceReplay {
         const parent = this.tasks.get(parentTid);
         if (parent !== undefined) {
           pending.child = pid;
-          return cloneChild(this, parent, pid, cloneFlags(pending.name, pending.args), pending.line);
+          return cloneChild(this, parent, pid, cloneFlags(pending.name, pending.args));
         }
       }
     }

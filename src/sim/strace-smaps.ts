@@ -16,6 +16,7 @@ import {
   VM_MAYREAD,
   VM_MAYSHARE,
   VM_MAYWRITE,
+  VM_NOHUGEPAGE,
   VM_NORESERVE,
   VM_PFNMAP,
   VM_READ,
@@ -55,6 +56,7 @@ const FLAG_CODES: readonly (readonly [number, string])[] = [
   [VM_DONTEXPAND, 'de'],
   [VM_ACCOUNT, 'ac'],
   [VM_NORESERVE, 'nr'],
+  [VM_NOHUGEPAGE, 'nh'],
 ];
 
 export function smapsEntries(k: Kernel, proc: Process): SmapsEntry[] {

@@ -3,7 +3,7 @@
  * ran (the ELF case's, or the sharing case's own), the maps recorded at exit and, for the sharing
  * cases, the maps the program printed at each of its marked points. Helpers replay a case.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { sysrootFiles } from '../../src/cli/strace.js';
 import { formatMapsLine } from '../../src/report/procfs.js';
@@ -11,17 +11,16 @@ import type { MapsLine } from '../../src/sim/snapshot.js';
 import type { StraceSummary } from '../../src/sim/strace-model.js';
 import { StraceReplay, type StraceReplayOptions } from '../../src/sim/strace-replay.js';
 import { StraceParser } from '../../src/workload/strace/parser.js';
-import { corpusPath } from '../corpus.js';
+import { corpusPath, fromCorpus } from '../corpus.js';
 
-export const HAVE_STRACE_CORPUS =
-  existsSync(corpusPath('strace')) && existsSync(corpusPath('elf', 'sysroot'));
-
-const cases = HAVE_STRACE_CORPUS
-  ? readdirSync(corpusPath('strace'), { withFileTypes: true })
+const cases = fromCorpus(
+  () =>
+    readdirSync(corpusPath('strace'), { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .map((d) => d.name)
-      .sort()
-  : [];
+      .sort(),
+  [] as string[],
+);
 
 /** The 24 ELF cases (hello-pie, …) and the sharing cases (fork-cow-a-pie, …). */
 export const ELF_CASES: readonly string[] = cases.filter((c) => !c.includes('-a-'));

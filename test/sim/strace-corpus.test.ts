@@ -5,30 +5,22 @@
  * shows, all but [stack]), and at each point where a program printed its /proc/self/maps, the
  * replay stopped at that openat must give the same maps.
  */
-import { describe, expect, test } from 'vitest';
-import {
-  ELF_CASES,
-  HAVE_STRACE_CORPUS,
-  markedPoints,
-  ourMaps,
-  recordedMaps,
-  replayCase,
-  SHARING_CASES,
-} from './strace-cases.js';
+import { expect } from 'vitest';
+import { describeCorpus, testCorpus } from '../corpus.js';
+import { ELF_CASES, markedPoints, ourMaps, recordedMaps, replayCase, SHARING_CASES } from './strace-cases.js';
 
 /** What the kernel cannot do yet (issue 9); their cases are checked once it can. */
 const NEEDS: Readonly<Record<string, string>> = {
   'fork-cow': 'fork with copy-on-write',
   'shared-anon': 'fork with copy-on-write',
-  threads: 'MAP_STACK thread stacks that do not merge (VM_NOHUGEPAGE)',
 };
 
 function needs(name: string): string | undefined {
   return NEEDS[name.replace(/-a-(pie|nopie)$/, '')];
 }
 
-describe.skipIf(!HAVE_STRACE_CORPUS)('strace replay of the corpus ELF cases', () => {
-  test.each(ELF_CASES)('%s: every call agrees and the maps at exit are the recorded ones', (name) => {
+describeCorpus('strace replay of the corpus ELF cases', () => {
+  testCorpus.each(ELF_CASES)('%s: every call agrees and the maps at exit are the recorded ones', (name) => {
     const { replay, summary } = replayCase(name);
     expect(summary.divergences).toEqual([]);
     // The loader's and the program's mmap, mprotect, munmap, brk and rlimit calls were all compared.
@@ -50,15 +42,15 @@ describe.skipIf(!HAVE_STRACE_CORPUS)('strace replay of the corpus ELF cases', ()
   });
 });
 
-describe.skipIf(!HAVE_STRACE_CORPUS)('strace replay of the corpus sharing cases', () => {
-  test.each(SHARING_CASES)('%s: every replayed call agrees', (name) => {
+describeCorpus('strace replay of the corpus sharing cases', () => {
+  testCorpus.each(SHARING_CASES)('%s: every replayed call agrees', (name) => {
     const { replay, summary } = replayCase(name);
     expect(summary.divergences).toEqual([]);
     expect(summary.agree).toBe(summary.syscalls);
     expect(replay.kernel.check()).toEqual([]);
   });
 
-  test.each(SHARING_CASES.filter((n) => needs(n) === undefined))(
+  testCorpus.each(SHARING_CASES.filter((n) => needs(n) === undefined))(
     '%s: at each point the program printed its maps, --at that line gives them',
     (name) => {
       for (const point of markedPoints(name)) {
@@ -71,16 +63,12 @@ describe.skipIf(!HAVE_STRACE_CORPUS)('strace replay of the corpus sharing cases'
     },
   );
 
-  test.each(SHARING_CASES.filter((n) => needs(n) !== undefined).map((n) => [n, needs(n)!]))(
+  testCorpus.each(SHARING_CASES.filter((n) => needs(n) !== undefined).map((n) => [n, needs(n)!]))(
     '%s needs the kernel to model %s: what it cannot replay is skipped by name, never agreed',
     (name) => {
       const { summary } = replayCase(name);
       const reasons = summary.skipped.filter((s) => s.why !== 'not a memory call');
-      if (name.startsWith('threads')) {
-        expect(reasons.map((s) => s.name)).toEqual(['madvise']);
-      } else {
-        expect(reasons.some((s) => s.name === 'clone' && s.why.includes('fork'))).toBe(true);
-      }
+      expect(reasons.some((s) => s.name === 'clone' && s.why.includes('fork'))).toBe(true);
     },
   );
 });
