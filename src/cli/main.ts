@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { describeThrown, InputError, InvariantError } from '../base/errors.js';
 import { policyNames } from '../kernel/reclaim/registry.js';
+import type { StraceShow } from '../report/strace-report.js';
 import { suggest } from '../workload/scenario/parse.js';
 import { runExec, SHOW_CHOICES, type ShowChoice } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
@@ -432,24 +433,23 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .option(
       '--pid <pid>',
       'show only this process of the log (and count --at NAME#K among its calls)',
-      parseInteger,
+      countArg,
     )
     .addOption(
       new Option(
         '--show <what>',
-        'print /proc files of the processes at exit or at --at (repeat): maps, status, smaps',
-      )
-        .choices(STRACE_SHOW_CHOICES)
-        .argParser((v: string, prev: (typeof STRACE_SHOW_CHOICES)[number][] | undefined) => [
-          ...(prev ?? []),
-          v as (typeof STRACE_SHOW_CHOICES)[number],
-        ]),
+        `print /proc files of the processes at exit or at --at (repeat): ${STRACE_SHOW_CHOICES.join(', ')}`,
+      ).argParser(collectStraceShow),
     )
     .option('--strict', "stop at the first divergence instead of carrying on from Linux's result")
     .option('--json', 'print one JSON document (syscalls, agree, divergences, processes with their maps…)')
     .option('--plot <file.svg>', "write a chart of VmSize and VmRSS over the log's calls")
     .option('--check', 'validate every kernel invariant after every call (slow)')
-    .option('--ram <bytes>', 'physical memory of the simulated machine', parseInteger, 256 * 1024 * 1024)
+    .addOption(
+      new Option('--ram <size>', 'physical memory of the simulated machine')
+        .argParser(sizeArg)
+        .default(256 * 2 ** 20, '256MiB'),
+    )
     .addHelpText(
       'after',
       '\nRecord a log with ASLR off for the process: setarch -R strace -f -y -v -s 4096 -o LOG PROG ARGS…\nExit status: 0 when every replayed call agreed, 1 when some diverged, 2 on an input error, 3 on a vmscope bug.\nExample: vmscope strace --sysroot ../shared/corpus/elf/sysroot --exe ../shared/corpus/elf/hello-pie/prog.gz ../shared/corpus/strace/hello-pie/strace.txt',
@@ -507,6 +507,18 @@ function collectShow(value: string, previous: ShowChoice[] | undefined): ShowCho
     const hint = suggest(value, SHOW_CHOICES);
     throw new InvalidArgumentError(
       `expected one of ${SHOW_CHOICES.join(', ')}, got '${value}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
+    );
+  }
+  return [...(previous ?? []), choice];
+}
+
+/** `vmscope strace --show` repeated, checked against its choices as it is parsed. */
+function collectStraceShow(value: string, previous: StraceShow[] | undefined): StraceShow[] {
+  const choice = STRACE_SHOW_CHOICES.find((c) => c === value);
+  if (choice === undefined) {
+    const hint = suggest(value, STRACE_SHOW_CHOICES);
+    throw new InvalidArgumentError(
+      `expected one of ${STRACE_SHOW_CHOICES.join(', ')}, got '${value}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
     );
   }
   return [...(previous ?? []), choice];
