@@ -177,17 +177,6 @@ function args(c: LoggedCall): Value[] {
 
 // ---------------------------------------------------------------- execve
 
-/** The first line of a `#!` script: its interpreter and optional argument, or null for anything else. */
-function shebang(bytes: Uint8Array): { interp: string; arg: string | null } | null {
-  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return null;
-  let end = 2;
-  while (end < bytes.length && end < 256 && bytes[end] !== 0x0a) end++;
-  const line = new TextDecoder('latin1').decode(bytes.subarray(2, end)).trim();
-  const m = /^(\S+)(?:\s+(.*))?$/.exec(line);
-  if (!m) return null;
-  return { interp: m[1]!, arg: m[2]?.trim() || null };
-}
-
 function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   const at = c.name === 'execveat' ? 1 : 0;
   if (c.result.kind !== 'value' || c.result.value !== 0) {
@@ -225,7 +214,7 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   const rlimits = inheritedRlimits(g);
   let result: ReturnType<typeof kapi.execProgram>;
   try {
-    result = load(r, pathArg, path, absolute, argv ?? [path], envp, name, rlimits);
+    result = load(r, path, absolute, argv ?? [path], envp, name, rlimits);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     const why = `${e.span.file}: ${e.message}`;
@@ -263,13 +252,12 @@ function basename(p: string): string {
 }
 
 /**
- * Loads the program at `absolute` (following #! scripts to their interpreter, as binfmt_script does:
- * the interpreter runs with the script's path as an argument) into a new process.
- * @throws InputError when a file is missing or is not a program.
+ * Loads the program at `absolute` into a new process (a `#!` script runs its interpreter, which exec
+ * finds as it finds PT_INTERP's: in the sysroot). @throws InputError when a file is missing or is not
+ * a program.
  */
 function load(
   r: StraceReplay,
-  at: Value,
   path: string,
   absolute: string,
   argv: string[],
@@ -277,21 +265,11 @@ function load(
   name: string,
   rlimits: Rlimits | null,
 ): ReturnType<typeof kapi.execProgram> {
-  let program = r.options.files.program(absolute);
-  let execArgv = argv;
-  for (let depth = 0; ; depth++) {
-    const script = shebang(program.bytes);
-    if (script === null) break;
-    if (depth >= 4) throw at.error(`${path}: too many levels of #! interpreters`);
-    execArgv = [script.interp, ...(script.arg ? [script.arg] : []), path, ...execArgv.slice(1)];
-    program = r.options.files.program(script.interp);
-  }
-  const opened = program;
   const files: ExecFileSource = {
-    openProgram: () => opened,
+    openProgram: () => r.options.files.program(absolute),
     openInterpreter: (p) => r.options.files.interpreter(p),
   };
-  return kapi.execProgram(r.kernel, { path, argv: execArgv, envp, files, name }, rlimits);
+  return kapi.execProgram(r.kernel, { path, argv, envp, files, name }, rlimits);
 }
 
 /** argv or envp as strings, or null when the log shows only an address (`0x7ff… /* 1 var *\/`). */
