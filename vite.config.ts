@@ -16,5 +16,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 1024,
+    // Two pages: the scenario visualizer and the OSTEP homework stepper (ostep.html).
+    rolldownOptions: { input: { main: 'web/index.html', ostep: 'web/ostep.html' } },
   },
 });

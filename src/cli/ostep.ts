@@ -5,9 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { joinArgs } from '../ostep/argv.js';
 import { findScript, type Host, runScript, SCRIPTS } from '../ostep/index.js';
 import { parsePyInt } from '../ostep/python.js';
-import { EXIT_INPUT, type Io } from './io.js';
+import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
+import { startServer } from './serve.js';
 
 export const OSTEP_USAGE = `Usage: vmscope ostep SCRIPT [--explain] [--open] [the script's own flags]
 
@@ -85,7 +87,7 @@ export async function runOstep(
     );
     return EXIT_INPUT;
   }
-  if (cmd.open && openVisualizer) return openVisualizer(cmd);
+  if (cmd.open) return (openVisualizer ?? ((c) => serveOstep(c, io)))(cmd);
   return runScript(
     script,
     cmd.argv,
@@ -93,4 +95,37 @@ export async function runOstep(
     { out: (t) => io.out(t), err: (t) => io.err(t) },
     { explain: cmd.explain },
   );
+}
+
+/** The visualizer's URL path for an OSTEP command (`ostep.html#cmd=…`). */
+export function ostepPagePath(cmd: OstepCommand): string {
+  return `ostep.html#${new URLSearchParams({ cmd: joinArgs([cmd.script, ...cmd.argv]) }).toString()}`;
+}
+
+/**
+ * `--open`: serves the visualizer on 127.0.0.1 (a free port) and prints the URL of the command's
+ * page; serves until SIGINT or SIGTERM (or `until`, for tests). @returns 0, or 1 when the app is
+ * not built.
+ */
+export async function serveOstep(cmd: OstepCommand, io: Io, until?: Promise<void>): Promise<number> {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ port: 0 });
+  } catch (e) {
+    io.err(`vmscope ostep --open: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  io.out(`vmscope visualizer: ${server.url}${ostepPagePath(cmd)}\nPress Ctrl+C to stop.\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    until?.then(stop);
+  });
+  await server.close();
+  return EXIT_OK;
 }
