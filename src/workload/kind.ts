@@ -6,13 +6,25 @@
  */
 import { detectTraceFormat } from './trace/detect.js';
 
-export type InputKind = 'elf' | 'lackey' | 'pages' | 'rep' | 'shim-log' | 'strace' | 'scenario' | 'unknown';
+export type InputKind =
+  | 'elf'
+  | 'lackey'
+  | 'pages'
+  | 'vmscope'
+  | 'oracleGeneral'
+  | 'rep'
+  | 'shim-log'
+  | 'strace'
+  | 'scenario'
+  | 'unknown';
 
 /** What each kind is, in words (for messages). */
 export const INPUT_KIND_NAMES: Readonly<Record<InputKind, string>> = {
   elf: 'an ELF program',
   lackey: 'a valgrind lackey memory trace',
   pages: 'a list of page numbers (a memory trace)',
+  vmscope: "a memory trace in vmscope's binary format (.vmt)",
+  oracleGeneral: "a memory trace in libCacheSim's oracleGeneral format",
   rep: 'a CMU malloc-lab allocation trace (.rep)',
   'shim-log': 'an allocation log of the LD_PRELOAD shim',
   strace: 'an strace log',
@@ -33,6 +45,9 @@ const SCENARIO_LINE = /^\s*(machine|spawn|exec|replay|show|expect|kill)\s|^\s*[A
 export function detectInputKind(head: Uint8Array, name = ''): InputKind {
   if (head.length >= 4 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46)
     return 'elf';
+  // The binary trace formats have magic bytes or records no text has.
+  const binary = detectTraceFormat(head);
+  if (binary === 'vmscope' || binary === 'oracleGeneral') return binary;
   const plain = name.replace(/\.(gz|zst)$/, '');
   const text = new TextDecoder('latin1').decode(head.subarray(0, 65536));
   // The last line may be cut short by the end of the head: leave it out unless it is all there is.

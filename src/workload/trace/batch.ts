@@ -31,6 +31,12 @@ export interface PageBatch {
   readonly write: Uint8Array;
 }
 
+/** Page-level accesses with each one's next use, for oracles (OPT): from a trace that carries them. */
+export interface FuturePageBatch extends PageBatch {
+  /** The index in the stream of the same page's next access, or `NEVER` (+Infinity) when none. */
+  readonly next: Float64Array;
+}
+
 export type LackeySink = (batch: LackeyBatch) => void;
 export type PageSink = (batch: PageBatch) => void;
 
@@ -43,6 +49,15 @@ export function newLackeyBatch(capacity: number = DEFAULT_BATCH): LackeyBatch {
     address: new Float64Array(capacity),
     size: new Uint32Array(capacity),
     kind: new Uint8Array(capacity),
+  };
+}
+
+export function newFuturePageBatch(capacity: number = DEFAULT_BATCH): FuturePageBatch {
+  return {
+    count: 0,
+    page: new Float64Array(capacity),
+    write: new Uint8Array(capacity),
+    next: new Float64Array(capacity),
   };
 }
 

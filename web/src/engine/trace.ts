@@ -23,10 +23,8 @@ import {
   SizeSweep,
 } from '../../../src/sim/mrc.js';
 import type { PageBatch } from '../../../src/workload/trace/batch.js';
-import { detectTraceFormat, type TraceFormat } from '../../../src/workload/trace/detect.js';
-import { LackeyParser } from '../../../src/workload/trace/lackey.js';
-import { PagesParser } from '../../../src/workload/trace/pages.js';
-import { LackeyPageSplitter } from '../../../src/workload/trace/split.js';
+import { createTraceDecoder } from '../../../src/workload/trace/decoder.js';
+import { detectTraceFormat, FORMAT_HELP, type TraceFormat } from '../../../src/workload/trace/detect.js';
 import type { TraceCurve, TraceResult } from './protocol.js';
 
 export interface TraceOptions {
@@ -54,7 +52,6 @@ class PageFeed {
   private readonly pageSize: number;
   private readonly sink: (b: PageBatch) => void;
   private parser: { push(chunk: Uint8Array): void; end(): void } | null = null;
-  private splitter: LackeyPageSplitter | null = null;
   private head: Uint8Array[] = [];
   private headBytes = 0;
   bytes = 0;
@@ -81,7 +78,6 @@ class PageFeed {
   end(): void {
     if (this.parser === null) this.start(true);
     this.parser!.end();
-    this.splitter?.flush();
   }
 
   private start(whole: boolean): void {
@@ -98,18 +94,12 @@ class PageFeed {
         'trace',
         whole && this.headBytes === 0
           ? 'the trace is empty'
-          : 'not a trace vmscope reads: expected valgrind lackey lines (` L 04010173,8`) or one page number per line',
+          : `not a trace vmscope reads: expected ${FORMAT_HELP}`,
         { file: this.name, line: 1, column: 1 },
       );
     }
     this.format = format;
-    if (format === 'pages') {
-      this.parser = new PagesParser(this.name, this.sink);
-    } else {
-      const splitter = new LackeyPageSplitter(this.pageSize, this.sink);
-      this.splitter = splitter;
-      this.parser = new LackeyParser(this.name, (b) => splitter.push(b));
-    }
+    this.parser = createTraceDecoder(format, this.name, { pageSize: this.pageSize }, this.sink);
     this.parser.push(head);
   }
 }

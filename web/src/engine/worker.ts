@@ -5,6 +5,7 @@
  */
 import { describeThrown, InputError, InvariantError } from '../../../src/base/errors.js';
 import { detectInputKind, INPUT_KIND_NAMES } from '../../../src/workload/kind.js';
+import { detectCompression } from '../../../src/workload/trace/detect.js';
 import { AllocTrace } from './alloc.js';
 import type { AddressSelection, DroppedFiles, Request, Response, RssSample, StateView } from './protocol.js';
 import { checkScenario, inputProblem, ScenarioSession, samplePositions } from './session.js';
@@ -183,14 +184,14 @@ async function replay(req: Extract<Request, { type: 'trace' }>): Promise<void> {
       post({ type: 'alloc-done', id: req.id, result });
       return;
     }
-    if (kind !== 'lackey' && kind !== 'pages') {
+    if (kind !== 'lackey' && kind !== 'pages' && kind !== 'vmscope' && kind !== 'oracleGeneral') {
       const what = INPUT_KIND_NAMES[kind];
       const hint =
         kind === 'strace'
           ? 'the Trace tab replays memory traces and allocation traces; replay strace logs from the command line'
           : kind === 'elf' || kind === 'scenario'
             ? 'drop it on the page, not in the Trace tab: it opens in the editor'
-            : 'expected valgrind lackey lines, one page number per line, a .rep or a shim log';
+            : 'expected valgrind lackey lines, one page number per line, a vmscope .vmt or oracleGeneral trace, a .rep or a shim log';
       throw new InputError(
         'trace',
         `this is ${what}, not a trace the Trace tab replays`,
@@ -229,11 +230,11 @@ async function replay(req: Extract<Request, { type: 'trace' }>): Promise<void> {
   }
 }
 
-/** Gunzips the dropped files named `*.gz` (traces for `replay` lines; the runner reads them whole). */
+/** Gunzips the dropped files that are gzip streams (traces for `replay` lines; the runner reads them whole). */
 async function decompressed(files: DroppedFiles): Promise<DroppedFiles> {
   return Promise.all(
     files.map(async (f) => {
-      if (!f.name.endsWith('.gz')) return f;
+      if (detectCompression(f.bytes) !== 'gzip') return f;
       const stream = new Blob([f.bytes as Uint8Array<ArrayBuffer>])
         .stream()
         .pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>);

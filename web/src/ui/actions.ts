@@ -406,7 +406,8 @@ export async function addFiles(list: readonly File[]): Promise<void> {
     // rest apart (after gunzipping) — and says what it could not replay.
     const bytes = f.size <= TRACE_KEEP_BYTES ? new Uint8Array(await f.arrayBuffer()) : null;
     runTrace(f, (format) => {
-      const memory = format === 'lackey' || format === 'pages';
+      const memory =
+        format === 'lackey' || format === 'pages' || format === 'vmscope' || format === 'oracleGeneral';
       if (memory && bytes !== null) {
         files.value = [
           ...files.value.filter((x) => x.name !== f.name),
