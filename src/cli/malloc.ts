@@ -29,7 +29,7 @@ import { RepParser } from '../workload/alloc/rep.js';
 import { ShimLogParser } from '../workload/alloc/shimlog.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { checkOutputPath, writeOutput } from './output.js';
-import { openTrace } from './trace-input.js';
+import { openTrace } from './trace-source.js';
 
 export interface MallocFlags {
   /** Allocator names; all of them when empty or absent. */

@@ -10,6 +10,7 @@ import { commentBlock, formatStep, formatSummary, runJson } from '../report/scen
 import { runScenario } from '../sim/scenario-runner.js';
 import type { Scenario } from '../workload/scenario/ast.js';
 import { parseScenario } from '../workload/scenario/parse.js';
+import { detectCompression } from '../workload/trace/detect.js';
 import { colors, EXIT_FAILED, EXIT_OK, type Io } from './io.js';
 import { loadPolicy } from './plugins.js';
 import { hostFileSource } from './vfs.js';
@@ -57,7 +58,7 @@ export function readTextFile(path: string): string {
   return bytes.toString('utf8');
 }
 
-/** A whole trace file for a scenario's `replay` (gzip by its extension). */
+/** A whole trace file for a scenario's `replay` (gunzipped when its first bytes say gzip). */
 function readTraceFile(hostPath: string, shown: string): Uint8Array {
   let bytes: Uint8Array;
   try {
@@ -68,10 +69,13 @@ function readTraceFile(hostPath: string, shown: string): Uint8Array {
       file: shown,
     });
   }
-  if (!hostPath.endsWith('.gz')) return bytes;
+  if (detectCompression(bytes) !== 'gzip') return bytes;
   try {
     return new Uint8Array(gunzipSync(bytes));
-  } catch {
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'Z_BUF_ERROR')
+      throw new InputError('trace', 'the gzip stream ended early (the file is truncated)', { file: shown });
     throw new InputError('trace', 'not a valid gzip file', { file: shown });
   }
 }

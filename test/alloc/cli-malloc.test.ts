@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/base/errors.js';
 import { bufferIo } from '../../src/cli/io.js';
@@ -85,10 +86,17 @@ describe('vmscope malloc', () => {
       (e: unknown) => e,
     )) as InputError;
     expect(missing.format()).toBe(`${join(dir, 'nope.rep')}: error: no such file`);
+    // gzip is told by its magic bytes: a corrupt stream says so, a text file named .gz is read as text.
     const corrupt = join(dir, 'corrupt.rep.gz');
-    writeFileSync(corrupt, 'not gzip at all');
+    const gz = gzipSync('0\n1\n1\n1\na 0 10\n');
+    gz[2] = 0; // the compression method: 8 (deflate) is the only one
+    writeFileSync(corrupt, gz);
     const bad = (await runMallocCommand([corrupt], {}, bufferIo()).catch((e: unknown) => e)) as InputError;
-    expect(bad.format()).toBe(`${corrupt}: error: not a valid gzip file (incorrect header check)`);
+    expect(bad.format()).toBe(`${corrupt}: error: not a valid gzip file (unknown compression method)`);
+    const text = join(dir, 'text.rep.gz');
+    writeFileSync(text, 'not gzip at all');
+    const asText = (await runMallocCommand([text], {}, bufferIo()).catch((e: unknown) => e)) as InputError;
+    expect(asText.format()).toMatch(new RegExp(`^${text}:1:1: error: expected the suggested heap size`));
   });
 });
 
