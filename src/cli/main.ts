@@ -11,6 +11,8 @@ import { describeThrown, InputError, InvariantError } from '../base/errors.js';
 import { policyNames } from '../kernel/reclaim/registry.js';
 import type { StraceShow } from '../report/strace-report.js';
 import { suggest } from '../workload/scenario/parse.js';
+import { TRACE_FORMATS } from '../workload/trace/detect.js';
+import { COMPRESSIONS, OUTPUT_FORMATS, runConvert } from './convert.js';
 import { runExec, SHOW_CHOICES, type ShowChoice } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { runMallocCommand } from './malloc.js';
@@ -24,6 +26,7 @@ import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
 import { runStrace, STRACE_SHOW_CHOICES } from './strace.js';
 import { runTour } from './tour.js';
+import { DEFAULT_READ_THREADS } from './trace-input.js';
 
 const VERSION = '0.1.0';
 
@@ -126,8 +129,8 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .argument('<file...>', 'trace files; several replay as several processes, interleaved round-robin')
     .addOption(
-      new Option('--format <format>', 'trace format')
-        .choices(['lackey', 'pages', 'auto'] as const)
+      new Option('--format <format>', 'trace format (auto: from its first bytes)')
+        .choices([...TRACE_FORMATS, 'auto'] as const)
         .default('auto' as const),
     )
     .option(
@@ -145,10 +148,14 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .addOption(
       new Option(
         '--page-size <size>',
-        'page size for page ids of lackey traces, such as 4KiB (the full system uses 4 KiB)',
-      )
-        .argParser(sizeArg)
-        .default(4096, '4KiB'),
+        "page size for page ids of lackey traces, such as 4KiB (default 4 KiB, or a vmscope trace's own; the full system uses 4 KiB)",
+      ).argParser(sizeArg),
+    )
+    .option(
+      '--threads <n>',
+      'threads: 2 reads and decodes the traces in worker threads while this one simulates; 1 does all here',
+      countArg,
+      DEFAULT_READ_THREADS,
     )
     .option(
       '--policy-only',
@@ -216,7 +223,8 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             policy: opts.policy,
             frames: opts.frames,
             tlb: opts.tlb,
-            pageSize: opts.pageSize,
+            ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
+            threads: opts.threads,
             policyOnly: opts.policyOnly ?? false,
             json: opts.json ?? false,
             ...(opts.plot ? { plot: opts.plot } : {}),
@@ -235,6 +243,61 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     });
 
   cmd
+    .command('convert')
+    .description(
+      "convert a trace to vmscope's binary format (fast to replay), libCacheSim's oracleGeneral or a page list",
+    )
+    .argument('<in>', 'the trace (any format replay reads; - for standard input)')
+    .argument('<out>', 'the converted trace (- for standard output)')
+    .addOption(
+      new Option('--from <format>', 'input format (auto: from its first bytes)')
+        .choices([...TRACE_FORMATS, 'auto'] as const)
+        .default('auto' as const),
+    )
+    .addOption(
+      new Option('--to <format>', 'output format').choices(OUTPUT_FORMATS).default('vmscope' as const),
+    )
+    .addOption(
+      new Option(
+        '--page-size <size>',
+        'page size lackey addresses are split into, such as 4KiB (default 4 KiB)',
+      ).argParser(sizeArg),
+    )
+    .addOption(
+      new Option('--compress <how>', "compress the output (default: from OUT's name, .zst or .gz)").choices(
+        COMPRESSIONS,
+      ),
+    )
+    .option(
+      '--threads <n>',
+      'threads: 2 decodes the input in a worker thread',
+      countArg,
+      DEFAULT_READ_THREADS,
+    )
+    .option('--json', 'print what was converted as JSON')
+    .addHelpText(
+      'after',
+      '\nExample: vmscope convert ../shared/corpus/memtrace/sort.lackey.gz sort.vmt && vmscope replay --policy-only sort.vmt',
+    )
+    .action(async (input, out, opts) =>
+      setStatus(
+        await runConvert(
+          input,
+          out,
+          {
+            from: opts.from,
+            to: opts.to,
+            ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
+            ...(opts.compress === undefined ? {} : { compress: opts.compress }),
+            threads: opts.threads,
+            json: opts.json ?? false,
+          },
+          io,
+        ),
+      ),
+    );
+
+  cmd
     .command('mrc')
     .description('miss-ratio curves: the fault rate of each policy at every memory size, from one trace')
     .argument('<file>', 'a trace (valgrind lackey or one page number per line; plain, .gz or .zst)')
@@ -248,14 +311,15 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       "sizes: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32; default: 1 up to the trace's footprint",
     )
     .addOption(
-      new Option('--format <format>', 'trace format')
-        .choices(['lackey', 'pages', 'auto'] as const)
+      new Option('--format <format>', 'trace format (auto: from its first bytes)')
+        .choices([...TRACE_FORMATS, 'auto'] as const)
         .default('auto' as const),
     )
     .addOption(
-      new Option('--page-size <size>', 'page size for the page ids of lackey traces, such as 4KiB')
-        .argParser(sizeArg)
-        .default(4096, '4KiB'),
+      new Option(
+        '--page-size <size>',
+        "page size for the page ids of lackey traces, such as 4KiB (default 4 KiB, or a vmscope trace's own)",
+      ).argParser(sizeArg),
     )
     .option(
       '--threads <n>',
@@ -278,7 +342,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
           {
             policies: opts.policies,
             format: opts.format,
-            pageSize: opts.pageSize,
+            ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
             json: opts.json ?? false,
             ...(opts.csv ? { csv: opts.csv } : {}),
             ...(opts.plot ? { plot: opts.plot } : {}),

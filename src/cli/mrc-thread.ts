@@ -8,37 +8,48 @@ import { NextUses } from '../sim/cachesim.js';
 import { type MissRatioCurve, SizeSweep } from '../sim/mrc.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { loadPolicy } from './plugins.js';
-import { PageStream } from './trace-input.js';
+import { openPageStream } from './trace-input.js';
 import { catchInputError, type WorkerResult } from './worker-result.js';
 
 export interface MrcTask {
   readonly file: string;
   readonly format: TraceFormat | 'auto';
-  readonly pageSize: number;
+  readonly pageSize?: number;
   /** A built-in name, or a plug-in's absolute path (the worker loads it). */
   readonly policy: string;
   readonly sizes: readonly number[];
   /** Seed of the random policies. */
   readonly seed: number;
-  /** Next uses for policies that need the future: the distances and the far ones as pairs. */
-  readonly future: {
+  /** For policies that need the future: a file of next uses to read beside the trace (trace-future.ts). */
+  readonly nextFile?: string;
+  /** Or next uses in memory: the distances and the far ones as pairs. */
+  readonly future?: {
     readonly distance: Uint16Array;
     readonly far: readonly (readonly [number, number])[] | null;
   } | null;
 }
 
-/** Reads the whole trace once, handing each batch to `each`. */
+/** Reads the whole trace once (decoded ahead by a worker with `threads` ≥ 2), handing each batch to `each`. */
 export async function tracePass(
   file: string,
-  flags: { readonly format: TraceFormat | 'auto'; readonly pageSize: number },
-  each: (pages: Float64Array, writes: Uint8Array, count: number) => void,
+  flags: { readonly format: TraceFormat | 'auto'; readonly pageSize?: number; readonly nextFile?: string },
+  each: (pages: Float64Array, writes: Uint8Array, count: number, next: Float64Array | null) => void,
+  threads = 1,
 ): Promise<void> {
-  const s = new PageStream(file, flags.format, flags.pageSize);
-  for (;;) {
-    await s.fill(1 << 16);
-    const { pages, writes, count } = s.take(1 << 16);
-    if (count > 0) each(pages, writes, count);
-    if (s.eof && s.pending === 0) return;
+  const options = {
+    ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+    ...(flags.nextFile === undefined ? {} : { nextFile: flags.nextFile }),
+  };
+  const s = openPageStream(file, flags.format, options, { threads, minCapacity: 1 << 16 });
+  try {
+    for (;;) {
+      await s.fill(1 << 16);
+      const { pages, writes, next, count } = s.take(1 << 16);
+      if (count > 0) each(pages, writes, count, next);
+      if (s.eof && s.pending === 0) return;
+    }
+  } finally {
+    await s.close();
   }
 }
 
@@ -54,6 +65,6 @@ async function sweepSizes(task: MrcTask): Promise<MissRatioCurve> {
     for (const [t, d] of task.future.far ?? []) far.set(t, d);
     sweep.setFuture(new NextUses(task.future.distance.length, task.future.distance, far));
   }
-  await tracePass(task.file, task, (pages, writes, count) => sweep.push(pages, writes, count));
+  await tracePass(task.file, task, (pages, writes, count, next) => sweep.push(pages, writes, count, next));
   return sweep.curve();
 }

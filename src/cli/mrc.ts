@@ -13,14 +13,15 @@ import { describePolicy, policyNeedsFuture } from '../kernel/reclaim/registry.js
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
-import { NextUseBuilder, type NextUses } from '../sim/cachesim.js';
 import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSizes } from '../sim/mrc.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
-import { type MrcTask, tracePass as pass } from './mrc-thread.js';
+import { type MrcTask, tracePass } from './mrc-thread.js';
 import { countArg } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicies } from './plugins.js';
+import { FutureSpill } from './trace-future.js';
+import { openPageStream, type StreamInfo } from './trace-input.js';
 import { unwrap } from './worker-result.js';
 
 export interface MrcFlags {
@@ -28,7 +29,8 @@ export interface MrcFlags {
   /** The sizes; absent: powers of two from 1 up to the trace's footprint, and the footprint. */
   readonly frames?: string;
   readonly format: TraceFormat | 'auto';
-  readonly pageSize: number;
+  /** Unset: a vmscope trace's own, else 4096. */
+  readonly pageSize?: number;
   readonly json: boolean;
   readonly csv?: string;
   readonly plot?: string;
@@ -89,12 +91,19 @@ export function defaultSizes(footprint: number): number[] {
   return powerOfTwoSizes(1, Math.max(1, Math.min(footprint, MAX_SIZE)));
 }
 
+/** Where a pass reads the trace, and its next uses when the policy needs them. */
+interface Input {
+  readonly file: string;
+  readonly format: TraceFormat | 'auto';
+  readonly pageSize?: number;
+  readonly nextFile?: string;
+}
+
 /** The other policies: one simulation per size, the sizes dealt out to worker threads. */
 async function sweep(
-  file: string,
+  input: Input,
   policy: string,
   sizes: readonly number[],
-  future: NextUses | null,
   flags: MrcFlags,
   progress: Progress,
 ): Promise<MissRatioCurve> {
@@ -107,20 +116,16 @@ async function sweep(
     ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
   });
   try {
-    const far = future ? farPairs(future) : null;
     // One task per thread (each reads the trace itself), the sizes dealt out in turn.
     const parts: MissRatioCurve[] = await Promise.all(
       Array.from({ length: threads }, async (_, i) => {
         const taskSizes = sizes.filter((_, j) => j % threads === i);
         const c = unwrap<MissRatioCurve>(
           await pool.run({
-            file,
-            format: flags.format,
-            pageSize: flags.pageSize,
+            ...input,
             policy,
             sizes: taskSizes,
             seed: flags.seed ?? 0,
-            future: future ? { distance: future.distance, far } : null,
           } satisfies MrcTask),
         );
         progress.done(describePolicy(policy).name, taskSizes.length);
@@ -142,11 +147,37 @@ async function sweep(
   }
 }
 
-/** The far next-use distances as pairs, for a worker (they are rare). */
-function farPairs(future: NextUses): [number, number][] {
-  const out: [number, number][] = [];
-  for (let t = 0; t < future.length; t++) if (future.distance[t] === 0xffff) out.push([t, future.at(t) - t]);
-  return out;
+/**
+ * Where the policies that need the future read the trace with its next uses: the trace itself when
+ * it carries them (oracleGeneral), else a copy on disk with a file of next uses (trace-future.ts).
+ */
+async function futureInput(
+  trace: Input,
+  readThreads: number,
+): Promise<{ input: Input; spill: FutureSpill | null }> {
+  const probe = openPageStream(
+    trace.file,
+    trace.format,
+    trace.pageSize === undefined ? {} : { pageSize: trace.pageSize },
+    { threads: 1, minCapacity: 1 },
+  );
+  let info: StreamInfo | null;
+  try {
+    await probe.fill(1);
+    info = probe.info;
+  } finally {
+    await probe.close();
+  }
+  if (info!.hasFuture) return { input: trace, spill: null };
+  const spill = new FutureSpill({ addressing: info!.addressing, pageSize: info!.pageSize }, 0);
+  try {
+    await tracePass(trace.file, trace, (pages, writes, n) => spill.push(0, pages, writes, n), readThreads);
+    spill.computeNextUses();
+  } catch (e) {
+    spill.dispose();
+    throw e;
+  }
+  return { input: { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile }, spill };
 }
 
 /** Progress on a terminal: sizes done out of all, by policy. */
@@ -199,17 +230,19 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   const given = flags.frames === undefined ? null : parseSizes(flags.frames);
   if (flags.csv !== undefined) checkOutputPath('--csv', flags.csv);
   if (flags.plot !== undefined) checkOutputPath('--plot', flags.plot);
+  const trace: Input = {
+    file,
+    format: flags.format,
+    ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+  };
+  // Passes on this thread decode the trace in a worker when there is a second thread to use.
+  const readThreads = Math.min(flags.threads, 2);
   // LRU's pass comes first: it is exact for every size at once, and it counts the footprint.
   const lru = new LruStackDistance();
-  await pass(file, flags, (pages, _w, n) => lru.push(pages, n));
+  await tracePass(file, trace, (pages, _w, n) => lru.push(pages, n), readThreads);
   const footprint = lru.distinctPages;
   const sizes = given ?? defaultSizes(footprint);
-  let future: NextUses | null = null;
-  if (policies.some((p) => policyNeedsFuture(p))) {
-    const b = new NextUseBuilder();
-    await pass(file, flags, (pages, _w, n) => b.push(pages, n));
-    future = b.finish();
-  }
+  const future = policies.some((p) => policyNeedsFuture(p)) ? await futureInput(trace, readThreads) : null;
   const simulated = policies.filter((p) => p !== 'lru' && p !== 'opt');
   const progress = progressBar(simulated.length * sizes.length, io);
   const curves: MissRatioCurve[] = [];
@@ -217,17 +250,19 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
     for (const policy of policies) {
       if (policy === 'lru') curves.push(lru.curve(sizes));
       else if (policy === 'opt') {
-        const opt = new OptStackDistance(future!);
-        await pass(file, flags, (pages, _w, n) => opt.push(pages, n));
+        const opt = new OptStackDistance();
+        const input = future!.input;
+        await tracePass(input.file, input, (pages, _w, n, next) => opt.push(pages, n, next), readThreads);
         curves.push(opt.curve(sizes));
       } else {
         curves.push(
-          await sweep(file, policy, sizes, policyNeedsFuture(policy) ? future : null, flags, progress),
+          await sweep(policyNeedsFuture(policy) ? future!.input : trace, policy, sizes, flags, progress),
         );
       }
     }
   } finally {
     progress.stop();
+    future?.spill?.dispose();
   }
   const accesses = lru.accesses;
   const rows = curves.flatMap((c) =>

@@ -17,21 +17,25 @@ import {
   processFate,
   type ReplayTotals,
 } from '../report/replay-report.js';
-import { CacheSim, NextUseBuilder, type NextUses } from '../sim/cachesim.js';
+import { CacheSim } from '../sim/cachesim.js';
 import { SystemReplay } from '../sim/replay.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { warn } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicy } from './plugins.js';
-import { interleave, PageStream } from './trace-input.js';
+import { FutureSpill } from './trace-future.js';
+import { interleave, openPageStream, type PageSource, type StreamInfo } from './trace-input.js';
 
 export interface ReplayFlags {
   readonly format: TraceFormat | 'auto';
   readonly policy: string;
   readonly frames: number;
   readonly tlb: string;
-  readonly pageSize: number;
+  /** Unset: a vmscope trace's own, else 4096. */
+  readonly pageSize?: number;
+  /** 2 or more: traces are read and decoded by worker threads ahead of the simulation. */
+  readonly threads: number;
   readonly policyOnly: boolean;
   readonly json: boolean;
   readonly plot?: string;
@@ -73,20 +77,85 @@ interface ReplayReport {
   readonly chart: ChartPoint[];
 }
 
-/** Pass 1 for oracles: the next use of every access of the interleaved stream. */
-async function nextUses(files: readonly string[], flags: ReplayFlags): Promise<NextUses> {
-  const streams = files.map((f) => new PageStream(f, flags.format, flags.pageSize));
-  const builder = new NextUseBuilder();
-  const ids = new Float64Array(flags.quantum);
-  await interleave(streams, flags.quantum, (p, pages, _w, count) => {
-    for (let i = 0; i < count; i++) ids[i] = pages[i]! + p * PROCESS_SPAN;
-    builder.push(ids, count);
-    return true;
-  });
-  return builder.finish();
+type Visit = (
+  p: number,
+  pages: Float64Array,
+  writes: Uint8Array,
+  count: number,
+  next: Float64Array | null,
+) => boolean;
+
+/** Opens every file (decoded ahead by worker threads with --threads 2 or more) and reads its head. */
+async function openStreams(files: readonly string[], flags: ReplayFlags): Promise<PageSource[]> {
+  const options = flags.pageSize === undefined ? {} : { pageSize: flags.pageSize };
+  const streams: PageSource[] = [];
+  try {
+    for (const f of files)
+      streams.push(
+        openPageStream(f, flags.format, options, { threads: flags.threads, minCapacity: flags.quantum }),
+      );
+    await Promise.all(streams.map((s) => s.fill(1)));
+  } catch (e) {
+    await closeAll(streams);
+    throw e;
+  }
+  return streams;
 }
 
-function progressBar(streams: readonly PageStream[], io: Io): { tick(): void; stop(): void } {
+async function closeAll(streams: readonly PageSource[]): Promise<void> {
+  await Promise.all(streams.map((s) => s.close()));
+}
+
+/**
+ * Runs the streams through `visit` in their round robin. With `withFuture`, each access comes with
+ * its next use: from the trace itself when a single trace carries them (oracleGeneral), otherwise
+ * computed from a copy of the interleaved stream on disk (trace-future.ts), in flat memory.
+ */
+async function drive(
+  streams: readonly PageSource[],
+  flags: ReplayFlags,
+  withFuture: boolean,
+  visit: Visit,
+): Promise<void> {
+  try {
+    if (!withFuture || (streams.length === 1 && streams[0]!.info!.hasFuture)) {
+      await interleave(
+        streams,
+        flags.quantum,
+        withFuture ? visit : (p, pages, writes, count) => visit(p, pages, writes, count, null),
+      );
+      return;
+    }
+    const first = streams[0]!.info!;
+    const spill = new FutureSpill(
+      {
+        addressing: streams.every((s) => s.info!.addressing === 'addresses') ? 'addresses' : 'ids',
+        pageSize: first.pageSize,
+      },
+      PROCESS_SPAN,
+    );
+    try {
+      await interleave(streams, flags.quantum, (p, pages, writes, count) => {
+        spill.push(p, pages, writes, count);
+        return true;
+      });
+      await closeAll(streams);
+      spill.computeNextUses();
+      const source = spill.open(flags.threads, flags.quantum);
+      try {
+        await spill.replay(source, flags.quantum, visit);
+      } finally {
+        await source.close();
+      }
+    } finally {
+      spill.dispose();
+    }
+  } finally {
+    await closeAll(streams);
+  }
+}
+
+function progressBar(streams: readonly PageSource[], io: Io): { tick(): void; stop(): void } {
   const total = streams.reduce((s, x) => s + x.sizeBytes, 0);
   if (!io.isTTY || total === 0) return { tick() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
@@ -104,7 +173,7 @@ function progressBar(streams: readonly PageStream[], io: Io): { tick(): void; st
       const now = Date.now();
       if (now - last < 200) return;
       last = now;
-      bar.update(Math.floor(streams.reduce((s, x) => s + x.progress.bytes, 0) / 1e6), {
+      bar.update(Math.floor(streams.reduce((s, x) => s + x.bytesRead, 0) / 1e6), {
         accesses: streams.reduce((s, x) => s + x.records, 0),
       });
     },
@@ -121,19 +190,19 @@ async function policyOnly(
   io: Io,
 ): Promise<ReplayReport> {
   const sim = new CacheSim(createPolicy(policy, flags.frames, { seed: flags.seed }));
-  if (sim.policy.needsFuture) sim.setFuture(await nextUses(files, flags));
-  const streams = files.map((f) => new PageStream(f, flags.format, flags.pageSize));
+  const streams = await openStreams(files, flags);
+  const infos = streams.map((s) => s.info!);
   const perProcess = files.map(() => ({ accesses: 0, faults: 0 }));
   const ids = new Float64Array(flags.quantum);
   const chart: ChartPoint[] = [];
   let nextPoint = 0;
   const bar = progressBar(streams, io);
-  await interleave(streams, flags.quantum, (p, pages, writes, count) => {
+  await drive(streams, flags, sim.policy.needsFuture, (p, pages, writes, count, next) => {
     const before = sim.faults;
-    if (files.length === 1) sim.run(pages, writes, count);
+    if (files.length === 1) sim.run(pages, writes, count, next);
     else {
       for (let i = 0; i < count; i++) ids[i] = pages[i]! + p * PROCESS_SPAN;
-      sim.run(ids, writes, count);
+      sim.run(ids, writes, count, next);
     }
     perProcess[p]!.accesses += count;
     perProcess[p]!.faults += sim.faults - before;
@@ -150,7 +219,7 @@ async function policyOnly(
     mode: 'policy-only' as const,
     policy: sim.policy.name,
     frames: flags.frames,
-    pageSize: flags.pageSize,
+    pageSize: infos[0]!.pageSize,
     accesses: sim.now,
     hits: sim.hits,
     faults: sim.faults,
@@ -166,10 +235,34 @@ async function policyOnly(
       traceAccesses: perProcess[i]!.accesses,
       state: 'finished',
       signal: null,
-      format: streams[i]!.format,
+      format: infos[i]!.format,
     })),
   };
   return { stats, chart };
+}
+
+/** The full system runs x86-64 with 4096-byte pages: traces of addresses must be in those pages. */
+function checkFullSystemPages(
+  files: readonly string[],
+  infos: readonly StreamInfo[],
+  flags: ReplayFlags,
+): void {
+  if (flags.pageSize !== undefined && flags.pageSize !== 4096) {
+    throw new InputError(
+      'flag',
+      'the full system replays on x86-64 with 4096-byte pages; other page sizes need --policy-only',
+      { file: '--page-size' },
+    );
+  }
+  infos.forEach((info, i) => {
+    if (info.addressing === 'addresses' && info.pageSize !== 4096) {
+      throw new InputError(
+        'trace',
+        `its pages are ${info.pageSize} bytes; the full system replays x86-64's 4096-byte pages (use --policy-only)`,
+        { file: files[i]! },
+      );
+    }
+  });
 }
 
 async function fullSystem(
@@ -178,21 +271,18 @@ async function fullSystem(
   flags: ReplayFlags,
   io: Io,
 ): Promise<ReplayReport> {
-  if (flags.pageSize !== 4096) {
-    throw new InputError(
-      'flag',
-      'the full system replays on x86-64 with 4096-byte pages; other page sizes need --policy-only',
-      {
-        file: '--page-size',
-      },
-    );
-  }
+  if (flags.pageSize !== undefined) checkFullSystemPages(files, [], flags);
   const tlb = parseTlb(flags.tlb);
-  const future = policyNeedsFuture(policy) ? await nextUses(files, flags) : null;
-  const streams = files.map((f) => new PageStream(f, flags.format, flags.pageSize));
-  // A first read tells each file's format, which decides how page ids become addresses.
-  await Promise.all(streams.map((s) => s.fill(1)));
-  const addressing = streams.every((s) => s.format === 'lackey') ? 'addresses' : 'ids';
+  const streams = await openStreams(files, flags);
+  const infos = streams.map((s) => s.info!);
+  try {
+    checkFullSystemPages(files, infos, flags);
+  } catch (e) {
+    await closeAll(streams);
+    throw e;
+  }
+  // Each file's format decides how page ids become addresses.
+  const addressing = infos.every((i) => i.addressing === 'addresses') ? 'addresses' : 'ids';
   const replay = new SystemReplay({
     frames: flags.frames,
     policy,
@@ -209,11 +299,9 @@ async function fullSystem(
   // Every access of every trace is counted, also those a killed process never ran, so that the
   // report can say how much of each trace it covers.
   const traceAccesses = files.map(() => 0);
-  let t = 0;
-  await interleave(streams, flags.quantum, (p, pages, writes, count) => {
-    if (replay.alive(p)) replay.run(p, pages, writes, count, future, t);
+  await drive(streams, flags, policyNeedsFuture(policy), (p, pages, writes, count, next) => {
+    if (replay.alive(p)) replay.run(p, pages, writes, count, next);
     traceAccesses[p]! += count;
-    t += count;
     bar.tick();
     return true;
   });
@@ -224,7 +312,7 @@ async function fullSystem(
     traceAccesses: traceAccesses[i]!,
     state: p.state === 'running' && p.accesses === traceAccesses[i] ? 'finished' : p.state,
     file: files[i],
-    format: streams[i]!.format,
+    format: infos[i]!.format,
   }));
   const chart: ChartPoint[] = [];
   for (const s of replay.samples) {
@@ -290,10 +378,12 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
       file: '--frames',
     });
   }
-  if (!isPowerOfTwo(flags.pageSize))
+  if (flags.pageSize !== undefined && !isPowerOfTwo(flags.pageSize))
     throw new InputError('flag', `--page-size must be a power of two, got ${flags.pageSize}`, {
       file: '--page-size',
     });
+  if (!Number.isSafeInteger(flags.threads) || flags.threads < 1)
+    throw new InputError('flag', `--threads must be 1 or more, got ${flags.threads}`, { file: '--threads' });
   if (flags.quantum < 1) throw new InputError('flag', '--quantum must be at least 1', { file: '--quantum' });
   if (flags.policyOnly && flags.scope === 'local') {
     throw new InputError('flag', 'local replacement needs the full system: drop --policy-only', {

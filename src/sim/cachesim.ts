@@ -11,10 +11,10 @@
  * Streams come in batches (`run(pages, writes, count)`), so a trace is never held whole. The page →
  * slot table is an open-addressing hash in typed arrays (`kernel/reclaim/idmap.ts`), sized for N.
  *
- * Oracles (OPT) need each access's next use: run the stream once through a {@link NextUseBuilder},
- * give its result to {@link CacheSim.setFuture}, then run the stream again. That costs 2 bytes per
- * access ({@link NextUses}; streams up to 2^31 − 1 accesses) plus a table of the distinct pages, and
- * the trace is read twice.
+ * Oracles (OPT) need each access's next use: pass it with each batch (`run`'s `next`; the CLI
+ * computes it from a copy of the stream on disk, or reads it from an oracleGeneral trace), or run
+ * the stream once through a {@link NextUseBuilder} and give its result to {@link CacheSim.setFuture}
+ * (2 bytes per access in memory, {@link NextUses}: for traces that fit, a test, a textbook string).
  */
 import { InputError, invariant } from '../base/errors.js';
 import { EMPTY_KEY, emptyBucket, hashPageId, PageIdMap, tableBitsFor } from '../kernel/reclaim/idmap.js';
@@ -75,6 +75,7 @@ export class CacheSim {
   private memoSlot1 = -1;
   private readonly onePage = new Float64Array(1);
   private readonly oneWrite = new Uint8Array(1);
+  private scratchNext = new Float64Array(0);
 
   constructor(policy: ReplacementPolicy, options: CacheSimOptions = {}) {
     this.policy = policy;
@@ -106,11 +107,31 @@ export class CacheSim {
 
   /**
    * Replays `count` accesses: `pages[i]` (page ids, non-negative safe integers), written when
-   * `writes?.[i]` is non-zero. Batches may be any size; the arrays are only read.
+   * `writes?.[i]` is non-zero. A policy that needs the future reads `next[i]`, the time of the
+   * page's next access (`NEVER` when none), or else the future given to {@link setFuture}. Batches
+   * may be any size; the arrays are only read.
    */
-  run(pages: Float64Array, writes: Uint8Array | null, count: number): void {
-    if (this.policy.needsFuture) this.runWithFuture(pages, writes, count);
+  run(pages: Float64Array, writes: Uint8Array | null, count: number, next: Float64Array | null = null): void {
+    if (this.policy.needsFuture) this.runWithNext(pages, writes, next ?? this.nextFromFuture(count), count);
     else this.runPlain(pages, writes, count);
+  }
+
+  /** The next uses of the coming `count` accesses, from the future given to {@link setFuture}. */
+  private nextFromFuture(count: number): Float64Array {
+    const future = this.future;
+    invariant(
+      future !== null && future.length >= this.now + count,
+      `cachesim: policy ${this.policy.name} needs next uses for every access (setFuture, or run's next)`,
+    );
+    if (this.scratchNext.length < count) this.scratchNext = new Float64Array(count);
+    const next = this.scratchNext;
+    const dist = future.distance;
+    const t = this.now;
+    for (let i = 0; i < count; i++) {
+      const d = dist[t + i]!;
+      next[i] = d === 0 ? NEVER : d !== FAR ? t + i + d : future.at(t + i);
+    }
+    return next;
   }
 
   /** One access (for stepping and tests). @returns true on a hit; `lastVictim` tells what it evicted. */
@@ -177,13 +198,12 @@ export class CacheSim {
     this.now = now;
   }
 
-  private runWithFuture(pages: Float64Array, writes: Uint8Array | null, count: number): void {
-    const future = this.future;
-    invariant(
-      future !== null && future.length >= this.now + count,
-      `cachesim: policy ${this.policy.name} needs next uses for every access (setFuture)`,
-    );
-    const dist = future.distance;
+  private runWithNext(
+    pages: Float64Array,
+    writes: Uint8Array | null,
+    next: Float64Array,
+    count: number,
+  ): void {
     const policy = this.policy;
     const dirty = this.dirty;
     let page0 = this.memoPage0;
@@ -195,8 +215,7 @@ export class CacheSim {
     for (let i = 0; i < count; i++) {
       const page = pages[i]!;
       const w = writes === null ? 0 : writes[i]!;
-      const d = dist[now]!;
-      const nextUse = d === 0 ? NEVER : d !== FAR ? now + d : future.at(now);
+      const nextUse = next[i]!;
       let slot: number;
       if (page === page0) {
         slot = slot0;

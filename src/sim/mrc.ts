@@ -244,12 +244,13 @@ export class LruStackDistance extends StackHistogram {
 }
 
 /**
- * Exact OPT (Belady's MIN) stack distances in one pass, given the next use of every access (from
- * `NextUseBuilder` over the same stream). Memory: O(distinct pages) besides that array.
+ * Exact OPT (Belady's MIN) stack distances in one pass, given the next use of every access: with
+ * each batch (`push`'s `next`), or for the whole stream from `NextUseBuilder`. Memory: O(distinct
+ * pages) besides a whole-stream future.
  */
 export class OptStackDistance extends StackHistogram {
   protected readonly policyName = 'opt';
-  private readonly future: NextUses;
+  private readonly future: NextUses | null;
   private readonly ids = new PageIdMap(1024);
   /** Dense id → stack position + 1 (0: not on the stack yet). */
   private pos = new Int32Array(1024);
@@ -260,16 +261,19 @@ export class OptStackDistance extends StackHistogram {
   private leaves = 1024;
   private seg = new Float64Array(2 * 1024).fill(Number.NEGATIVE_INFINITY);
 
-  constructor(future: NextUses) {
+  constructor(future: NextUses | null = null) {
     super();
     this.future = future;
   }
 
-  push(pages: Float64Array, count: number): void {
-    invariant(this.future.length >= this.accesses + count, 'mrc: OPT needs the next use of every access');
-    const ids = this.ids;
+  /** `next[i]`: the time of the page's next access (`NEVER` when none); from the future when absent. */
+  push(pages: Float64Array, count: number, next: Float64Array | null = null): void {
     const future = this.future;
-    const dist = future.distance;
+    invariant(
+      next !== null || (future !== null && future.length >= this.accesses + count),
+      'mrc: OPT needs the next use of every access',
+    );
+    const ids = this.ids;
     let now = this.accesses;
     for (let i = 0; i < count; i++, now++) {
       const fresh = ids.size;
@@ -278,8 +282,12 @@ export class OptStackDistance extends StackHistogram {
         x = fresh;
         if (x >= this.pos.length) this.growIds();
       }
-      const d = dist[now]!;
-      const key = d === 0 ? Number.POSITIVE_INFINITY : d !== FAR ? now + d : future.at(now);
+      let key: number;
+      if (next !== null) key = next[i]!;
+      else {
+        const d = future!.distance[now]!;
+        key = d === 0 ? Number.POSITIVE_INFINITY : d !== FAR ? now + d : future!.at(now);
+      }
       let target: number;
       if (this.pos[x] === 0) {
         this.coldFaults++;
@@ -397,8 +405,14 @@ export class SizeSweep {
     for (const sim of this.sims) sim.setFuture(nextUse);
   }
 
-  push(pages: Float64Array, writes: Uint8Array | null, count: number): void {
-    for (const sim of this.sims) sim.run(pages, writes, count);
+  /** `next`: each access's next use, for policies that need the future (or set it with setFuture). */
+  push(
+    pages: Float64Array,
+    writes: Uint8Array | null,
+    count: number,
+    next: Float64Array | null = null,
+  ): void {
+    for (const sim of this.sims) sim.run(pages, writes, count, next);
   }
 
   curve(): MissRatioCurve {

@@ -16,7 +16,6 @@ import type { Process } from '../kernel/process.js';
 import type { PolicyOptions } from '../kernel/reclaim/policy.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
-import type { NextUses } from './cachesim.js';
 
 export interface SystemReplayOptions {
   /** Frames user pages may hold (the policy's slots). */
@@ -161,7 +160,7 @@ export class SystemReplay {
 
   /**
    * Runs `count` accesses of process `p`: `pages[i]`, written where `writes[i]` is non-zero. With
-   * `nextUse` (oracles), `nextUse.at(base + i)` is the global time of that page's next access.
+   * `next` (oracles), `next[i]` is the global time of that page's next access (`NEVER` when none).
    * @returns the accesses run (fewer when the process died on the way).
    * @throws InputError for a page id beyond user space (`file` names the trace).
    */
@@ -170,8 +169,7 @@ export class SystemReplay {
     pages: Float64Array,
     writes: Uint8Array,
     count: number,
-    nextUse: NextUses | null = null,
-    base = 0,
+    next: Float64Array | null = null,
   ): number {
     const k = this.kernel;
     const proc = this.procs[p]!;
@@ -197,7 +195,7 @@ export class SystemReplay {
       }
       const va = (page + offset) * ps;
       const access = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
-      if (nextUse !== null) reclaim.nextUse = nextUse.at(base + i);
+      if (next !== null) reclaim.nextUse = next[i]!;
       const pa = mmu.translate(va, access);
       if (pa >= 0) {
         reclaim.touch(Math.floor(pa * inv), access);
