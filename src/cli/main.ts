@@ -148,8 +148,10 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .addOption(
       new Option(
         '--page-size <size>',
-        "page size for page ids of lackey traces, such as 4KiB (default 4 KiB, or a vmscope trace's own; the full system uses 4 KiB)",
-      ).argParser(sizeArg),
+        'page size for page ids of lackey traces, such as 4KiB (a vmscope trace has its own; the full system uses 4 KiB)',
+      )
+        .argParser(sizeArg)
+        .default(4096, '4KiB'),
     )
     .option(
       '--threads <n>',
@@ -223,7 +225,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             policy: opts.policy,
             frames: opts.frames,
             tlb: opts.tlb,
-            ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
+            ...(given('pageSize') ? { pageSize: opts.pageSize } : {}),
             threads: opts.threads,
             policyOnly: opts.policyOnly ?? false,
             json: opts.json ?? false,
@@ -318,8 +320,10 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .addOption(
       new Option(
         '--page-size <size>',
-        "page size for the page ids of lackey traces, such as 4KiB (default 4 KiB, or a vmscope trace's own)",
-      ).argParser(sizeArg),
+        'page size for the page ids of lackey traces, such as 4KiB (a vmscope trace has its own)',
+      )
+        .argParser(sizeArg)
+        .default(4096, '4KiB'),
     )
     .option(
       '--threads <n>',
@@ -335,14 +339,14 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       'after',
       '\nLRU is exact in one pass (Mattson stack distances over a Fenwick tree); OPT too (a priority stack over\nnext-use times, after a first pass); the others run one simulation per size across --threads workers.',
     )
-    .action(async (file, opts) =>
+    .action(async (file, opts, c) =>
       setStatus(
         await runMrc(
           file,
           {
             policies: opts.policies,
             format: opts.format,
-            ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
+            ...(c.getOptionValueSource('pageSize') === 'cli' ? { pageSize: opts.pageSize } : {}),
             json: opts.json ?? false,
             ...(opts.csv ? { csv: opts.csv } : {}),
             ...(opts.plot ? { plot: opts.plot } : {}),
