@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { NEVER } from '../../src/kernel/reclaim/policy.js';
+import { detectInputKind } from '../../src/workload/kind.js';
 import type { FuturePageBatch } from '../../src/workload/trace/batch.js';
 import { detectCompression, detectTraceFormat } from '../../src/workload/trace/detect.js';
 import {
@@ -221,5 +222,11 @@ describe('format detection by content', () => {
     expect(detectCompression(encode('12\n'))).toBeNull();
     expect(detectTraceFormat(encode('12\n13\n'))).toBe('pages');
     expect(looksLikeOracleGeneral(encode('12\n13\n14\n15\n16\n17\n18\n19\n20\n21\n22\n'))).toBe(false);
+    // A file handed to the visualizer is routed by the same rules.
+    expect(detectInputKind(encodeVmt([1, 2, 3], [0, 0, 1]), 'x.bin')).toBe('vmscope');
+    const og = new Uint8Array(48);
+    new DataView(og.buffer).setBigInt64(16, -1n, true);
+    new DataView(og.buffer).setBigInt64(40, -1n, true);
+    expect(detectInputKind(og, 'x.rep')).toBe('oracleGeneral');
   });
 });
