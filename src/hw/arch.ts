@@ -7,6 +7,25 @@ import { PteFormat, type PteFormatName } from './pte.js';
 
 export type ArchName = PteFormatName;
 
+/**
+ * Virtual page numbers of every preset fit in this many bits; page identities (TLB tags, replacement
+ * keys, replay page ids) are built on it and stay exact doubles. Checked when a machine is built.
+ */
+export const MAX_VPN_BITS = 36;
+
+/** ELF `e_machine` numbers the presets run (the kernel's ELF reader names them). */
+export const ELF_MACHINE_386 = 3;
+export const ELF_MACHINE_X86_64 = 62;
+export const ELF_MACHINE_RISCV = 243;
+
+/** A kind of ELF binary an architecture runs: its machine number, its class, and the arch it runs as. */
+export interface ElfPersonality {
+  readonly machine: number;
+  readonly bits: 32 | 64;
+  /** The process runs with this arch's user layout (a compat process: i386 on x86-64). */
+  readonly as: ArchName;
+}
+
 export interface Arch {
   readonly name: ArchName;
   /** A sentence for `--help` and the docs. */
@@ -29,6 +48,30 @@ export interface Arch {
   readonly userVaLimit: number;
   /** Width of an address when printed in /proc (x86-64 prints at least 8 hex digits). */
   readonly addrHexDigits: number;
+  /** `vaBits - pageShift`: bits of a virtual page number. */
+  readonly vpnBits: number;
+  /** Bits of the TLB's address-space tag (x86-64 PCID 12, RISC-V 16, none on i386). */
+  readonly asidBits: number;
+  /**
+   * A page can be executable without being readable (RISC-V); elsewhere every right implies read, so a
+   * read is allowed wherever any right is.
+   */
+  readonly execOnly: boolean;
+  /** The x86-64 legacy `[vsyscall]` page every 64-bit process shows, above user space; or null. */
+  readonly vsyscallPage: number | null;
+  /** The auxv's architecture entries (x86: AT_SYSINFO_EHDR, AT_MINSIGSTKSZ; none for the others). */
+  readonly auxvFlavour: 'x86' | 'riscv' | 'none';
+  /** The ELF binaries exec accepts on this machine, native first. */
+  readonly elf: readonly ElfPersonality[];
+}
+
+/** The facts beyond the address shape, per preset. */
+interface ArchFacts {
+  readonly asidBits: number;
+  readonly execOnly: boolean;
+  readonly vsyscallPage: number | null;
+  readonly auxvFlavour: 'x86' | 'riscv' | 'none';
+  readonly elf: readonly ElfPersonality[];
 }
 
 function make(
@@ -40,8 +83,11 @@ function make(
   levelNames: string[],
   userVaLimit: number,
   addrHexDigits: number,
+  facts: ArchFacts,
 ): Arch {
   return {
+    ...facts,
+    vpnBits: vaBits - pageShift,
     name,
     description,
     vaBits,
@@ -67,6 +113,16 @@ const PRESETS: Record<ArchName, () => Arch> = {
       ['PML4', 'PDPT', 'PD', 'PT'],
       2 ** 47,
       8,
+      {
+        asidBits: 12,
+        execOnly: false,
+        vsyscallPage: 0xffffffffff600000,
+        auxvFlavour: 'x86',
+        elf: [
+          { machine: ELF_MACHINE_X86_64, bits: 64, as: 'x86_64' },
+          { machine: ELF_MACHINE_386, bits: 32, as: 'i386' },
+        ],
+      },
     ),
   'riscv-sv39': () =>
     make(
@@ -78,6 +134,13 @@ const PRESETS: Record<ArchName, () => Arch> = {
       ['L2', 'L1', 'L0'],
       2 ** 38,
       8,
+      {
+        asidBits: 16,
+        execOnly: true,
+        vsyscallPage: null,
+        auxvFlavour: 'riscv',
+        elf: [{ machine: ELF_MACHINE_RISCV, bits: 64, as: 'riscv-sv39' }],
+      },
     ),
   i386: () =>
     make(
@@ -89,6 +152,13 @@ const PRESETS: Record<ArchName, () => Arch> = {
       ['PD', 'PT'],
       2 ** 32,
       8,
+      {
+        asidBits: 0,
+        execOnly: false,
+        vsyscallPage: null,
+        auxvFlavour: 'x86',
+        elf: [{ machine: ELF_MACHINE_386, bits: 32, as: 'i386' }],
+      },
     ),
   teach16: () =>
     make(
@@ -100,6 +170,7 @@ const PRESETS: Record<ArchName, () => Arch> = {
       ['PD', 'PT'],
       2 ** 16,
       4,
+      { asidBits: 4, execOnly: false, vsyscallPage: null, auxvFlavour: 'none', elf: [] },
     ),
   ostep15: () =>
     make(
@@ -111,6 +182,7 @@ const PRESETS: Record<ArchName, () => Arch> = {
       ['PD', 'PT'],
       2 ** 15,
       4,
+      { asidBits: 0, execOnly: false, vsyscallPage: null, auxvFlavour: 'none', elf: [] },
     ),
 };
 

@@ -2,10 +2,10 @@
  * The simulated machine: an architecture, physical memory, a TLB and the MMU that ties them together.
  */
 import { invariant } from '../base/errors.js';
-import { type Arch, type ArchName, archPreset } from './arch.js';
+import { type Arch, type ArchName, archPreset, MAX_VPN_BITS } from './arch.js';
 import { Mmu } from './mmu.js';
 import { PhysicalMemory } from './physmem.js';
-import { Tlb } from './tlb.js';
+import { ASID_SPAN, Tlb } from './tlb.js';
 
 export interface MachineConfig {
   readonly arch: ArchName;
@@ -55,6 +55,9 @@ export class Machine {
     invariant(problem === null, `machine: ${problem}`);
     this.config = full;
     this.arch = archPreset(full.arch);
+    // Page numbers and ASIDs share one exact double in TLB tags and page identities.
+    invariant(this.arch.vpnBits <= MAX_VPN_BITS, `machine: ${this.arch.name} has ${this.arch.vpnBits}-bit vpns`);
+    invariant(2 ** this.arch.asidBits <= ASID_SPAN, `machine: ${this.arch.name} ASIDs do not fit the TLB tag`);
     this.mem = new PhysicalMemory(full.ramBytes, this.arch.pageSize);
     this.tlb = new Tlb(full.tlbEntries, full.tlbWays, this.arch.pageSize);
     this.mmu = new Mmu(this.arch, this.mem, this.tlb);

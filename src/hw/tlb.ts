@@ -20,7 +20,10 @@ export const TLB_X = 4;
 export const TLB_U = 8;
 export const TLB_D = 16;
 
-/** ASIDs are below this; it multiplies the vpn in the lookup key (vpn < 2^36 keeps it exact). */
+/**
+ * ASIDs are below this; it multiplies the vpn in the lookup key (vpns below 2^MAX_VPN_BITS keep it
+ * exact: 36 + 16 bits). The machine checks both when it is built.
+ */
 export const ASID_SPAN = 65536;
 
 /** One entry as the UI and tests see it. */

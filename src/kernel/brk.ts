@@ -41,7 +41,7 @@ export function sysBrk(k: Kernel, proc: Process, brk: number): number {
   const next = mm.findVma(oldBrk);
   if (next && newBrk + ps > vmStartGap(mm, next)) return mm.brk;
   const pages = (newBrk - oldBrk) / ps;
-  if (!mayExpandVm(k, mm, BRK_VMA_FLAGS, pages) || !enoughMemory(k, pages)) return mm.brk;
+  if (!mayExpandVm(k, mm, BRK_VMA_FLAGS, pages) || !enoughMemory(k, mm, pages)) return mm.brk;
   // do_brk_flags: extend the heap VMA (one starting at or above start_brk and ending at the old
   // break), or create one. The VMA below start_brk (bss) is never extended.
   const i = mm.findIndex(oldBrk - 1);

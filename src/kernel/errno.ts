@@ -9,6 +9,8 @@ export const EBADF = 9;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
+export const EAGAIN = 11;
+export const EBUSY = 16;
 export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENOSPC = 28;
@@ -20,9 +22,11 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   [EIO]: 'EIO',
   [E2BIG]: 'E2BIG',
   [EBADF]: 'EBADF',
+  [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM',
   [EACCES]: 'EACCES',
   [EFAULT]: 'EFAULT',
+  [EBUSY]: 'EBUSY',
   [EEXIST]: 'EEXIST',
   [EINVAL]: 'EINVAL',
   [ENOSPC]: 'ENOSPC',
@@ -55,6 +59,9 @@ export const SEGV_CODE_NAMES: Readonly<Record<number, string>> = {
   [SEGV_ACCERR]: 'SEGV_ACCERR',
 };
 
+/** si_code for SIGBUS: a nonexistent physical address (a mapping past the end of its file). */
+export const BUS_ADRERR = 2;
+
 /** mmap/mprotect `prot` bits. */
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -67,7 +74,53 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_GROWSDOWN = 0x100;
+export const MAP_DENYWRITE = 0x800;
+export const MAP_EXECUTABLE = 0x1000;
+export const MAP_LOCKED = 0x2000;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
+export const MAP_NONBLOCK = 0x10000;
+/** A thread stack: since Linux 6.7 it also makes the mapping VM_NOHUGEPAGE. */
 export const MAP_STACK = 0x20000;
+export const MAP_HUGETLB = 0x40000;
+export const MAP_SYNC = 0x80000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
+
+/** mremap flags. */
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;
+
+/** madvise advice. */
+export const MADV_NORMAL = 0;
+export const MADV_RANDOM = 1;
+export const MADV_SEQUENTIAL = 2;
+export const MADV_WILLNEED = 3;
+export const MADV_DONTNEED = 4;
+export const MADV_FREE = 8;
+export const MADV_REMOVE = 9;
+export const MADV_DONTFORK = 10;
+export const MADV_DOFORK = 11;
+export const MADV_MERGEABLE = 12;
+export const MADV_UNMERGEABLE = 13;
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
+export const MADV_DONTDUMP = 16;
+export const MADV_DODUMP = 17;
+export const MADV_WIPEONFORK = 18;
+export const MADV_KEEPONFORK = 19;
+export const MADV_COLD = 20;
+export const MADV_PAGEOUT = 21;
+export const MADV_POPULATE_READ = 22;
+export const MADV_POPULATE_WRITE = 23;
+
+/** msync flags. */
+export const MS_ASYNC = 1;
+export const MS_INVALIDATE = 2;
+export const MS_SYNC = 4;
+
+/** mlockall / mlock2 flags. */
+export const MCL_CURRENT = 1;
+export const MCL_FUTURE = 2;
+export const MCL_ONFAULT = 4;
+export const MLOCK_ONFAULT = 1;

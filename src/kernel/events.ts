@@ -8,6 +8,8 @@ import type { FrameKind } from './frames.js';
 /** How a page fault was resolved. */
 export type FaultHow =
   | 'zero-fill'
+  /** A read of untouched anonymous memory: the shared zero page, mapped read-only. */
+  | 'zero-page'
   | 'file-read'
   | 'cache-hit'
   | 'shmem-zero'
@@ -16,6 +18,8 @@ export type FaultHow =
   | 'write-enable'
   | 'spurious'
   | 'swap-in'
+  /** A page of a swapped-out entry found in the swap cache (another mapper brought it in): minor. */
+  | 'swap-cache'
   /** Memory ran out; the OOM killer freed some by killing another process; the access is retried. */
   | 'oom-retry';
 
@@ -48,12 +52,23 @@ export type KernelEvent =
   | { type: 'swap-out'; pid: number; va: number; pfn: number; slot: number; written: boolean }
   | { type: 'swap-in'; pid: number; va: number; pfn: number; slot: number }
   | { type: 'page-out'; pfn: number; object: string; index: number; toSwap: boolean }
+  /** A dirty page of a file written to the file (msync, unmap of a shared mapping, eviction). */
+  | { type: 'writeback'; pfn: number; object: string; index: number }
+  /** A copy-on-write break: the page at `va` got its own copy `to` of shared frame `from`. */
+  | { type: 'cow'; pid: number; va: number; from: number; to: number }
+  | { type: 'fork'; pid: number; child: number; name: string }
+  | { type: 'thread'; pid: number; tid: number; name: string }
   | { type: 'oom-kill'; pid: number; badness: number }
   | { type: 'spawn'; pid: number; name: string }
   | { type: 'exit'; pid: number; code: number; killed: boolean };
 
 export interface EventSink {
   push(event: KernelEvent): void;
+}
+
+/** Where the kernel's parts find the attached sink (one holder, so attaching reaches all of them). */
+export interface KernelEvents {
+  sink: EventSink | null;
 }
 
 /** A sink that keeps everything in an array (tests, the scenario runner). */

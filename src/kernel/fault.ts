@@ -9,8 +9,10 @@
  *   access_error (the VMA forbids it) ─────────────────────► SIGSEGV (SEGV_ACCERR)
  *      ▼
  *   PTE present, write to a read-only entry ──► do_wp_page: reuse an exclusive page, or copy (COW)
+ *   PTE swap entry ──► do_swap_page: the swap cache, or read the slot (major)
  *   PTE none ──► anonymous: do_anonymous_page (zero-fill)
- *            └─► file/shmem: the page cache (major on a miss), copied first on a private write
+ *            └─► file/shmem: read fault (fault-around maps cached neighbours), shared write, or a
+ *                private write (a copy of the cache page); past the end of the file: SIGBUS
  */
 import { hex0x } from '../base/units.js';
 import {
@@ -20,26 +22,20 @@ import {
   type AccessKind,
   FAULT_BAD_ADDRESS,
   FAULT_RESERVED,
-  type FaultKind,
 } from '../hw/mmu.js';
-import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV } from './errno.js';
+import { BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV } from './errno.js';
 import type { FaultHow } from './events.js';
-import { FRAME_ANON } from './frames.js';
+import { FRAME_ANON, PG_DIRTY, PG_LAZYFREE } from './frames.js';
 import type { Kernel } from './kernel.js';
+import { pageKey } from './mapping.js';
 import type { Mm } from './mm.js';
 import { vmaLabel } from './proc.js';
 import type { Process, SignalInfo } from './process.js';
-import { anonPageId } from './reclaim.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, type Vma } from './vma.js';
 
 export type FaultVerdict =
   | { readonly ok: true; readonly major: boolean; readonly how: FaultHow }
   | { readonly ok: false; readonly signal: SignalInfo };
-
-/** VMA rights that make a read possible: on x86 any right implies read; RISC-V needs R (or W). */
-function readMask(arch: string): number {
-  return arch === 'riscv-sv39' ? VM_READ | VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
-}
 
 /**
  * Resolves a fault by `proc` at `va`. `hwKind` is what the MMU reported.
@@ -50,7 +46,7 @@ export function handleMmFault(
   proc: Process,
   va: number,
   access: AccessKind,
-  hwKind: FaultKind,
+  hwKind: number,
 ): FaultVerdict {
   const mm = proc.mm!;
   const what = access === ACCESS_WRITE ? 'write' : access === ACCESS_EXEC ? 'fetch' : 'read';
@@ -81,24 +77,22 @@ export function handleMmFault(
   if (access === ACCESS_WRITE && (vma.flags & VM_WRITE) === 0) {
     return segv(k, proc, SEGV_ACCERR, va, access, `write at ${hex0x(va)}: ${label} is not writable`);
   }
+  const arch = k.machine.arch;
   // Without NX (i386), the CPU cannot tell a fetch from a read: the fault is checked as a read.
-  const fmt0 = k.machine.arch.pte;
-  if (access === ACCESS_EXEC && fmt0.exec === 0 && fmt0.nxHi === 0) access = ACCESS_READ;
+  if (access === ACCESS_EXEC && arch.pte.exec === 0 && arch.pte.nxHi === 0) access = ACCESS_READ;
   if (access === ACCESS_EXEC && (vma.flags & VM_EXEC) === 0) {
     return segv(k, proc, SEGV_ACCERR, va, access, `fetch at ${hex0x(va)}: ${label} is not executable`);
   }
-  if (
-    access !== ACCESS_WRITE &&
-    access !== ACCESS_EXEC &&
-    (vma.flags & readMask(k.machine.arch.name)) === 0
-  ) {
+  // On x86 every right implies read; RISC-V can make a page execute-only.
+  const readMask = arch.execOnly ? VM_READ | VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
+  if (access === ACCESS_READ && (vma.flags & readMask) === 0) {
     return segv(k, proc, SEGV_ACCERR, va, access, `read at ${hex0x(va)}: ${label} is not readable`);
   }
 
   const vpn = Math.floor(va / k.pageSize);
-  const entryPa = k.pageTables.leafEntry(mm, proc.pid, vpn, { allocate: true });
+  const entryPa = k.pageTables.leafEntry(mm, mm.pid, vpn, { allocate: true });
   if (entryPa < 0) return outOfMemory(k, proc, va, access);
-  const fmt = k.machine.arch.pte;
+  const fmt = arch.pte;
   const mmu = k.machine.mmu;
   const lo = mmu.readLo(entryPa);
   const hi = mmu.readHi(entryPa);
@@ -121,7 +115,7 @@ export function handleMmFault(
   } else if (vma.object === null) {
     result = doAnonymousPage(k, proc, mm, vma, va, entryPa, access);
   } else {
-    result = doFilePage(k, proc, mm, vma, vpn, entryPa, access);
+    result = doFault(k, proc, mm, vma, vpn, entryPa, access);
   }
   if (!result.ok) return fail(k, proc, va, access, result.signal);
   if (result.how === 'oom-retry') return result; // not a completed fault: nothing to count
@@ -141,7 +135,7 @@ export function handleMmFault(
     });
   }
   // A changed entry may be cached with fewer rights: drop it so the retry walks.
-  k.flushTlbRange(mm, vpn, vpn + 1);
+  k.asids.flushRange(mm, vpn, vpn + 1);
   return result;
 }
 
@@ -164,11 +158,46 @@ function expandStack(k: Kernel, proc: Process, mm: Mm, stack: Vma, va: number): 
     return `the stack would be ${newSize / 1024} KiB, over RLIMIT_STACK (${mm.rlimits.stack / 1024} KiB)`;
   const grow = (stack.start - newStart) / k.pageSize;
   if ((mm.totalVm + grow) * k.pageSize > mm.rlimits.as) return 'over RLIMIT_AS';
+  if (!k.commit.vmEnoughMemory(grow, mm.totalVm)) return 'the memory cannot be committed (overcommit)';
   const oldStart = stack.start;
   mm.resize(stack, newStart, stack.end);
   stack.pgoff -= grow;
   if (k.sink) k.sink.push({ type: 'stack-grow', pid: proc.pid, oldStart, newStart });
   return null;
+}
+
+/** A frame for an anonymous page of `vma` at `va` (reclaiming if needed), named, or -1. */
+function allocAnonPage(k: Kernel, mm: Mm, vma: Vma, va: number, write: boolean): number {
+  const av = k.vm.anonVmaPrepare(vma);
+  const index = vma.linearIndex(va, k.pageSize);
+  const pfn = k.vm.allocUserPage(FRAME_ANON, mm.pid, write, pageKey(av.id, index), mm.pid);
+  if (pfn >= 0) k.vm.setAnonIdentity(pfn, av, index);
+  return pfn;
+}
+
+/** Replaces the page an entry maps by a fresh private copy of it (wp_page_copy). */
+function copyOnWrite(
+  k: Kernel,
+  proc: Process,
+  mm: Mm,
+  vma: Vma,
+  va: number,
+  entryPa: number,
+  oldPfn: number,
+): FaultVerdict {
+  k.reclaim.pin(oldPfn); // the copy's allocation must not evict the page being copied
+  const newPfn = allocAnonPage(k, mm, vma, va, true);
+  k.reclaim.unpin(oldPfn);
+  if (newPfn < 0) return oomVerdict(k, proc);
+  if (oldPfn !== k.vm.zeroPfn) k.machine.mem.copyFrame(newPfn, oldPfn);
+  const fmt = k.machine.arch.pte;
+  const lo = k.machine.mmu.readLo(entryPa);
+  k.vm.zapEntry(mm, entryPa, lo, k.machine.mmu.readHi(entryPa));
+  k.vm.installPte(mm, entryPa, newPfn, k.vm.rightsFor(vma, newPfn), true);
+  // The copy keeps the old entry's accessed bit (the write sets it anyway).
+  if (lo & fmt.accessed) k.machine.mmu.writeLo(entryPa, (k.machine.mmu.readLo(entryPa) | fmt.accessed) >>> 0);
+  if (k.sink) k.sink.push({ type: 'cow', pid: proc.pid, va: va - (va % k.pageSize), from: oldPfn, to: newPfn });
+  return { ok: true, major: false, how: oldPfn === k.vm.zeroPfn ? 'zero-fill' : 'cow-copy' };
 }
 
 /** A write to a present, write-protected page of a writable VMA. */
@@ -183,33 +212,22 @@ function doWpPage(
   hi: number,
 ): FaultVerdict {
   const fmt = k.machine.arch.pte;
-  const oldPfn = fmt.pfnOf(lo, hi);
+  const pfn = fmt.pfnOf(lo, hi);
   const f = k.frames;
+  const mmu = k.machine.mmu;
+  if (pfn === k.vm.zeroPfn) return copyOnWrite(k, proc, mm, vma, va, entryPa, pfn);
   if (vma.isShared()) {
-    k.machine.mmu.writeLo(entryPa, (lo | fmt.write | fmt.dirty | fmt.accessed) >>> 0);
+    mmu.writeLo(entryPa, (lo | fmt.write | fmt.dirty | fmt.accessed) >>> 0);
     return { ok: true, major: false, how: 'write-enable' };
   }
-  if (f.kind[oldPfn] === FRAME_ANON && f.mapcount[oldPfn] === 1 && f.refcount[oldPfn] === 1) {
-    k.machine.mmu.writeLo(entryPa, (lo | fmt.write | fmt.dirty | fmt.accessed) >>> 0);
+  if (f.kind[pfn] === FRAME_ANON && k.vm.isExclusiveAnon(pfn)) {
+    // The page is this mapper's alone: write in place. Its swap copy would go stale: drop it.
+    if (f.swapSlot[pfn]! >= 0) k.vm.deleteFromSwapCache(pfn);
+    f.flags[pfn]! &= ~PG_LAZYFREE;
+    mmu.writeLo(entryPa, (lo | fmt.write | fmt.dirty | fmt.accessed) >>> 0);
     return { ok: true, major: false, how: 'cow-reuse' };
   }
-  k.reclaim.pin(oldPfn); // the copy's allocation must not evict the page being copied
-  const newPfn = allocAnonPage(k, proc, va, true);
-  k.reclaim.unpin(oldPfn);
-  if (newPfn < 0) return oomVerdict(k, proc);
-  k.machine.mem.copyFrame(newPfn, oldPfn);
-  if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
-  f.mapcount[oldPfn]!--;
-  k.addRss(mm, oldPfn, -1);
-  k.putPage(oldPfn);
-  k.installPte(mm, entryPa, newPfn, k.rightsFor(vma, newPfn), true, va);
-  return { ok: true, major: false, how: 'cow-copy' };
-}
-
-/** First touch of anonymous private memory: a zeroed page. */
-/** A frame for `proc`'s anonymous page at `va` (reclaiming if needed), or -1 when none can be had. */
-function allocAnonPage(k: Kernel, proc: Process, va: number, write: boolean): number {
-  return k.allocUserPage(FRAME_ANON, proc.pid, write, anonPageId(proc.pid, Math.floor(va / k.pageSize)));
+  return copyOnWrite(k, proc, mm, vma, va, entryPa, pfn);
 }
 
 function doAnonymousPage(
@@ -221,14 +239,25 @@ function doAnonymousPage(
   entryPa: number,
   access: AccessKind,
 ): FaultVerdict {
-  const pfn = allocAnonPage(k, proc, va, access === ACCESS_WRITE);
+  if (access !== ACCESS_WRITE && k.vm.zeroPfn >= 0 && !vma.isShared()) {
+    // do_anonymous_page on a read: the shared zero page, read-only, counted nowhere.
+    const fmt = k.machine.arch.pte;
+    const rights = { ...k.vm.rightsFor(vma, k.vm.zeroPfn), write: false };
+    const zero = k.vm.zeroPfn;
+    k.machine.mmu.writeEntry(entryPa, fmt.encodeLo(zero, fmt.leafFlags(rights)), fmt.encodeHi(zero, !rights.exec));
+    return { ok: true, major: false, how: 'zero-page' };
+  }
+  const pfn = allocAnonPage(k, mm, vma, va, access === ACCESS_WRITE);
   if (pfn < 0) return oomVerdict(k, proc);
-  if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
-  k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), access === ACCESS_WRITE, va);
+  k.vm.installPte(mm, entryPa, pfn, k.vm.rightsFor(vma, pfn), access === ACCESS_WRITE);
   return { ok: true, major: false, how: 'zero-fill' };
 }
 
-/** A page that was swapped out: read it back from its slot (a major fault), keeping the slot as its copy. */
+/**
+ * A page that was swapped out: found in the swap cache (another mapper brought it back: minor), or
+ * read from its slot (major), which then stays as its clean copy. A write to a page others still
+ * share is a copy-on-write within the same fault.
+ */
 function doSwapPage(
   k: Kernel,
   proc: Process,
@@ -239,19 +268,52 @@ function doSwapPage(
   slot: number,
   access: AccessKind,
 ): FaultVerdict {
-  const pfn = allocAnonPage(k, proc, va, access === ACCESS_WRITE);
-  if (pfn < 0) return oomVerdict(k, proc);
-  k.swap!.read(slot, k.machine.mem.frame(pfn));
-  k.frames.swapSlot[pfn] = slot; // the entry's reference to the slot becomes the swap cache's
+  const swap = k.swap!;
+  const vm = k.vm;
+  let pfn = swap.cachedPfn[slot]!;
+  let major = false;
+  if (pfn >= 0) {
+    k.frames.refcount[pfn]!++; // the mapping's reference
+  } else {
+    const mapping = swap.mapping[slot]!;
+    const index = swap.index[slot]!;
+    pfn = vm.allocUserPage(FRAME_ANON, mm.pid, access === ACCESS_WRITE, pageKey(mapping, index), mm.pid);
+    if (pfn < 0) return oomVerdict(k, proc);
+    swap.read(slot, k.machine.mem.frame(pfn));
+    k.frames.mapping[pfn] = mapping;
+    k.frames.index[pfn] = index;
+    const av = k.mappings.get(mapping);
+    if (av !== undefined && !('pages' in av)) av.users++;
+    vm.addToSwapCache(pfn, slot);
+    k.reclaim.stats.swapIns++;
+    major = true;
+  }
   mm.swapEnts--;
-  k.reclaim.stats.swapIns++;
-  k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), access === ACCESS_WRITE, va);
+  swap.put(slot); // this entry's count (the cache keeps the slot)
+  const write = access === ACCESS_WRITE;
+  if (write && vm.isExclusiveAnon(pfn)) {
+    // Linux `should_try_to_free_swap`: a page about to be written needs no swap copy.
+    vm.deleteFromSwapCache(pfn);
+  }
+  vm.installPte(mm, entryPa, pfn, vm.rightsFor(vma, pfn), write && vm.isExclusiveAnon(pfn));
   if (k.sink) k.sink.push({ type: 'swap-in', pid: proc.pid, va: va - (va % k.pageSize), pfn, slot });
-  return { ok: true, major: true, how: 'swap-in' };
+  const how: FaultHow = major ? 'swap-in' : 'swap-cache';
+  if (write && (k.machine.mmu.readLo(entryPa) & k.machine.arch.pte.write) === 0) {
+    const cow = copyOnWrite(k, proc, mm, vma, va, entryPa, pfn);
+    if (!cow.ok || cow.how === 'oom-retry') return cow;
+  }
+  return { ok: true, major, how };
 }
 
-/** First touch of a file or shmem page: through the page cache; a private write gets its own copy. */
-function doFilePage(
+/** The window of pages fault-around maps (Linux `fault_around_bytes`, 64 KiB). */
+export const FAULT_AROUND_PAGES = 16;
+
+/**
+ * First touch of a file or shmem page: through the page cache. A read maps the neighbours already in
+ * the cache too (`do_fault_around`); a shared write maps the cache page writable; a private write gets
+ * its own copy (`do_cow_fault`).
+ */
+function doFault(
   k: Kernel,
   proc: Process,
   mm: Mm,
@@ -261,26 +323,28 @@ function doFilePage(
   access: AccessKind,
 ): FaultVerdict {
   const obj = vma.object!;
-  const index = vma.pgoff + (vpn - vma.start / k.pageSize);
-  if (obj.kind === 'file' && index * k.pageSize >= Math.ceil(obj.sizeBytes / k.pageSize) * k.pageSize) {
-    const va = vpn * k.pageSize;
+  const ps = k.pageSize;
+  const va = vpn * ps;
+  const index = vma.linearIndex(va, ps);
+  if (obj.kind !== 'kernel' && index >= obj.sizePages) {
     return {
       ok: false,
       signal: {
         signal: SIGBUS,
-        code: 2,
+        code: BUS_ADRERR,
         va,
         reason: `access at ${hex0x(va)}: beyond the end of ${obj.path}`,
       },
     };
   }
-  const privateWrite = access === ACCESS_WRITE && !vma.isShared();
-  const { pfn: cachePfn, major } = k.objectPage(
-    obj,
-    index,
-    access === ACCESS_WRITE && !privateWrite,
-    proc.pid,
-  );
+  const write = access === ACCESS_WRITE;
+  const privateWrite = write && !vma.isShared();
+  if (!write && k.faultAroundPages > 1 && obj.kind !== 'kernel' && obj.pages.has(index)) {
+    faultAround(k, mm, vma, vpn);
+    const lo = k.machine.mmu.readLo(entryPa);
+    if (lo & k.machine.arch.pte.present) return { ok: true, major: false, how: 'cache-hit' };
+  }
+  const { pfn: cachePfn, major } = k.pageCache.getPage(obj, index, write && !privateWrite, mm.pid);
   if (cachePfn < 0) return oomVerdict(k, proc);
   const swappedIn = major && obj.kind === 'shmem';
   const how: FaultHow = swappedIn
@@ -290,26 +354,57 @@ function doFilePage(
       : major
         ? 'file-read'
         : 'cache-hit';
-  const va = vpn * k.pageSize;
   if (privateWrite) {
     k.reclaim.pin(cachePfn); // the copy's allocation must not evict the page being copied
-    const pfn = allocAnonPage(k, proc, va, true);
+    const pfn = allocAnonPage(k, mm, vma, va, true);
     k.reclaim.unpin(cachePfn);
     if (pfn < 0) return oomVerdict(k, proc);
     k.machine.mem.copyFrame(pfn, cachePfn);
-    if (vma.anonVma === 0) vma.anonVma = k.newAnonVma();
-    k.installPte(mm, entryPa, pfn, k.rightsFor(vma, pfn), true, va);
+    k.vm.installPte(mm, entryPa, pfn, k.vm.rightsFor(vma, pfn), true);
     return { ok: true, major, how: 'cow-copy' };
   }
   k.frames.refcount[cachePfn]!++;
-  k.installPte(mm, entryPa, cachePfn, k.rightsFor(vma, cachePfn), access === ACCESS_WRITE, va);
+  if (write) k.frames.flags[cachePfn]! |= PG_DIRTY;
+  k.vm.installPte(mm, entryPa, cachePfn, k.vm.rightsFor(vma, cachePfn), write);
   return { ok: true, major, how };
+}
+
+/**
+ * Linux `do_fault_around` + `filemap_map_pages`: maps the pages of the fault's window that are in the
+ * page cache and not mapped yet — the window is `faultAroundPages` aligned, clipped to the VMA, the
+ * page table and the file. No I/O, no allocation; the pages stay where the policy has them.
+ */
+function faultAround(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
+  const obj = vma.object!;
+  const ps = k.pageSize;
+  const n = k.faultAroundPages;
+  const perTable = k.pageTables.entries[k.machine.arch.levels - 1]!;
+  const pteOff = vpn % perTable;
+  const vmaOff = vpn - vma.start / ps;
+  const fromPte = Math.max(pteOff - (pteOff % n), pteOff - Math.min(pteOff, vmaOff));
+  const toPte = Math.min(fromPte + n, perTable, pteOff + (vma.end - vma.start) / ps - vmaOff) - 1;
+  const fmt = k.machine.arch.pte;
+  const mmu = k.machine.mmu;
+  for (let p = fromPte; p <= toPte; p++) {
+    const v = vpn - pteOff + p;
+    const index = vma.linearIndex(v * ps, ps);
+    if (index >= obj.sizePages) break;
+    const pfn = obj.pages.get(index);
+    if (pfn === undefined) continue;
+    const ea = k.pageTables.leafEntry(mm, mm.pid, v, { allocate: false });
+    if (ea < 0 || mmu.readLo(ea) !== 0 || mmu.readHi(ea) !== 0) continue;
+    k.frames.refcount[pfn]!++;
+    const rights = k.vm.rightsFor(vma, pfn);
+    // Mapped without the accessed bit (Linux maps around-pages "old" unless it is the faulting one).
+    k.vm.installPte(mm, ea, pfn, rights, false);
+    if (v !== vpn) mmu.writeLo(ea, (mmu.readLo(ea) & ~fmt.accessed) >>> 0);
+  }
 }
 
 /** No frame for the fault: the OOM killer runs; if it chose someone else, the fault is retried. */
 function oomVerdict(k: Kernel, proc: Process): FaultVerdict {
   const victim = k.oomKill();
-  if (victim === null || victim === proc) {
+  if (victim === null || victim.mm === proc.mm || !proc.alive) {
     return { ok: false, signal: { signal: SIGKILL, code: 0, va: 0, reason: 'out of memory' } };
   }
   return { ok: true, major: false, how: 'oom-retry' };

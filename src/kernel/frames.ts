@@ -1,15 +1,21 @@
 /**
- * Physical frames: a binary buddy allocator (orders 0..MAX_ORDER) and the per-frame metadata the rest
- * of the kernel keeps, as parallel typed arrays indexed by pfn.
+ * The frame table (Linux's `struct page` array, as struct of arrays indexed by pfn): what each physical
+ * frame holds, who references it, and where it belongs. Free frames are the buddy allocator's
+ * (buddy.ts); this file hands frames out through it and keeps their metadata.
  *
- * Free blocks sit on one intrusive doubly linked list per order (`next`/`prev` by pfn, -1 = none); the
- * head frame of a free block records its order in `freeOrder`. Allocation takes the smallest order that
- * has a block and splits it, freeing merges a block with its buddy (`pfn ^ (1 << order)`) while the
- * buddy is free and of the same order.
+ *   refcount = mapcount (page-table entries mapping the frame, in every address space)
+ *            + 1 while the frame is in a page cache (a file's or shmem's)
+ *            + 1 while it is in the swap cache (it holds a copy of swap slot `swapSlot`)
+ *            + pins (a copy in progress)
+ *
+ * A user page is named by its `mapping` and `index` (Linux `page->mapping`, `page->index`): an anon_vma
+ * and the page's linear offset for anonymous memory, a file or shmem object and the page's offset in it
+ * for the page cache. The reverse map (rmap.ts) starts from there.
  */
 import { invariant } from '../base/errors.js';
+import { BuddyAllocator, MAX_ORDER } from './buddy.js';
 
-export const MAX_ORDER = 10;
+export { MAX_ORDER };
 
 /** What a frame holds. */
 export const FRAME_FREE = 0;
@@ -24,195 +30,111 @@ export const FRAME_KIND_NAMES = ['free', 'pagetable', 'anon', 'file', 'shmem', '
 /** `owner` of a frame that no process owns (page cache, kernel). */
 export const NO_OWNER = -1;
 
-export class FrameAllocator {
+/** Page flags (`flags`). PG_DIRTY: the contents differ from the backing store (file, swap slot). */
+export const PG_DIRTY = 1;
+/** MADV_FREE'd anonymous page: reclaim may discard it instead of swapping it, unless written again. */
+export const PG_LAZYFREE = 2;
+/** Referenced since reclaim last looked (smaps `Referenced` for an unmapped look at the page). */
+export const PG_REFERENCED = 4;
+
+export class FrameTable {
   readonly frameCount: number;
+  readonly buddy: BuddyAllocator;
   /** Kind of each frame (every frame of an allocated block gets its kind). */
   readonly kind: Uint8Array;
-  /** Owning pid for anonymous and page-table frames; NO_OWNER otherwise. */
+  /**
+   * The process a frame is charged to: a page table's address space (by its thread-group id), the
+   * process that brought an anonymous page in; NO_OWNER for the page cache and the kernel's pages.
+   */
   readonly owner: Int32Array;
-  /** References: one per mapping, plus one held by the page cache for file/shmem pages. */
   readonly refcount: Int32Array;
-  /** Number of page-table entries mapping the frame. */
+  /** Page-table entries mapping the frame, over every address space. */
   readonly mapcount: Int32Array;
-  /** For file and shmem pages: the object id and page index they cache. */
-  readonly objectId: Int32Array;
-  readonly objectIndex: Float64Array;
-  /** For an anonymous page: the virtual address of its mapping in its owner (the reverse map). */
-  readonly rmapVa: Float64Array;
-  /** The swap slot holding a copy of this page (the swap cache), or -1. */
+  /** The id of the anon_vma or object the page belongs to (see mapping.ts), or -1. */
+  readonly mapping: Int32Array;
+  /** The page's offset in its mapping, in pages. */
+  readonly index: Float64Array;
+  /** The swap slot this frame holds a copy of (the swap cache), or -1. */
   readonly swapSlot: Int32Array;
-  /** Order of the free block this frame heads, or -1. */
-  readonly freeOrder: Int8Array;
-  /** Order of the allocated block this frame heads, or -1. */
-  readonly allocOrder: Int8Array;
-  private readonly next: Int32Array;
-  private readonly prev: Int32Array;
-  private readonly heads = new Int32Array(MAX_ORDER + 1).fill(-1);
-  /** Free blocks per order. */
-  readonly freeBlocks = new Int32Array(MAX_ORDER + 1);
-  freeFrames = 0;
+  readonly flags: Uint8Array;
 
   constructor(frameCount: number) {
     this.frameCount = frameCount;
+    this.buddy = new BuddyAllocator(frameCount);
     this.kind = new Uint8Array(frameCount);
     this.owner = new Int32Array(frameCount).fill(NO_OWNER);
     this.refcount = new Int32Array(frameCount);
     this.mapcount = new Int32Array(frameCount);
-    this.objectId = new Int32Array(frameCount).fill(-1);
-    this.objectIndex = new Float64Array(frameCount);
-    this.rmapVa = new Float64Array(frameCount).fill(-1);
+    this.mapping = new Int32Array(frameCount).fill(-1);
+    this.index = new Float64Array(frameCount);
     this.swapSlot = new Int32Array(frameCount).fill(-1);
-    this.freeOrder = new Int8Array(frameCount).fill(-1);
-    this.allocOrder = new Int8Array(frameCount).fill(-1);
-    this.next = new Int32Array(frameCount).fill(-1);
-    this.prev = new Int32Array(frameCount).fill(-1);
-    // Seed the free lists with the largest aligned blocks that fit, pushed from the top down so that
-    // allocation starts at low frame numbers.
-    const blocks: [number, number][] = [];
-    let pfn = 0;
-    while (pfn < frameCount) {
-      let order = MAX_ORDER;
-      while (order > 0 && (pfn % 2 ** order !== 0 || pfn + 2 ** order > frameCount)) order--;
-      blocks.push([pfn, order]);
-      pfn += 2 ** order;
-    }
-    for (const [start, order] of blocks.reverse()) {
-      this.pushFree(start, order);
-      this.freeFrames += 2 ** order;
-    }
+    this.flags = new Uint8Array(frameCount);
+  }
+
+  get freeFrames(): number {
+    return this.buddy.freeFrames;
   }
 
   /**
-   * Allocates 2^order contiguous frames of `kind` for `owner`, refcount 1 on each.
+   * Allocates 2^order contiguous frames of `kind` for `owner`, refcount 1 on each (the caller's).
    * @returns the first pfn, or -1 when no block is large enough (nothing changes).
    */
   alloc(order: number, kind: FrameKind, owner: number): number {
-    let k = order;
-    while (k <= MAX_ORDER && this.heads[k] === -1) k++;
-    if (k > MAX_ORDER) return -1;
-    const pfn = this.heads[k]!;
-    this.unlinkFree(pfn, k);
-    while (k > order) {
-      k--;
-      this.pushFree(pfn + 2 ** k, k);
-    }
-    const n = 2 ** order;
-    for (let i = pfn; i < pfn + n; i++) {
+    const pfn = this.buddy.alloc(order);
+    if (pfn < 0) return -1;
+    for (let i = pfn; i < pfn + 2 ** order; i++) {
       this.kind[i] = kind;
       this.owner[i] = owner;
       this.refcount[i] = 1;
       this.mapcount[i] = 0;
-      this.objectId[i] = -1;
-      this.rmapVa[i] = -1;
+      this.mapping[i] = -1;
+      this.index[i] = 0;
       this.swapSlot[i] = -1;
+      this.flags[i] = 0;
     }
-    this.allocOrder[pfn] = order;
-    this.freeFrames -= n;
     return pfn;
   }
 
-  /** Frees the block headed by `pfn`, allocated with `alloc`, merging with free buddies. */
+  /** Frees the block headed by `pfn`; no references may remain. */
   free(pfn: number): void {
-    let order = this.allocOrder[pfn]!;
+    const order = this.buddy.allocOrder[pfn]!;
     invariant(order >= 0, `frames: free of pfn ${pfn}, which heads no allocated block`);
-    const n = 2 ** order;
-    for (let i = pfn; i < pfn + n; i++) {
+    for (let i = pfn; i < pfn + 2 ** order; i++) {
       invariant(this.mapcount[i] === 0, `frames: free of pfn ${i} still mapped ${this.mapcount[i]} times`);
       invariant(this.swapSlot[i] === -1, `frames: free of pfn ${i} still in the swap cache`);
       this.kind[i] = FRAME_FREE;
       this.owner[i] = NO_OWNER;
       this.refcount[i] = 0;
-      this.objectId[i] = -1;
+      this.mapping[i] = -1;
+      this.flags[i] = 0;
     }
-    this.allocOrder[pfn] = -1;
-    this.freeFrames += n;
-    let head = pfn;
-    while (order < MAX_ORDER) {
-      const buddy = head ^ (2 ** order);
-      if (buddy + 2 ** order > this.frameCount || this.freeOrder[buddy] !== order) break;
-      this.unlinkFree(buddy, order);
-      head = Math.min(head, buddy);
-      order++;
-    }
-    this.pushFree(head, order);
+    this.buddy.free(pfn);
   }
 
   /** Drops one reference; frees the frame when none remain. @returns true when it was freed. */
   put(pfn: number): boolean {
     invariant(this.refcount[pfn]! > 0, `frames: put of pfn ${pfn} with refcount ${this.refcount[pfn]}`);
-    this.refcount[pfn]!--;
-    if (this.refcount[pfn] === 0) {
-      this.free(pfn);
-      return true;
-    }
-    return false;
+    if (--this.refcount[pfn]! > 0) return false;
+    this.free(pfn);
+    return true;
   }
 
-  /** Free blocks, per order, as [pfn, order] pairs (for display and the consistency check). */
+  /** Free blocks of one order (head pfns). */
   freeList(order: number): number[] {
-    const out: number[] = [];
-    for (let p = this.heads[order]!; p !== -1; p = this.next[p]!) out.push(p);
-    return out;
+    return this.buddy.freeList(order);
   }
 
-  /** Checks the buddy structure: every frame is in exactly one free block or one allocated block. */
+  get freeBlocks(): Int32Array {
+    return this.buddy.freeBlocks;
+  }
+
+  /** The buddy structure agrees with the kinds: every free-listed frame is FRAME_FREE and vice versa. */
   validate(): string[] {
-    const problems: string[] = [];
-    const covered = new Uint8Array(this.frameCount);
+    const problems = this.buddy.validate((pfn) => this.kind[pfn] === FRAME_FREE);
     let free = 0;
-    for (let order = 0; order <= MAX_ORDER; order++) {
-      let prev = -1;
-      for (let p = this.heads[order]!; p !== -1; p = this.next[p]!) {
-        if (this.prev[p] !== prev) problems.push(`free list ${order}: bad back link at pfn ${p}`);
-        if (this.freeOrder[p] !== order)
-          problems.push(`free list ${order}: pfn ${p} records order ${this.freeOrder[p]}`);
-        if (p % 2 ** order !== 0) problems.push(`free list ${order}: pfn ${p} is not aligned`);
-        for (let i = p; i < p + 2 ** order; i++) {
-          if (covered[i]) problems.push(`pfn ${i} is in two free blocks`);
-          covered[i] = 1;
-          if (this.kind[i] !== FRAME_FREE) problems.push(`pfn ${i} is free but of kind ${this.kind[i]}`);
-        }
-        free += 2 ** order;
-        prev = p;
-        if (free > this.frameCount) {
-          problems.push('free lists loop');
-          return problems;
-        }
-      }
-    }
-    for (let p = 0; p < this.frameCount; p++) {
-      const order = this.allocOrder[p]!;
-      if (order < 0) continue;
-      for (let i = p; i < p + 2 ** order; i++) {
-        if (covered[i]) problems.push(`pfn ${i} is both free and allocated`);
-        covered[i] = 1;
-      }
-    }
-    for (let p = 0; p < this.frameCount; p++)
-      if (!covered[p]) problems.push(`pfn ${p} is neither free nor allocated`);
-    if (free !== this.freeFrames) problems.push(`free count ${this.freeFrames}, free lists hold ${free}`);
+    for (let p = 0; p < this.frameCount; p++) if (this.kind[p] === FRAME_FREE) free++;
+    if (free !== this.buddy.freeFrames)
+      problems.push(`${free} frames are of kind free, the buddy allocator has ${this.buddy.freeFrames}`);
     return problems;
-  }
-
-  private pushFree(pfn: number, order: number): void {
-    const head = this.heads[order]!;
-    this.next[pfn] = head;
-    this.prev[pfn] = -1;
-    if (head !== -1) this.prev[head] = pfn;
-    this.heads[order] = pfn;
-    this.freeOrder[pfn] = order;
-    this.freeBlocks[order]!++;
-  }
-
-  private unlinkFree(pfn: number, order: number): void {
-    const n = this.next[pfn]!;
-    const p = this.prev[pfn]!;
-    if (p !== -1) this.next[p] = n;
-    else this.heads[order] = n;
-    if (n !== -1) this.prev[n] = p;
-    this.next[pfn] = -1;
-    this.prev[pfn] = -1;
-    this.freeOrder[pfn] = -1;
-    this.freeBlocks[order]!--;
   }
 }

@@ -1,30 +1,38 @@
 /**
- * The memory manager: boots on a {@link Machine}, owns the frame allocator and the page tables, runs
- * processes' memory accesses through the MMU and resolves their faults, and reclaims everything when a
- * process ends. Syscalls live beside it (mmap.ts, brk.ts) and take the kernel as their first argument.
+ * The memory manager's facade: boots the kernel's parts on a {@link Machine} and offers the library
+ * API — processes and threads, their system calls, their memory accesses, and what /proc reports.
+ * Each part owns its state in a file named for what it is:
+ *
+ *   frames.ts / buddy.ts   the frame table and the buddy allocator
+ *   pagetable.ts           page-table trees in simulated RAM
+ *   vm.ts                  leaf entries, page references, RSS          asid.ts    ASIDs and TLB shootdown
+ *   mapping.ts / rmap.ts   anon_vmas, and the reverse map               swap.ts    the swap device and cache
+ *   pagecache.ts / fs.ts   the page cache and the files                 commit.ts  overcommit accounting
+ *   reclaim.ts             the replacement policy over user pages       vmscan.ts  evicting one page
+ *   fault.ts, mmap.ts, brk.ts, mremap.ts, madvise.ts, fork.ts, exit.ts, oom.ts   the kernel's paths
  */
 import { invariant } from '../base/errors.js';
 import type { Machine } from '../hw/machine.js';
 import { ACCESS_WRITE, type AccessKind } from '../hw/mmu.js';
-import type { PteRights } from '../hw/pte.js';
+import { Asids } from './asid.js';
 import { sysBrk, sysSbrk } from './brk.js';
 import { checkKernel } from './check.js';
-import { SIGKILL } from './errno.js';
-import type { EventSink } from './events.js';
+import { CommitAccounting, type OvercommitSettings } from './commit.js';
+import type { EventSink, KernelEvents } from './events.js';
+import { exitGroup, exitTask } from './exit.js';
 import { handleMmFault } from './fault.js';
-import {
-  FRAME_ANON,
-  FRAME_FILE,
-  FRAME_KERNEL,
-  FRAME_SHMEM,
-  FrameAllocator,
-  type FrameKind,
-  NO_OWNER,
-} from './frames.js';
+import { forkProcess, newThread } from './fork.js';
+import { FRAME_KERNEL, FrameTable, NO_OWNER } from './frames.js';
+import { SimFs } from './fs.js';
 import { type UserLayout, userLayout } from './layout.js';
-import { fileObject, MemObject } from './memobject.js';
+import { sysMadvise, sysMincore, sysMlock, sysMlockall, sysMsync, sysMunlock, sysMunlockall } from './madvise.js';
+import { MappingTable } from './mapping.js';
+import { MemObject } from './memobject.js';
 import { Mm, type Rlimits } from './mm.js';
 import { type MmapRequest, sysMmap, sysMprotect, sysMunmap } from './mmap.js';
+import { sysMremap } from './mremap.js';
+import { oomKill } from './oom.js';
+import { PageCache } from './pagecache.js';
 import { PageTables } from './pagetable.js';
 import {
   faultCounts,
@@ -36,10 +44,14 @@ import {
   statusFields,
 } from './proc.js';
 import { Process, type SignalInfo } from './process.js';
-import { objectPageId, Reclaim, type ReclaimConfig } from './reclaim.js';
+import { Reclaim, type ReclaimConfig } from './reclaim.js';
+import { Rmap } from './rmap.js';
+import { type SmapsEntry, type SmapsFields, smapsEntries, smapsRollup } from './smaps.js';
 import { type SyntheticImage, spawnSynthetic } from './spawn.js';
 import { SwapDevice } from './swap.js';
+import { Vm } from './vm.js';
 import type { Vma } from './vma.js';
+import { Vmscan } from './vmscan.js';
 
 export interface KernelOptions {
   /** Default resource limits for new processes (bytes; Infinity = unlimited). */
@@ -50,16 +62,15 @@ export interface KernelOptions {
   readonly swapBytes?: number;
   /** How pages are chosen for eviction, and the cap on frames user pages may hold. */
   readonly reclaim?: ReclaimConfig;
-}
-
-/** Address-space identifier bits per architecture (x86-64 PCID 12, RISC-V 16, i386 none). */
-const ASID_BITS: Record<string, number> = { x86_64: 12, 'riscv-sv39': 16, i386: 0, teach16: 4, ostep15: 0 };
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  /** vm.overcommit_memory and its ratio/kbytes. */
+  readonly overcommit?: OvercommitSettings;
+  /** Pages a read fault on a file maps around it from the page cache (Linux: 16; 1 = off). */
+  readonly faultAroundPages?: number;
+  /**
+   * Map the shared zero page on reads of untouched anonymous memory (Linux; default true). Off, such a
+   * read allocates a zeroed frame, as a trace replay that compares with a cache simulation wants.
+   */
+  readonly zeroPage?: boolean;
 }
 
 /** The result of a user access: the physical address, or -1 when the process got a signal. */
@@ -68,32 +79,31 @@ export type AccessOutcome = number;
 export class Kernel {
   readonly machine: Machine;
   readonly layout: UserLayout;
-  readonly frames: FrameAllocator;
-  readonly pageTables: PageTables;
   readonly pageSize: number;
-  readonly processes = new Map<number, Process>();
-  readonly defaultRlimits: Rlimits;
-  readonly maxMapCount: number;
-  /** MemFree (in frames) right after boot. */
-  readonly bootFreeFrames: number;
-  /** Objects with pages in the page cache, by id. */
-  readonly objects = new Map<number, MemObject>();
-  /** Files and kernel objects that some VMA maps, by path: a second mapping shares the page cache. */
-  private readonly mapped = new Map<string, MemObject>();
-  /** Attached event sink, or null (then no event object is ever built). */
-  sink: EventSink | null = null;
+  readonly frames: FrameTable;
+  readonly mappings: MappingTable;
+  readonly pageTables: PageTables;
+  readonly asids: Asids;
   /** The swap device, or null. */
   readonly swap: SwapDevice | null;
   /** Memory pressure: the replacement policy over user pages and its statistics. */
   readonly reclaim: Reclaim;
-
+  readonly vm: Vm;
+  readonly rmap: Rmap;
+  readonly pageCache: PageCache;
+  readonly fs: SimFs;
+  readonly commit: CommitAccounting;
+  /** Every task (processes and threads) by pid, live or ended. */
+  readonly processes = new Map<number, Process>();
+  readonly defaultRlimits: Rlimits;
+  readonly maxMapCount: number;
+  readonly faultAroundPages: number;
+  /** MemFree (in frames) right after boot. */
+  readonly bootFreeFrames: number;
+  private readonly events: KernelEvents = { sink: null };
+  /** Pages the kernel shows every process (`[vdso]`, `[vvar]`), by name, while mapped. */
+  private readonly kernelObjects = new Map<string, MemObject>();
   private nextPid = 1;
-  private nextAnonVma = 1;
-  private readonly asidBits: number;
-  private asidGeneration = 1;
-  private nextAsid = 1;
-  private readonly asidGen = new Map<Mm, number>();
-  private current: Mm | null = null;
 
   constructor(machine: Machine, options: KernelOptions = {}) {
     invariant(
@@ -103,24 +113,56 @@ export class Kernel {
     this.machine = machine;
     this.layout = userLayout(machine.arch.name);
     this.pageSize = machine.arch.pageSize;
-    this.frames = new FrameAllocator(machine.mem.frameCount);
+    this.frames = new FrameTable(machine.mem.frameCount);
+    this.mappings = new MappingTable();
     this.pageTables = new PageTables(machine.arch, machine.mmu, this.frames);
     this.pageTables.listener = (pid, pfn, level, what) => {
-      if (this.sink) this.sink.push({ type: what === 'alloc' ? 'pt-alloc' : 'pt-free', pid, pfn, level });
+      if (this.events.sink)
+        this.events.sink.push({ type: what === 'alloc' ? 'pt-alloc' : 'pt-free', pid, pfn, level });
     };
     this.defaultRlimits = {
       stack: this.layout.rlimitStack,
       data: Number.POSITIVE_INFINITY,
       as: Number.POSITIVE_INFINITY,
+      memlock: 8 * 1024 * 1024,
       ...options.rlimits,
     };
     this.maxMapCount = options.maxMapCount ?? 65530;
-    this.asidBits = ASID_BITS[machine.arch.name] ?? 0;
+    this.faultAroundPages = options.faultAroundPages ?? 16;
+    this.asids = new Asids(machine.arch.asidBits, machine.mmu);
+    this.asids.sink = null;
     const swapSlots = Math.floor((options.swapBytes ?? 0) / this.pageSize);
     this.swap = swapSlots > 0 ? new SwapDevice(swapSlots, this.pageSize) : null;
-    this.reclaim = new Reclaim(this, options.reclaim ?? { policy: 'clock' });
+    this.reclaim = new Reclaim(this.frames, options.reclaim ?? { policy: 'clock' });
+    this.vm = new Vm({
+      machine,
+      frames: this.frames,
+      pageTables: this.pageTables,
+      asids: this.asids,
+      swap: this.swap,
+      mappings: this.mappings,
+      reclaim: this.reclaim,
+      events: this.events,
+    });
+    if (this.swap) this.swap.onFree = (mappingId) => this.vm.releaseAnonIdentity(mappingId);
+    this.rmap = new Rmap(this.frames, this.mappings, this.pageTables, machine.mmu);
+    this.pageCache = new PageCache(this.vm, this.mappings, this.rmap, this.events);
+    this.fs = new SimFs(this.pageCache, this.pageSize);
+    this.reclaim.evictor = new Vmscan(this.vm, this.rmap, this.pageCache, this.mappings, this.events);
     this.pageTables.onNoMemory = () => this.reclaim.evictOne();
+    this.commit = new CommitAccounting(this.frames.frameCount, swapSlots, this.pageSize, options.overcommit);
+    if (options.zeroPage !== false) this.vm.zeroPfn = this.vm.allocFrame(FRAME_KERNEL, NO_OWNER);
     this.bootFreeFrames = this.frames.freeFrames;
+  }
+
+  /** Attached event sink, or null (then no event object is ever built). */
+  get sink(): EventSink | null {
+    return this.events.sink;
+  }
+
+  set sink(sink: EventSink | null) {
+    this.events.sink = sink;
+    this.asids.sink = sink;
   }
 
   // ---------------------------------------------------------------- the library API
@@ -130,11 +172,23 @@ export class Kernel {
     return spawnSynthetic(this, name, image);
   }
 
+  /** fork(2): a child with a copy-on-write copy of `parent`'s address space. @returns it, or -errno. */
+  fork(parent: Process, name?: string): Process | number {
+    return this.syscall(parent, 'fork', [], () => forkProcess(this, parent, name), (r) =>
+      typeof r === 'number' ? r : r.pid,
+    );
+  }
+
+  /** clone(CLONE_VM | CLONE_THREAD): a thread sharing `proc`'s address space. @returns it, or -errno. */
+  thread(proc: Process, name?: string): Process | number {
+    return this.syscall(proc, 'clone', [], () => newThread(this, proc, name), (r) =>
+      typeof r === 'number' ? r : r.pid,
+    );
+  }
+
   /** mmap(2) for `proc`. @returns the address or -errno. */
   mmap(proc: Process, req: MmapRequest): number {
-    return this.syscall(proc, 'mmap', [req.addr, req.len, req.prot, req.flags], () =>
-      sysMmap(this, proc, req),
-    );
+    return this.syscall(proc, 'mmap', [req.addr, req.len, req.prot, req.flags], () => sysMmap(this, proc, req));
   }
 
   /** munmap(2). @returns 0 or -errno. */
@@ -147,6 +201,47 @@ export class Kernel {
     return this.syscall(proc, 'mprotect', [addr, len, prot], () => sysMprotect(this, proc, addr, len, prot));
   }
 
+  /** mremap(2). @returns the (new) address or -errno. */
+  mremap(proc: Process, oldAddr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
+    return this.syscall(proc, 'mremap', [oldAddr, oldLen, newLen, flags, newAddr], () =>
+      sysMremap(this, proc, oldAddr, oldLen, newLen, flags, newAddr),
+    );
+  }
+
+  /** madvise(2). @returns 0 or -errno. */
+  madvise(proc: Process, addr: number, len: number, advice: number): number {
+    return this.syscall(proc, 'madvise', [addr, len, advice], () => sysMadvise(this, proc, addr, len, advice));
+  }
+
+  /** msync(2). @returns 0 or -errno. */
+  msync(proc: Process, addr: number, len: number, flags: number): number {
+    return this.syscall(proc, 'msync', [addr, len, flags], () => sysMsync(this, proc, addr, len, flags));
+  }
+
+  /** mincore(2): one residency flag per page. @returns the flags, or -errno. */
+  mincore(proc: Process, addr: number, len: number): Uint8Array | number {
+    return this.syscall(proc, 'mincore', [addr, len], () => sysMincore(this, proc, addr, len), (r) =>
+      typeof r === 'number' ? r : 0,
+    );
+  }
+
+  /** mlock(2) / mlock2(2) (`flags` MLOCK_ONFAULT). @returns 0 or -errno. */
+  mlock(proc: Process, addr: number, len: number, flags = 0): number {
+    return this.syscall(proc, 'mlock', [addr, len, flags], () => sysMlock(this, proc, addr, len, flags));
+  }
+
+  munlock(proc: Process, addr: number, len: number): number {
+    return this.syscall(proc, 'munlock', [addr, len], () => sysMunlock(this, proc, addr, len));
+  }
+
+  mlockall(proc: Process, flags: number): number {
+    return this.syscall(proc, 'mlockall', [flags], () => sysMlockall(this, proc, flags));
+  }
+
+  munlockall(proc: Process): number {
+    return this.syscall(proc, 'munlockall', [], () => sysMunlockall(this, proc));
+  }
+
   /** brk(2), raw: the new break, or the old one on failure. */
   brk(proc: Process, addr: number): number {
     return this.syscall(proc, 'brk', [addr], () => sysBrk(this, proc, addr));
@@ -157,14 +252,25 @@ export class Kernel {
     return this.syscall(proc, 'sbrk', [delta], () => sysSbrk(this, proc, delta));
   }
 
-  /** /proc/PID/status memory fields (bytes). */
-  status(proc: Process): StatusFields & { minflt: number; majflt: number } {
-    return { ...statusFields(proc, this.pageSize), ...faultCounts(proc) };
+  /** /proc/PID/status memory fields (bytes), the fault counts and the thread count. */
+  status(proc: Process): StatusFields & { minflt: number; majflt: number; threads: number } {
+    const threads = proc.mm ? this.tasksOf(proc.mm).length : 0;
+    return { ...statusFields(proc, this.pageSize), ...faultCounts(proc), threads };
   }
 
   /** /proc/PID/maps as data (empty for a process that has ended). */
   maps(proc: Process): MapsEntry[] {
-    return proc.mm ? mapsEntries(proc.mm) : [];
+    return proc.mm ? mapsEntries(proc.mm, this.machine.arch.vsyscallPage) : [];
+  }
+
+  /** /proc/PID/smaps as data, per VMA (empty for a process that has ended). */
+  smaps(proc: Process): SmapsEntry[] {
+    return proc.mm ? smapsEntries(this, proc.mm) : [];
+  }
+
+  /** /proc/PID/smaps_rollup's fields (null for a process that has ended). */
+  smapsRollup(proc: Process): SmapsFields | null {
+    return proc.mm ? smapsRollup(this, proc.mm) : null;
   }
 
   /** /proc/meminfo fields (bytes). */
@@ -177,30 +283,46 @@ export class Kernel {
     return checkKernel(this);
   }
 
-  private syscall(proc: Process, name: string, args: readonly number[], body: () => number): number {
+  /**
+   * `sync; echo 3 > /proc/sys/vm/drop_caches`: file pages no process maps are written back and freed.
+   * @returns how many pages were dropped.
+   */
+  dropCaches(): number {
+    return this.pageCache.dropCaches();
+  }
+
+  private syscall<T>(
+    proc: Process,
+    name: string,
+    args: readonly number[],
+    body: () => T,
+    result: (r: T) => number = (r) => r as unknown as number,
+  ): T {
     invariant(proc.alive, `${name} by pid ${proc.pid}, which is not running`);
-    const result = body();
-    proc.lastResult = result;
-    if (this.sink) this.sink.push({ type: 'syscall', pid: proc.pid, name, args, result });
-    return result;
+    const r = body();
+    const n = result(r);
+    if (proc.alive) proc.lastResult = n;
+    if (this.events.sink) this.events.sink.push({ type: 'syscall', pid: proc.pid, name, args, result: n });
+    return r;
   }
 
   // ---------------------------------------------------------------- processes
 
-  /** A new, empty address space for `pid` with the default layout. @returns null when out of memory. */
+  /** A new, empty address space owned by `pid` with the default layout. @returns null when out of memory. */
   newMm(pid: number): Mm | null {
-    const mm = new Mm(this.pageSize, { ...this.defaultRlimits }, this.layout);
+    const mm = new Mm(this.pageSize, { ...this.defaultRlimits }, this.layout, this.commit);
+    mm.pid = pid;
     mm.rootPfn = this.pageTables.newRoot(pid);
     if (mm.rootPfn < 0) return null;
     mm.taskSize = this.layout.taskSize;
     return mm;
   }
 
-  /** Registers a process around an address space. */
-  addProcess(name: string, mm: Mm, pid: number): Process {
-    const proc = new Process(pid, name, mm);
+  /** Registers a task around an address space. */
+  addProcess(name: string, mm: Mm, pid: number, opts: { tgid?: number; ppid?: number } = {}): Process {
+    const proc = new Process(pid, name, mm, opts);
     this.processes.set(pid, proc);
-    if (this.sink) this.sink.push({ type: 'spawn', pid, name });
+    if (this.events.sink) this.events.sink.push({ type: 'spawn', pid, name });
     return proc;
   }
 
@@ -212,117 +334,42 @@ export class Kernel {
     return this.processes.get(pid);
   }
 
-  /** Live processes, in pid order. */
+  /** Live tasks, in pid order. */
   live(): Process[] {
     return [...this.processes.values()].filter((p) => p.alive);
   }
 
+  /** The live tasks using `mm` (a process and its threads). */
+  tasksOf(mm: Mm): Process[] {
+    return this.live().filter((p) => p.mm === mm);
+  }
+
   /** Makes `mm` the running address space (a context switch): picks its ASID, loads the MMU. */
   switchTo(mm: Mm): void {
-    const tlb = this.machine.tlb;
-    if (this.asidBits === 0) {
-      if (this.current !== mm) tlb.flushAll();
-      mm.asid = 0;
-    } else if (this.asidGen.get(mm) !== this.asidGeneration) {
-      if (this.nextAsid >= 2 ** this.asidBits) {
-        // Rollover: every address space gets a fresh ASID on its next switch.
-        tlb.flushAll();
-        this.asidGeneration++;
-        this.nextAsid = 1;
-      }
-      mm.asid = this.nextAsid++;
-      this.asidGen.set(mm, this.asidGeneration);
-    }
-    this.current = mm;
-    this.machine.mmu.setContext(mm.rootPfn, mm.asid);
+    this.asids.switchTo(mm);
   }
 
-  /** Ends a process normally (exit_group): its memory is reclaimed. */
+  /** Ends a process normally (exit_group): every thread of it ends; its memory is reclaimed. */
   exit(proc: Process, code: number): void {
     invariant(proc.alive, `exit of pid ${proc.pid}, which is not running`);
-    proc.exitCode = code;
-    this.teardown(proc, 'exited');
-    if (this.sink) this.sink.push({ type: 'exit', pid: proc.pid, code, killed: false });
+    exitGroup(this, proc, { code });
   }
 
-  /** Kills a process with a signal: it is recorded, then its memory is reclaimed. */
+  /** exit(2) of one thread: the address space goes with its last user. */
+  exitThread(task: Process, code: number): void {
+    invariant(task.alive, `exit of pid ${task.pid}, which is not running`);
+    exitTask(this, task, { code });
+  }
+
+  /** Kills a process (all its threads) with a signal: it is recorded, then its memory is reclaimed. */
   kill(proc: Process, info: SignalInfo): void {
     invariant(proc.alive, `kill of pid ${proc.pid}, which is not running`);
-    proc.signal = info;
-    if (this.sink) {
-      this.sink.push({
-        type: 'signal',
-        pid: proc.pid,
-        signal: info.signal,
-        code: info.code,
-        va: info.va,
-        reason: info.reason,
-      });
-    }
-    this.teardown(proc, 'killed');
-    if (this.sink) this.sink.push({ type: 'exit', pid: proc.pid, code: 128 + info.signal, killed: true });
+    exitGroup(this, proc, { signal: info });
   }
 
-  /** exit_mmap: unmaps every VMA, frees the page tables, drops the TLB entries. */
-  private teardown(proc: Process, state: 'exited' | 'killed'): void {
-    const mm = proc.mm!;
-    const freeBefore = this.frames.freeFrames;
-    const swapBefore = this.swap?.freeSlots ?? 0;
-    for (const vma of [...mm.vmas]) {
-      this.zapRange(proc, mm, vma.start, vma.end);
-      mm.remove(vma);
-      this.releaseVmaObject(vma);
-    }
-    this.pageTables.freeAll(mm, proc.pid);
-    if (this.asidBits === 0) {
-      if (this.current === mm) this.machine.tlb.flushAll();
-    } else if (this.asidGen.get(mm) === this.asidGeneration) {
-      this.machine.tlb.invalidateAsid(mm.asid);
-    }
-    this.asidGen.delete(mm);
-    if (this.current === mm) this.current = null;
-    this.reclaim.processGone(proc.pid);
-    proc.final = {
-      minflt: mm.minflt,
-      majflt: mm.majflt,
-      hiwaterRss: mm.hiwaterRss,
-      hiwaterVm: mm.hiwaterVm,
-      reclaimedFrames: this.frames.freeFrames - freeBefore,
-      reclaimedSwap: (this.swap?.freeSlots ?? 0) - swapBefore,
-    };
-    proc.state = state;
-    proc.mm = null;
-  }
-
-  /**
-   * The OOM killer: the live process with the highest badness gets SIGKILL — Linux `oom_badness`:
-   * RSS + swap entries + page tables, plus oom_score_adj thousandths of all memory; -1000 is never
-   * chosen. @returns the victim, or null when no process can be.
-   */
+  /** The OOM killer (oom.ts). @returns the victim, or null when no process can be chosen. */
   oomKill(): Process | null {
-    let victim: Process | null = null;
-    let worst = 0;
-    const totalPages = this.frames.frameCount + (this.swap?.slotCount ?? 0);
-    for (const p of this.live()) {
-      const mm = p.mm!;
-      if (p.oomScoreAdj <= -1000) continue;
-      const badness = mm.rss + mm.swapEnts + mm.ptPages + Math.trunc((p.oomScoreAdj * totalPages) / 1000);
-      if (badness > worst) {
-        worst = badness;
-        victim = p;
-      }
-    }
-    if (victim) {
-      this.reclaim.stats.oomKills++;
-      if (this.sink) this.sink.push({ type: 'oom-kill', pid: victim.pid, badness: worst });
-      this.kill(victim, {
-        signal: SIGKILL,
-        code: 0,
-        va: 0,
-        reason: `out of memory: killed ${victim.name} (badness ${worst} pages)`,
-      });
-    }
-    return victim;
+    return oomKill(this);
   }
 
   // ---------------------------------------------------------------- user memory access
@@ -335,7 +382,7 @@ export class Kernel {
   access(proc: Process, va: number, access: AccessKind): AccessOutcome {
     const mm = proc.mm;
     invariant(mm !== null, `access by pid ${proc.pid}, which is not running`);
-    this.switchTo(mm);
+    this.asids.switchTo(mm);
     const mmu = this.machine.mmu;
     // Each retry follows a resolved fault; the OOM killer may need one per other process.
     const reclaim = this.reclaim;
@@ -355,7 +402,7 @@ export class Kernel {
         return -1;
       }
       if (!proc.alive) return -1; // the OOM killer chose the faulting process
-      this.switchTo(mm);
+      this.asids.switchTo(mm);
     }
     invariant(false, `access: fault at 0x${va.toString(16)} still unresolved after retries`);
   }
@@ -409,225 +456,55 @@ export class Kernel {
     return true;
   }
 
-  // ---------------------------------------------------------------- pages and mappings (slow path)
+  // ---------------------------------------------------------------- objects (exec, spawn, mmap)
 
-  /** Allocates one zeroed frame (no reclaim). @returns its pfn, or -1 when memory is exhausted. */
-  allocPage(kind: FrameKind, owner: number): number {
-    const pfn = this.frames.alloc(0, kind, owner);
-    if (pfn < 0) return -1;
-    this.machine.mem.zeroFrame(pfn);
-    if (this.sink) this.sink.push({ type: 'frame-alloc', pfn, kind, pid: owner });
-    return pfn;
-  }
-
-  /**
-   * Allocates one zeroed frame for a user page (anonymous, file cache, shmem), reclaiming to make
-   * room, and hands it to the replacement policy. @returns its pfn, or -1 when nothing could be
-   * reclaimed (the caller runs the OOM killer).
-   */
-  allocUserPage(
-    kind: FrameKind,
-    owner: number,
-    write: boolean,
-    page: number,
-    charge: number = owner,
-  ): number {
-    if (!this.reclaim.makeRoom(page, charge)) return -1;
-    let pfn = this.allocPage(kind, owner);
-    while (pfn < 0) {
-      if (!this.reclaim.evictOne(page)) return -1;
-      pfn = this.allocPage(kind, owner);
-    }
-    this.reclaim.track(pfn, write, page, charge);
-    return pfn;
-  }
-
-  /** Drops a reference to a frame; the last one frees it (and its swap-cache slot), announced. */
-  putPage(pfn: number): void {
-    const f = this.frames;
-    const kind = f.kind[pfn]! as FrameKind;
-    const owner = f.owner[pfn]!;
-    if (f.refcount[pfn] === 1) {
-      this.reclaim.untrack(pfn);
-      const slot = f.swapSlot[pfn]!;
-      if (slot >= 0) {
-        this.swap!.put(slot);
-        f.swapSlot[pfn] = -1;
-      }
-    }
-    if (f.put(pfn) && this.sink) this.sink.push({ type: 'frame-free', pfn, kind, pid: owner });
-  }
-
-  /** A fresh anon_vma identity for a VMA getting its first anonymous page. */
-  newAnonVma(): number {
-    return this.nextAnonVma++;
-  }
-
-  /**
-   * The frame caching page `index` of `obj`, reading it in when absent.
-   * @returns the pfn (the cache's reference, not the caller's) and whether I/O was needed; pfn -1 when
-   * memory is exhausted.
-   */
-  objectPage(
-    obj: MemObject,
-    index: number,
-    write = false,
-    charge = NO_OWNER,
-  ): { pfn: number; major: boolean } {
-    const cached = obj.pages.get(index);
-    if (cached !== undefined) return { pfn: cached, major: false };
-    const kind = obj.kind === 'shmem' ? FRAME_SHMEM : obj.kind === 'kernel' ? FRAME_KERNEL : FRAME_FILE;
-    const pfn =
-      kind === FRAME_KERNEL
-        ? this.allocPage(kind, NO_OWNER)
-        : this.allocUserPage(kind, NO_OWNER, write, objectPageId(obj.id, index), charge);
-    if (pfn < 0) return { pfn: -1, major: false };
-    const slot = obj.swapped.get(index);
-    if (slot !== undefined) {
-      // A shmem page coming back from swap: a major fault.
-      this.swap!.read(slot, this.machine.mem.frame(pfn));
-      this.swap!.put(slot);
-      obj.swapped.delete(index);
-      this.reclaim.stats.swapIns++;
-      this.frames.objectId[pfn] = obj.id;
-      this.frames.objectIndex[pfn] = index;
-      obj.pages.set(index, pfn);
-      return { pfn, major: true };
-    }
-    if (obj.data) {
-      const start = index * this.pageSize;
-      const end = Math.min(start + this.pageSize, obj.data.byteLength);
-      if (end > start) this.machine.mem.bytes.set(obj.data.subarray(start, end), pfn * this.pageSize);
-    }
-    this.frames.objectId[pfn] = obj.id;
-    this.frames.objectIndex[pfn] = index;
-    obj.pages.set(index, pfn);
-    this.objects.set(obj.id, obj);
-    return { pfn, major: obj.kind === 'file' };
-  }
-
-  /** A VMA starts to use `obj`. */
-  holdObject(obj: MemObject): void {
-    obj.mapCount++;
-    this.objects.set(obj.id, obj);
-    if (obj.kind !== 'shmem') this.mapped.set(obj.path, obj);
-  }
-
-  /** The object for the file at `path`: the one already mapped (sharing its page cache), or a new one. */
+  /** The file at `path` with these bytes, in the simulated filesystem (sharing its page cache). */
   fileObject(path: string, bytes: Uint8Array): MemObject {
-    const open = this.mapped.get(path);
-    if (open !== undefined && open.kind === 'file' && open.data !== null && sameBytes(open.data, bytes))
-      return open;
-    return fileObject(path, bytes);
+    return this.fs.open(path, bytes);
   }
 
   /** Pages the kernel shows every process (`[vdso]`, `[vvar]`): one object per name while mapped. */
   kernelObject(name: string, sizeBytes: number): MemObject {
-    const open = this.mapped.get(name);
-    if (open !== undefined && open.kind === 'kernel') return open;
-    return new MemObject('kernel', name, new Uint8Array(sizeBytes), sizeBytes, '00:00');
+    const open = this.kernelObjects.get(name);
+    if (open !== undefined && open.id >= 0) return open;
+    const obj = new MemObject('kernel', name, new Uint8Array(sizeBytes), sizeBytes, '00:00', 0, this.pageSize);
+    this.pageCache.register(obj);
+    this.kernelObjects.set(name, obj);
+    return obj;
   }
 
-  /** A VMA stops using its object; the last one out frees the object's cached pages. */
+  /** Makes sure a VMA's object is known to the page cache (mapping it links it; see Mm.insert). */
+  holdObject(obj: MemObject): void {
+    this.pageCache.register(obj);
+  }
+
+  /** A VMA was removed from its mm: an object with no VMA left may die (shmem, deleted files, vdso). */
   releaseVmaObject(vma: Vma): void {
     const obj = vma.object;
-    if (!obj) return;
-    obj.mapCount--;
-    invariant(obj.mapCount >= 0, `object ${obj.path}: negative map count`);
-    if (obj.mapCount > 0) return;
-    for (const pfn of obj.pages.values()) {
-      invariant(this.frames.mapcount[pfn] === 0, `object ${obj.path}: cached page ${pfn} still mapped`);
-      this.putPage(pfn);
-    }
-    obj.pages.clear();
-    for (const slot of obj.swapped.values()) this.swap!.put(slot);
-    obj.swapped.clear();
-    this.objects.delete(obj.id);
-    if (this.mapped.get(obj.path) === obj) this.mapped.delete(obj.path);
-  }
-
-  /**
-   * Writes a leaf entry mapping `pfn` at page `vpn` of `mm` and counts the mapping. The caller has
-   * taken the reference the mapping now holds. `entryPa` is the leaf entry's address.
-   */
-  installPte(mm: Mm, entryPa: number, pfn: number, rights: PteRights, dirty: boolean, va = -1): void {
-    const fmt = this.machine.arch.pte;
-    let flags = fmt.leafFlags(rights);
-    if (dirty) flags |= fmt.dirty;
-    this.machine.mmu.writeEntry(entryPa, fmt.encodeLo(pfn, flags), fmt.encodeHi(pfn, !rights.exec));
-    this.frames.mapcount[pfn]!++;
-    if (this.frames.kind[pfn] === FRAME_ANON) this.frames.rmapVa[pfn] = va;
-    this.addRss(mm, pfn, 1);
-    mm.noteRss();
-  }
-
-  /** Adjusts the RSS counter that matches the frame's kind. */
-  addRss(mm: Mm, pfn: number, delta: number): void {
-    switch (this.frames.kind[pfn]) {
-      case FRAME_ANON:
-        mm.rssAnon += delta;
-        break;
-      case FRAME_SHMEM:
-        mm.rssShmem += delta;
-        break;
-      case FRAME_FILE:
-      case FRAME_KERNEL:
-        mm.rssFile += delta;
-        break;
-      default:
-        invariant(false, `rss: frame ${pfn} of kind ${this.frames.kind[pfn]} is not mappable`);
-    }
-  }
-
-  /** Rights a leaf entry gets in `vma` for frame `pfn` (write only where no COW is pending). */
-  rightsFor(vma: Vma, pfn: number): PteRights {
-    const f = this.frames;
-    const exclusiveAnon = f.kind[pfn] === FRAME_ANON && f.mapcount[pfn]! <= 1 && f.refcount[pfn] === 1;
-    const writable = (vma.flags & 0x2) !== 0 && (vma.isShared() || exclusiveAnon);
-    // VM_READ | VM_WRITE: write implies read; an execute-only VMA gets an execute-only leaf (RISC-V).
-    const readable = (vma.flags & 0x3) !== 0;
-    return { read: readable, write: writable, user: true, exec: (vma.flags & 0x4) !== 0 };
-  }
-
-  /**
-   * Clears every leaf entry of [start, end) in `mm`: drops the mappings (freeing anonymous pages no
-   * one else holds) and invalidates the TLB for the range. Page tables stay.
-   */
-  zapRange(proc: Process, mm: Mm, start: number, end: number): void {
-    const fmt = this.machine.arch.pte;
-    const mmu = this.machine.mmu;
-    const startVpn = start / this.pageSize;
-    const endVpn = end / this.pageSize;
-    this.pageTables.forEachLeaf(mm, startVpn, endVpn, (_vpn, entryPa, lo, hi) => {
-      if ((lo & fmt.present) !== 0 || (lo & fmt.swProtNone) !== 0) {
-        const pfn = fmt.pfnOf(lo, hi);
-        this.frames.mapcount[pfn]!--;
-        this.addRss(mm, pfn, -1);
-        this.putPage(pfn);
-      } else if ((lo & fmt.swSwap) !== 0) {
-        this.swap!.put(fmt.pfnOf(lo, hi));
-        mm.swapEnts--;
-      } else {
-        invariant(false, `zap: pid ${proc.pid} has an unknown non-present entry ${fmt.formatRaw(lo, hi)}`);
+    if (obj !== null) {
+      this.pageCache.released(obj);
+      if (obj.id < 0 && obj.committedPages > 0) {
+        this.commit.add(-obj.committedPages);
+        obj.committedPages = 0;
       }
-      mmu.writeEntry(entryPa, 0, 0);
-    });
-    this.flushTlbRange(mm, startVpn, endVpn);
+    }
+    for (const av of vma.anonChain) this.mappings.releaseIfUnused(av);
   }
 
-  /** TLB shootdown for a range of `mm` (only meaningful while its ASID is current). */
-  flushTlbRange(mm: Mm, startVpn: number, endVpn: number): void {
-    const tlb = this.machine.tlb;
-    if (this.asidBits === 0) {
-      if (this.current === mm) tlb.invalidateRange(0, startVpn, endVpn);
-    } else if (this.asidGen.get(mm) === this.asidGeneration) {
-      tlb.invalidateRange(mm.asid, startVpn, endVpn);
-    }
-    if (this.sink) this.sink.push({ type: 'tlb-flush', asid: mm.asid, startVpn, endVpn });
+  /** Objects with an id (files, shmem, the vdso), by id. */
+  get objects(): Map<number, MemObject> {
+    const out = new Map<number, MemObject>();
+    for (const m of this.mappings.all()) if (m instanceof MemObject) out.set(m.id, m);
+    return out;
   }
 
   /** True when `mm`'s TLB entries are tagged with its current ASID (for the coherence check). */
   asidIsLive(mm: Mm): boolean {
-    return this.asidBits === 0 ? this.current === mm : this.asidGen.get(mm) === this.asidGeneration;
+    return this.asids.isLive(mm);
+  }
+
+  /** TLB shootdown for a range of `mm`. */
+  flushTlbRange(mm: Mm, startVpn: number, endVpn: number): void {
+    this.asids.flushRange(mm, startVpn, endVpn);
   }
 }

@@ -13,8 +13,17 @@ export interface UserLayout {
   readonly stackTop: number;
   /** Where a non-PIE program's code starts by default (the link address). */
   readonly codeBase: number;
-  /** vm.mmap_min_addr: no mapping below it. */
+  /**
+   * The kernel's effective `mmap_min_addr`: the larger of vm.mmap_min_addr and the security modules'
+   * CONFIG_LSM_MMAP_MIN_ADDR (64 KiB). A hint below it is raised to it (`round_hint_to_min`), placement
+   * never goes below it, nor does stack growth.
+   */
   readonly mmapMinAddr: number;
+  /**
+   * vm.mmap_min_addr (`dac_mmap_min_addr`, 4096): an unprivileged MAP_FIXED below it is EPERM
+   * (`cap_mmap_addr`); vmscope's processes are unprivileged.
+   */
+  readonly dacMmapMinAddr: number;
   /** Size the `[stack]` VMA starts with (Linux: the argument pages plus 128 KiB). */
   readonly initialStackBytes: number;
   /** Default RLIMIT_STACK. */
@@ -31,7 +40,8 @@ const X86_64: UserLayout = {
   taskSize: 0x7ffffffff000,
   stackTop: 0x7ffffffff000,
   codeBase: 0x400000,
-  mmapMinAddr: 4096,
+  mmapMinAddr: 65536,
+  dacMmapMinAddr: 4096,
   initialStackBytes: 132 * KiB,
   rlimitStack: 8 * MiB,
   stackGuardGap: 256 * 4096,
@@ -51,6 +61,7 @@ const LAYOUTS: Record<ArchName, UserLayout> = {
     stackTop: 0x10000,
     codeBase: 0x1000,
     mmapMinAddr: 64,
+    dacMmapMinAddr: 64,
     initialStackBytes: 128,
     rlimitStack: 2 * KiB,
     stackGuardGap: 4 * 64,
@@ -63,6 +74,7 @@ const LAYOUTS: Record<ArchName, UserLayout> = {
     stackTop: 0x8000,
     codeBase: 0x400,
     mmapMinAddr: 32,
+    dacMmapMinAddr: 32,
     initialStackBytes: 64,
     rlimitStack: 1 * KiB,
     stackGuardGap: 4 * 32,

@@ -1,20 +1,31 @@
 /**
  * An address space (Linux `mm_struct`): the sorted VMA list, the page-table root and ASID, the
- * brk/stack/code markers, and the counters /proc/PID/status reports.
+ * brk/stack/code markers, and the counters /proc/PID/status reports. Threads share one; it lives until
+ * the last of its users exits.
+ *
+ * A VMA in the list is on the reverse-map lists of its anon_vmas and of its object (Linux's
+ * anon_vma_chain and i_mmap): `insert` and `remove` keep that true.
  */
 import { invariant } from '../base/errors.js';
+import type { CommitAccounting } from './commit.js';
 import type { UserLayout } from './layout.js';
-import { VM_EXEC, VM_SHARED, VM_STACK, VM_WRITE, type Vma } from './vma.js';
+import { VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_SHARED, VM_STACK, VM_WRITE, type Vma } from './vma.js';
 
 /** Resource limits in bytes; `Infinity` = unlimited. */
 export interface Rlimits {
   stack: number;
   data: number;
   as: number;
+  /** RLIMIT_MEMLOCK (Linux's default: 8 MiB). */
+  memlock: number;
 }
 
 export class Mm {
   readonly pageSize: number;
+  /** The thread-group id of the process that owns it (its page tables are charged to it). */
+  pid = 0;
+  /** Tasks using this address space (a process and its threads). */
+  users = 1;
   /** VMAs sorted by start, never overlapping. */
   readonly vmas: Vma[] = [];
   rootPfn = -1;
@@ -51,16 +62,24 @@ export class Mm {
   rssFile = 0;
   rssShmem = 0;
   swapEnts = 0;
+  /** Flags every new mapping gets (mlockall(MCL_FUTURE): VM_LOCKED), Linux `mm->def_flags`. */
+  defFlags = 0;
+  /** Pages of VM_LOCKED VMAs (VmLck). */
+  lockedVm = 0;
   minflt = 0;
   majflt = 0;
 
   /** The address-space policy of this process (a 32-bit process on a 64-bit kernel has its own). */
   layout: UserLayout;
 
-  constructor(pageSize: number, rlimits: Rlimits, layout: UserLayout) {
+  /** Where VM_ACCOUNT pages are counted (Committed_AS), or null. */
+  readonly commit: CommitAccounting | null;
+
+  constructor(pageSize: number, rlimits: Rlimits, layout: UserLayout, commit: CommitAccounting | null = null) {
     this.pageSize = pageSize;
     this.rlimits = rlimits;
     this.layout = layout;
+    this.commit = commit;
   }
 
   get rss(): number {
@@ -114,6 +133,9 @@ export class Mm {
     invariant(at === undefined || at.start >= vma.end, `mm: insert of [${vma.start}, ${vma.end}) overlaps`);
     this.vmas.splice(i, 0, vma);
     this.account(vma.flags, (vma.end - vma.start) / this.pageSize);
+    vma.mm = this;
+    for (const av of vma.anonChain) av.vmas.add(vma);
+    vma.object?.vmas.add(vma);
   }
 
   /** Removes a VMA from the list and un-accounts its pages (its page tables are the caller's). */
@@ -122,6 +144,9 @@ export class Mm {
     invariant(i >= 0, 'mm: remove of a VMA that is not in the list');
     this.vmas.splice(i, 1);
     this.account(vma.flags, -(vma.end - vma.start) / this.pageSize);
+    vma.mm = null;
+    for (const av of vma.anonChain) av.vmas.delete(vma);
+    vma.object?.vmas.delete(vma);
   }
 
   /** Moves a VMA's bounds, keeping the accounting right. The caller keeps the list ordered. */
@@ -140,9 +165,11 @@ export class Mm {
     this.account(flags, pages);
   }
 
-  /** Linux `vm_stat_account`: total, then exec, stack or data by the flags. */
+  /** Linux `vm_stat_account`: total, then exec, stack or data by the flags (and locked pages). */
   account(flags: number, pages: number): void {
     this.totalVm += pages;
+    if (flags & VM_LOCKED) this.lockedVm += pages;
+    if (flags & VM_ACCOUNT) this.commit?.add(pages);
     if ((flags & (VM_EXEC | VM_WRITE | VM_STACK)) === VM_EXEC) this.execVm += pages;
     else if ((flags & VM_STACK) === VM_STACK) this.stackVm += pages;
     else if ((flags & (VM_WRITE | VM_SHARED | VM_STACK)) === VM_WRITE) this.dataVm += pages;

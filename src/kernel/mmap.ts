@@ -7,6 +7,7 @@ import { invariant } from '../base/errors.js';
 import { alignUp } from '../base/units.js';
 import {
   EACCES,
+  EAGAIN,
   EBADF,
   EEXIST,
   EINVAL,
@@ -16,6 +17,7 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_LOCKED,
   MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
@@ -27,7 +29,7 @@ import {
 } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { taskUnmappedBase } from './layout.js';
-import { type MemObject, shmemObject } from './memobject.js';
+import { MemObject } from './memobject.js';
 import type { Mm } from './mm.js';
 import { vmaName } from './proc.js';
 import type { Process } from './process.js';
@@ -38,6 +40,8 @@ import {
   VM_ACCESS_FLAGS,
   VM_ACCOUNT,
   VM_GROWSDOWN,
+  VM_LOCKED,
+  VM_LOCKONFAULT,
   VM_MAY_ALL,
   VM_MAYSHARE,
   VM_MAYWRITE,
@@ -115,8 +119,8 @@ export function getUnmappedArea(
   if (flags & MAP_FIXED) {
     if (addr % ps !== 0) return -EINVAL;
     if (len > mm.taskSize - addr) return -ENOMEM;
-    // security_mmap_addr: an unprivileged process may not map below vm.mmap_min_addr.
-    if (addr < mm.layout.mmapMinAddr) return -EPERM;
+    // security_mmap_addr (cap_mmap_addr): an unprivileged process may not map below vm.mmap_min_addr.
+    if (addr < mm.layout.dacMmapMinAddr) return -EPERM;
     return addr;
   }
   if (addr !== 0) {
@@ -162,16 +166,22 @@ function thpArea(k: Kernel, mm: Mm, len: number, off: number, thp: number): numb
 
 /**
  * Splits `vma` at `at` (page-aligned, strictly inside). @returns the upper part, now in the list, or
- * -errno (special mappings refuse; the map count limit gives ENOMEM).
+ * -errno: special mappings refuse (EINVAL); with `checkCount` (Linux `split_vma`, as mprotect and madvise
+ * split) the map count limit gives ENOMEM — munmap's splits (`__split_vma`) may exceed it for a moment.
  */
-export function splitVma(k: Kernel, mm: Mm, vma: Vma, at: number): Vma | number {
+export function splitVma(
+  k: Kernel,
+  mm: Mm,
+  vma: Vma,
+  at: number,
+  opts: { checkCount: boolean } = { checkCount: true },
+): Vma | number {
   invariant(at > vma.start && at < vma.end && at % k.pageSize === 0, 'splitVma: bad split point');
   if (vma.special !== null || (vma.flags & VM_SPECIAL) !== 0) return -EINVAL;
-  if (mm.vmas.length >= k.maxMapCount) return -ENOMEM;
+  if (opts.checkCount && mm.vmas.length >= k.maxMapCount) return -ENOMEM;
   const upper = vma.clone();
   upper.start = at;
   upper.pgoff = vma.pgoff + (at - vma.start) / k.pageSize;
-  if (upper.object) k.holdObject(upper.object);
   mm.resize(vma, vma.start, at);
   mm.insert(upper);
   return upper;
@@ -190,10 +200,14 @@ export function mergeAround(k: Kernel, mm: Mm, vma: Vma): Vma {
   return cur;
 }
 
-/** Folds `b` (just above) into `a`. */
+/** Folds `b` (just above) into `a`; `a` adopts `b`'s anon_vma when it has none. */
 function absorb(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
   const end = b.end;
-  if (a.anonVma === 0) a.anonVma = b.anonVma;
+  if (a.anonVma === null && b.anonVma !== null) {
+    a.anonVma = b.anonVma;
+    a.anonChain = [...b.anonChain];
+    for (const av of a.anonChain) av.vmas.add(a);
+  }
   mm.remove(b);
   k.releaseVmaObject(b);
   mm.resize(a, a.start, end);
@@ -201,17 +215,28 @@ function absorb(k: Kernel, mm: Mm, a: Vma, b: Vma): void {
 
 /**
  * Removes [start, end) from the address space: splits the VMAs at the edges, zaps their pages and
- * frees the page tables the hole leaves unused. @returns 0 or -errno (nothing changed on error).
+ * frees the page tables the hole leaves unused (Linux `do_vmi_align_munmap`). @returns 0 or -errno;
+ * on error nothing has changed.
+ *
+ * The only error is Linux's: a hole in the middle of one VMA when the map count is at its limit
+ * (-ENOMEM), checked before anything is split. Other splits may take the count one over the limit
+ * for a moment; removing the range brings it back (munmap never leaves more VMAs than it found, but
+ * for that middle case).
  */
 export function unmapRange(k: Kernel, proc: Process, mm: Mm, start: number, end: number): number {
   let i = mm.findIndex(start);
   let first = mm.vmas[i];
   if (!first || first.start >= end) return 0;
-  // Linux checks the map count before splitting: an unmap in the middle of one VMA adds one.
   if (first.start < start && first.end > end && mm.vmas.length >= k.maxMapCount) return -ENOMEM;
+  // Special mappings refuse to split: find out before splitting anything.
+  const lastIndex = mm.findIndex(end - 1);
+  const last = mm.vmas[lastIndex];
+  const splitsLast = last !== undefined && last.start < end && last.end > end;
+  const isSpecial = (v: Vma) => v.special !== null || (v.flags & VM_SPECIAL) !== 0;
+  if ((first.start < start && isSpecial(first)) || (splitsLast && isSpecial(last!))) return -EINVAL;
   if (first.start < start) {
-    const upper = splitVma(k, mm, first, start);
-    if (typeof upper === 'number') return upper;
+    const upper = splitVma(k, mm, first, start, { checkCount: false });
+    invariant(typeof upper !== 'number', 'unmapRange: a checked split failed');
     first = upper;
     i++;
   }
@@ -219,11 +244,11 @@ export function unmapRange(k: Kernel, proc: Process, mm: Mm, start: number, end:
   for (let j = i; j < mm.vmas.length && mm.vmas[j]!.start < end; j++) doomed.push(mm.vmas[j]!);
   const lastVma = doomed[doomed.length - 1]!;
   if (lastVma.end > end) {
-    const upper = splitVma(k, mm, lastVma, end);
-    if (typeof upper === 'number') return upper;
+    const upper = splitVma(k, mm, lastVma, end, { checkCount: false });
+    invariant(typeof upper !== 'number', 'unmapRange: a checked split failed');
   }
   for (const vma of doomed) {
-    k.zapRange(proc, mm, vma.start, vma.end);
+    k.vm.zapRange(mm, vma.start, vma.end);
     mm.remove(vma);
     k.releaseVmaObject(vma);
     if (k.sink) k.sink.push({ type: 'vma-unmap', pid: proc.pid, start: vma.start, end: vma.end });
@@ -255,9 +280,9 @@ export function mayExpandVm(k: Kernel, mm: Mm, vmFlags: number, pages: number): 
   return true;
 }
 
-/** Overcommit heuristic (vm.overcommit_memory=0): refuse only what exceeds all of RAM (and swap). */
-export function enoughMemory(k: Kernel, pages: number): boolean {
-  return pages <= k.frames.frameCount;
+/** security_vm_enough_memory_mm: may `mm` commit `pages` more (commit.ts, per overcommit mode)? */
+export function enoughMemory(k: Kernel, mm: Mm, pages: number): boolean {
+  return k.commit.vmEnoughMemory(pages, mm.totalVm);
 }
 
 export interface MmapRequest {
@@ -298,7 +323,8 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     addr -= addr % ps;
     if (addr < mm.layout.mmapMinAddr) addr = alignUp(mm.layout.mmapMinAddr, ps);
   }
-  if (mm.vmas.length >= k.maxMapCount) return -ENOMEM;
+  // do_mmap: "too many mappings?" (the count may reach the limit plus one).
+  if (mm.vmas.length > k.maxMapCount) return -ENOMEM;
   addr = getUnmappedArea(k, mm, addr, len, flags, file, offset / ps);
   if (addr < 0) return addr;
   const end = addr + len;
@@ -314,24 +340,38 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
-  if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
-  // calc_vm_flag_bits: a thread stack gets no huge pages, so it never merges with plain anonymous memory.
+  // MAP_NORESERVE is honoured only where overcommit is allowed.
+  if (flags & MAP_NORESERVE && k.commit.mode !== 2) vmFlags |= VM_NORESERVE;
   if (flags & MAP_STACK) vmFlags |= VM_NOHUGEPAGE;
+  if (flags & MAP_LOCKED) vmFlags |= VM_LOCKED;
+  vmFlags |= mm.defFlags;
   const pages = len / ps;
   // Pages an overlapped MAP_FIXED region gives back count against the limits too.
   let replaced = 0;
   if (overlaps)
     for (const v of mm.vmas) replaced += Math.max(0, Math.min(v.end, end) - Math.max(v.start, addr)) / ps;
   if (!mayExpandVm(k, mm, vmFlags, pages - replaced)) return -ENOMEM;
-  if (accountable(vmFlags)) {
-    if (!enoughMemory(k, pages)) return -ENOMEM;
-    vmFlags |= VM_ACCOUNT;
+  if (vmFlags & VM_LOCKED && (mm.lockedVm + pages) * ps > mm.rlimits.memlock) return -EAGAIN;
+  const shmem = file === null && shared;
+  if (accountable(vmFlags) || (shmem && !(vmFlags & VM_NORESERVE))) {
+    // Private writable memory is charged through its VMA; shmem through its object (shmem_acct_size).
+    if (!enoughMemory(k, mm, pages)) return -ENOMEM;
+    if (!shmem) vmFlags |= VM_ACCOUNT;
   }
   if (overlaps) {
     const r = unmapRange(k, proc, mm, addr, end);
     if (r < 0) return r;
   }
-  const object = file ?? (shared ? shmemObject(len) : null);
+  let object = file;
+  if (shmem) {
+    object = k.pageCache.register(
+      new MemObject('shmem', '/dev/zero (deleted)', null, len, '00:01', k.fs.newInode(), ps),
+    );
+    if (!(vmFlags & VM_NORESERVE)) {
+      object.committedPages = pages;
+      k.commit.add(pages);
+    }
+  }
   const pgoff = file !== null ? offset / ps : shared ? 0 : addr / ps;
   const vma = new Vma(addr, end, vmFlags, pgoff, object);
   if (vma.object) k.holdObject(vma.object);
@@ -346,12 +386,13 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
       perms: permString(vmFlags),
       name: vmaName(mm, merged),
     });
-  if (flags & MAP_POPULATE) populate(k, proc, addr, end, prot);
+  const lockNow = (vmFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED;
+  if (flags & MAP_POPULATE || lockNow) populate(k, proc, addr, end, prot & PROT_WRITE && !shared ? prot : prot & ~PROT_WRITE);
   return addr;
 }
 
-/** MAP_POPULATE: fault every page in now (a write fault where writable). */
-function populate(k: Kernel, proc: Process, start: number, end: number, prot: number): void {
+/** MAP_POPULATE, mlock: fault every page in now (a write fault where writable and private). */
+export function populate(k: Kernel, proc: Process, start: number, end: number, prot: number): void {
   if (!(prot & (PROT_READ | PROT_WRITE))) return;
   const access = prot & PROT_WRITE ? 1 : 0;
   for (let va = start; va < end && proc.alive; va += k.pageSize) k.access(proc, va, access);
@@ -387,9 +428,20 @@ export function sysMprotect(k: Kernel, proc: Process, start: number, len: number
     let newFlags = (vma.flags & ~VM_ACCESS_FLAGS) | protToVmFlags(prot);
     // A right the VMA's VM_MAY* bits never allowed.
     if ((newFlags & ~(vma.flags >> 4) & VM_ACCESS_FLAGS) !== 0) return -EACCES;
-    if (newFlags & VM_WRITE && !(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE)))
-      newFlags |= VM_ACCOUNT;
     const tmpEnd = Math.min(vma.end, end);
+    const pages = (tmpEnd - nstart) / ps;
+    if (newFlags & VM_WRITE) {
+      // mprotect_fixup: memory turning into data is checked against the limits, and charged.
+      if (!mayExpandVm(k, mm, newFlags, pages) && mayExpandVm(k, mm, vma.flags, pages)) return -ENOMEM;
+      if (!(vma.flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
+        if (!enoughMemory(k, mm, pages)) return -ENOMEM;
+        newFlags |= VM_ACCOUNT;
+      }
+    } else if (vma.flags & VM_ACCOUNT && vma.isAnonymous() && vma.anonVma === null) {
+      // Anonymous memory with no page yet stops being charged when it can no longer be written, so
+      // it may merge with a neighbour that never was (Linux mprotect_fixup).
+      newFlags &= ~VM_ACCOUNT;
+    }
     const r = mprotectFixup(k, proc, mm, vma, nstart, tmpEnd, newFlags);
     if (r < 0) return r;
     nstart = tmpEnd;
@@ -401,18 +453,22 @@ export function sysMprotect(k: Kernel, proc: Process, start: number, len: number
   }
 }
 
-/** Gives [start, end) of `vma` the flags `newFlags`: split, rewrite the PTEs, merge. */
-function mprotectFixup(
+/**
+ * Gives [start, end) of `vma` the flags `newFlags` (Linux `vma_modify_flags`): split, set, rewrite the
+ * entries when the access rights changed, merge. @returns the VMA now covering the range, or -errno
+ * (a split refused: special mappings, or the map count limit).
+ */
+export function vmaModifyFlags(
   k: Kernel,
-  proc: Process,
   mm: Mm,
   vma: Vma,
   start: number,
   end: number,
   newFlags: number,
-): number {
-  if (newFlags === vma.flags) return 0;
+): Vma | number {
+  if (newFlags === vma.flags) return vma;
   let target = vma;
+  // As on Linux, a second split that fails leaves the first one made (two VMAs that could merge).
   if (start > target.start) {
     const upper = splitVma(k, mm, target, start);
     if (typeof upper === 'number') return upper;
@@ -422,30 +478,25 @@ function mprotectFixup(
     const r = splitVma(k, mm, target, end);
     if (typeof r === 'number') return r;
   }
+  const rightsChanged = ((target.flags ^ newFlags) & VM_ACCESS_FLAGS) !== 0;
   mm.setFlags(target, newFlags);
-  changeProtection(k, mm, target);
-  const merged = mergeAround(k, mm, target);
-  if (k.sink)
-    k.sink.push({ type: 'vma-protect', pid: proc.pid, start, end, perms: permString(merged.flags) });
-  return 0;
+  if (rightsChanged) k.vm.changeProtection(mm, target);
+  return mergeAround(k, mm, target);
 }
 
-/** Rewrites the entries of `vma`'s present pages for its (new) flags, then flushes the TLB. */
-function changeProtection(k: Kernel, mm: Mm, vma: Vma): void {
-  const fmt = k.machine.arch.pte;
-  const mmu = k.machine.mmu;
-  const ps = k.pageSize;
-  const accessible = vma.isAccessible();
-  k.pageTables.forEachLeaf(mm, vma.start / ps, vma.end / ps, (_vpn, entryPa, lo, hi) => {
-    if ((lo & fmt.present) === 0 && (lo & fmt.swProtNone) === 0) return;
-    const pfn = fmt.pfnOf(lo, hi);
-    const keep = lo & (fmt.accessed | fmt.dirty);
-    if (!accessible) {
-      mmu.writeEntry(entryPa, fmt.encodeLo(pfn, fmt.swProtNone | keep), fmt.encodeHi(pfn, false));
-      return;
-    }
-    const rights = k.rightsFor(vma, pfn);
-    mmu.writeEntry(entryPa, fmt.encodeLo(pfn, fmt.leafFlags(rights) | keep), fmt.encodeHi(pfn, !rights.exec));
-  });
-  k.flushTlbRange(mm, vma.start / ps, vma.end / ps);
+/** mprotect's step over one VMA. */
+function mprotectFixup(
+  k: Kernel,
+  proc: Process,
+  mm: Mm,
+  vma: Vma,
+  start: number,
+  end: number,
+  newFlags: number,
+): number {
+  const merged = vmaModifyFlags(k, mm, vma, start, end, newFlags);
+  if (typeof merged === 'number') return merged;
+  if (k.sink && newFlags !== vma.flags)
+    k.sink.push({ type: 'vma-protect', pid: proc.pid, start, end, perms: permString(merged.flags) });
+  return 0;
 }

@@ -9,7 +9,7 @@ import { invariant } from '../base/errors.js';
 import type { Arch } from '../hw/arch.js';
 import type { Mmu } from '../hw/mmu.js';
 import type { PteFormat } from '../hw/pte.js';
-import { FRAME_PAGETABLE, type FrameAllocator } from './frames.js';
+import { FRAME_PAGETABLE, type FrameTable } from './frames.js';
 import type { Mm } from './mm.js';
 
 /** Called for a new or freed table, so the kernel can emit events. */
@@ -19,7 +19,7 @@ export class PageTables {
   private readonly arch: Arch;
   private readonly fmt: PteFormat;
   private readonly mmu: Mmu;
-  private readonly frames: FrameAllocator;
+  private readonly frames: FrameTable;
   /** Pages covered by one entry at each level. */
   readonly entrySpan: number[];
   /** Entries per table at each level. */
@@ -28,7 +28,7 @@ export class PageTables {
   /** Called when no frame is free for a table: reclaim one. @returns false when nothing could be. */
   onNoMemory: (() => boolean) | null = null;
 
-  constructor(arch: Arch, mmu: Mmu, frames: FrameAllocator) {
+  constructor(arch: Arch, mmu: Mmu, frames: FrameTable) {
     this.arch = arch;
     this.fmt = arch.pte;
     this.mmu = mmu;

@@ -19,6 +19,7 @@ export function vmaName(mm: Mm, vma: Vma): string {
   if (vma.object !== null) return vma.object.path;
   if (vma.start < mm.brk && vma.end > mm.startBrk) return '[heap]';
   if (vma.start <= mm.startStack && vma.end >= mm.startStack) return '[stack]';
+  if (vma.anonName !== null) return `[anon:${vma.anonName}]`;
   return '';
 }
 
@@ -48,7 +49,8 @@ export interface MapsEntry {
 export const VSYSCALL_START = exactNumber(0xffffffffff600000n);
 export const VSYSCALL_END = exactNumber(0xffffffffff601000n);
 
-export function mapsEntries(mm: Mm): MapsEntry[] {
+/** The maps lines of `mm`; `vsyscallPage` is the arch's `[vsyscall]` address (for 64-bit processes). */
+export function mapsEntries(mm: Mm, vsyscallPage: number | null = VSYSCALL_START): MapsEntry[] {
   const lines: MapsEntry[] = mm.vmas.map((vma) => {
     const file = vma.special === null ? vma.object : null;
     return {
@@ -62,7 +64,7 @@ export function mapsEntries(mm: Mm): MapsEntry[] {
       vma,
     };
   });
-  if (mm.vsyscall) {
+  if (mm.vsyscall && vsyscallPage !== null) {
     lines.push({
       start: VSYSCALL_START,
       end: VSYSCALL_END,

@@ -1,4 +1,8 @@
-/** A simulated process: a pid, a name, an address space while it lives, and how it ended. */
+/**
+ * A simulated task: a process, or a thread of one (Linux `task_struct`). Threads of a process share
+ * its address space and its thread-group id (`tgid`, the process's pid); a process's own task has
+ * `pid === tgid`. A task has an address space while it lives, and records how it ended.
+ */
 import type { Mm } from './mm.js';
 
 export type ProcessState = 'running' | 'exited' | 'killed';
@@ -15,7 +19,12 @@ export interface SignalInfo {
 }
 
 export class Process {
+  /** The task id (a thread's tid). */
   readonly pid: number;
+  /** The thread group: the pid of the process this task belongs to. */
+  readonly tgid: number;
+  /** The parent process's pid (0 for none). */
+  readonly ppid: number;
   readonly name: string;
   state: ProcessState = 'running';
   /** The address space; null once the process has exited and everything was reclaimed. */
@@ -39,13 +48,20 @@ export class Process {
     reclaimedSwap: number;
   } | null = null;
 
-  constructor(pid: number, name: string, mm: Mm) {
+  constructor(pid: number, name: string, mm: Mm, opts: { tgid?: number; ppid?: number } = {}) {
     this.pid = pid;
+    this.tgid = opts.tgid ?? pid;
+    this.ppid = opts.ppid ?? 0;
     this.name = name;
     this.mm = mm;
   }
 
   get alive(): boolean {
     return this.state === 'running';
+  }
+
+  /** True for a thread other than its process's first one. */
+  get isThread(): boolean {
+    return this.pid !== this.tgid;
   }
 }

@@ -1,8 +1,7 @@
 /**
- * Memory pressure: which user pages live in frames, which page the replacement policy gives up when
- * room is needed, and how it leaves — an anonymous or shmem page to a swap slot (written only when
- * dirty or never written before), a clean file page simply dropped. A later access brings it back:
- * a major fault that reads the slot (or the file).
+ * Memory pressure: which user pages live in frames, and which page the replacement policy gives up
+ * when room is needed. How a page leaves (to swap, written back, dropped) is vmscan's business: this
+ * file talks to it through one narrow call, {@link Evictor}.
  *
  * Every user page (anonymous, file cache, shmem) occupies one policy slot; page tables and kernel
  * pages are not evictable. The policy sees every access the kernel serves (`touch`): for policies a
@@ -14,23 +13,19 @@
  * slots and the same policy.
  */
 import { invariant } from '../base/errors.js';
-import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM } from './frames.js';
-import type { Kernel } from './kernel.js';
-import type { MemObject } from './memobject.js';
+import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM, type FrameTable } from './frames.js';
 import { NEVER, NO_PAGE, type PolicyOptions, type ReplacementPolicy } from './reclaim/policy.js';
 import { createPolicy } from './reclaim/registry.js';
 
 /**
- * The identity a policy knows a page by (policies with ghosts remember pages that left, so it must
- * be the page, not its frame): an anonymous page is (pid, virtual page), a file or shmem page is
- * (object, index), in two ranges below 2^53.
+ * What reclaim needs from the rest of the kernel: take one page out of memory (unmap it from every
+ * mapper, write it where it must go, free the frame), and say whose page a frame is now.
  */
-export function anonPageId(pid: number, vpn: number): number {
-  return pid * 2 ** 36 + vpn;
-}
-
-export function objectPageId(objectId: number, index: number): number {
-  return 2 ** 52 + objectId * 2 ** 32 + index;
+export interface Evictor {
+  /** Evicts the user page in `pfn`, which no policy holds any more. @returns false when it cannot leave. */
+  evict(pfn: number): boolean;
+  /** A process that maps `pfn` now, other than `gone` (by thread-group id), or -1. */
+  otherUser(pfn: number, gone: number): number;
 }
 
 /** Where victims come from: any process's pages, or only the faulting process's own. */
@@ -130,22 +125,26 @@ export class Reclaim {
   readonly stats: ReclaimStats = { evictions: 0, writebacks: 0, dropped: 0, swapIns: 0, oomKills: 0 };
   /** Pages handed to a policy so far (an access that inserted one is not also a touch). */
   inserts = 0;
-  private readonly k: Kernel;
+  private readonly frames: FrameTable;
   private readonly config: ReclaimConfig;
+  /** Set by the kernel at boot (vmscan). */
+  evictor: Evictor | null = null;
 
-  constructor(k: Kernel, config: ReclaimConfig) {
-    this.k = k;
+  constructor(frames: FrameTable, config: ReclaimConfig) {
+    this.frames = frames;
     this.config = config;
-    const frames = k.frames.frameCount;
+    const frameCount = frames.frameCount;
     this.capacity =
-      config.userFrameLimit && config.userFrameLimit > 0 ? Math.min(config.userFrameLimit, frames) : frames;
+      config.userFrameLimit && config.userFrameLimit > 0
+        ? Math.min(config.userFrameLimit, frameCount)
+        : frameCount;
     this.lowWatermark = config.lowWatermark ?? 0;
     this.scope = config.scope ?? 'global';
     this.allocation = config.allocation ?? 'equal';
-    this.slotOf = new Int32Array(frames).fill(-1);
-    this.setOf = new Int16Array(frames).fill(-1);
-    this.pageIdOf = new Float64Array(frames).fill(NO_PAGE);
-    this.pinned = new Uint8Array(frames);
+    this.slotOf = new Int32Array(frameCount).fill(-1);
+    this.setOf = new Int16Array(frameCount).fill(-1);
+    this.pageIdOf = new Float64Array(frameCount).fill(NO_PAGE);
+    this.pinned = new Uint8Array(frameCount);
     if (this.scope === 'global') this.sets.push(new PolicySet(this.newPolicy(), -1));
   }
 
@@ -183,11 +182,35 @@ export class Reclaim {
     return i;
   }
 
-  /** A process has ended: its set goes (its pages are already gone), the others share its frames. */
+  /**
+   * A process has ended: its set goes, the others share its frames. Pages still charged to it (page
+   * cache or memory shared with another process) move to a process that maps them, or leave.
+   */
   processGone(pid: number): void {
     const i = this.setByPid.get(pid);
     if (i === undefined) return;
-    invariant(this.sets[i]!.resident === 0, `reclaim: pid ${pid} ended with pages still held`);
+    const set = this.sets[i]!;
+    for (let slot = 0; slot < set.pfnOf.length; slot++) {
+      const pfn = set.pfnOf[slot]!;
+      if (pfn < 0) continue;
+      const page = this.pageIdOf[pfn]!;
+      set.policy.remove(slot);
+      this.releaseSlot(set, pfn, slot);
+      const heir = this.evictor!.otherUser(pfn, pid);
+      if (heir >= 0) {
+        this.track(pfn, false, page, heir);
+        this.inserts--; // a move, not an arrival
+      } else if (this.evictor!.evict(pfn)) {
+        this.stats.evictions++;
+      } else {
+        // It cannot leave (no swap): it stays, charged to the whole machine's first other process.
+        const other = [...this.setByPid.keys()].find((p) => p !== pid);
+        invariant(other !== undefined, `reclaim: pid ${pid} ended holding frame ${pfn}, which cannot leave`);
+        this.track(pfn, false, page, other);
+        this.inserts--;
+      }
+    }
+    invariant(set.resident === 0, `reclaim: pid ${pid} ended with pages still held`);
     this.sets[i] = null;
     this.setByPid.delete(pid);
     this.rebalance();
@@ -319,7 +342,7 @@ export class Reclaim {
       if (set.resident >= set.policy.capacity) return false;
     }
     while (this.held >= this.capacity) if (!this.evictOne(incoming)) return false;
-    while (this.k.frames.freeFrames < this.lowWatermark && this.held > 0) if (!this.evictOne(incoming)) break;
+    while (this.frames.freeFrames < this.lowWatermark && this.held > 0) if (!this.evictOne(incoming)) break;
     return true;
   }
 
@@ -344,7 +367,7 @@ export class Reclaim {
       const page = this.pageIdOf[pfn]!;
       const si = this.setOf[pfn]!;
       this.releaseSlot(set, pfn, slot);
-      if (this.pinned[pfn] === 0 && evictPage(this.k, pfn)) {
+      if (this.pinned[pfn] === 0 && this.evictor!.evict(pfn)) {
         this.stats.evictions++;
         return true;
       }
@@ -360,12 +383,38 @@ export class Reclaim {
     return false;
   }
 
+  /**
+   * Evicts `pfn` now, whatever the policy thinks (MADV_PAGEOUT). @returns false when it cannot leave
+   * (it stays where it was in the policy's order, as if newly arrived).
+   */
+  pageOut(pfn: number): boolean {
+    const slot = this.slotOf[pfn]!;
+    if (slot < 0 || this.pinned[pfn]! > 0) return false;
+    const si = this.setOf[pfn]!;
+    const set = this.sets[si]!;
+    const page = this.pageIdOf[pfn]!;
+    set.policy.remove(slot);
+    this.releaseSlot(set, pfn, slot);
+    if (this.evictor!.evict(pfn)) {
+      this.stats.evictions++;
+      return true;
+    }
+    const again = set.freeSlots[--set.freeTop]!;
+    this.slotOf[pfn] = again;
+    this.setOf[pfn] = si;
+    set.pfnOf[again] = pfn;
+    this.pageIdOf[pfn] = page;
+    this.held++;
+    set.policy.insert(again, page, this.now, 0, this.nextUse);
+    return false;
+  }
+
   /** Problems in the policies or in the frame ↔ slot maps. */
   validate(): string[] {
     const problems: string[] = [];
     for (const s of this.sets)
       if (s) problems.push(...s.policy.validate().map((p) => `policy ${s.policy.name}: ${p}`));
-    const f = this.k.frames;
+    const f = this.frames;
     let held = 0;
     for (let pfn = 0; pfn < f.frameCount; pfn++) {
       const kind = f.kind[pfn];
@@ -395,106 +444,4 @@ export class Reclaim {
       problems.push(`${this.held} user pages held, over the cap of ${this.capacity}`);
     return problems;
   }
-}
-
-/** Removes every mapping of a file or shmem page. */
-function unmapObjectPage(k: Kernel, obj: MemObject, index: number, pfn: number): void {
-  const fmt = k.machine.arch.pte;
-  const mmu = k.machine.mmu;
-  for (const proc of k.processes.values()) {
-    const mm = proc.mm;
-    if (mm === null) continue;
-    for (const vma of mm.vmas) {
-      if (vma.object !== obj) continue;
-      const pages = (vma.end - vma.start) / k.pageSize;
-      if (index < vma.pgoff || index >= vma.pgoff + pages) continue;
-      const vpn = vma.start / k.pageSize + (index - vma.pgoff);
-      const entryPa = k.pageTables.leafEntry(mm, proc.pid, vpn, { allocate: false });
-      if (entryPa < 0) continue;
-      const lo = mmu.readLo(entryPa);
-      const hi = mmu.readHi(entryPa);
-      if ((lo & (fmt.present | fmt.swProtNone)) === 0 || fmt.pfnOf(lo, hi) !== pfn) continue;
-      mmu.writeEntry(entryPa, 0, 0);
-      k.frames.mapcount[pfn]!--;
-      k.frames.refcount[pfn]!--;
-      k.addRss(mm, pfn, -1);
-      k.flushTlbRange(mm, vpn, vpn + 1);
-    }
-  }
-}
-
-/**
- * Evicts the page in `pfn`, which the policy no longer holds. @returns false (nothing changed) when
- * it cannot leave: an anonymous or shmem page with no swap slot to go to.
- */
-function evictPage(k: Kernel, pfn: number): boolean {
-  const f = k.frames;
-  const fmt = k.machine.arch.pte;
-  const mmu = k.machine.mmu;
-  const swap = k.swap;
-  const kind = f.kind[pfn];
-  if (kind === FRAME_ANON) {
-    const proc = k.processes.get(f.owner[pfn]!);
-    const mm = proc?.mm;
-    invariant(
-      proc !== undefined && mm !== null && mm !== undefined,
-      `reclaim: anonymous frame ${pfn} has no live owner`,
-    );
-    const vpn = Math.floor(f.rmapVa[pfn]! / k.pageSize);
-    const entryPa = k.pageTables.leafEntry(mm, proc.pid, vpn, { allocate: false });
-    invariant(entryPa >= 0, `reclaim: anonymous frame ${pfn} is not mapped at its rmap address`);
-    const lo = mmu.readLo(entryPa);
-    invariant(fmt.pfnOf(lo, mmu.readHi(entryPa)) === pfn, `reclaim: rmap of frame ${pfn} is stale`);
-    const dirty = fmt.dirty === 0 || (lo & fmt.dirty) !== 0;
-    let slot = f.swapSlot[pfn]!;
-    if (slot < 0 && !dirty) {
-      // Zero-filled and never written: nothing to keep; the next access zero-fills it again.
-      mmu.writeEntry(entryPa, 0, 0);
-      f.mapcount[pfn]!--;
-      k.addRss(mm, pfn, -1);
-      k.flushTlbRange(mm, vpn, vpn + 1);
-      if (k.sink)
-        k.sink.push({ type: 'swap-out', pid: proc.pid, va: vpn * k.pageSize, pfn, slot: -1, written: false });
-      k.putPage(pfn);
-      return true;
-    }
-    if (dirty) {
-      if (slot < 0) {
-        if (swap === null) return false;
-        slot = swap.alloc();
-        if (slot < 0) return false;
-        f.swapSlot[pfn] = slot;
-      }
-      swap!.write(slot, k.machine.mem.frame(pfn));
-      k.reclaim.stats.writebacks++;
-    }
-    swap!.get(slot); // the page-table entry's reference
-    mmu.writeEntry(entryPa, fmt.encodeLo(slot, fmt.swSwap), fmt.encodeHi(slot, false));
-    f.mapcount[pfn]!--;
-    k.addRss(mm, pfn, -1);
-    mm.swapEnts++;
-    k.flushTlbRange(mm, vpn, vpn + 1);
-    if (k.sink)
-      k.sink.push({ type: 'swap-out', pid: proc.pid, va: vpn * k.pageSize, pfn, slot, written: dirty });
-    k.putPage(pfn); // frees it, and its swap-cache reference
-    return true;
-  }
-  const obj = k.objects.get(f.objectId[pfn]!);
-  invariant(obj !== undefined, `reclaim: page-cache frame ${pfn} has no object`);
-  const index = f.objectIndex[pfn]!;
-  if (kind === FRAME_SHMEM) {
-    if (swap === null) return false;
-    const slot = swap.alloc();
-    if (slot < 0) return false;
-    swap.write(slot, k.machine.mem.frame(pfn));
-    k.reclaim.stats.writebacks++;
-    obj.swapped.set(index, slot);
-  } else {
-    k.reclaim.stats.dropped++;
-  }
-  unmapObjectPage(k, obj, index, pfn);
-  obj.pages.delete(index);
-  if (k.sink) k.sink.push({ type: 'page-out', pfn, object: obj.path, index, toSwap: kind === FRAME_SHMEM });
-  k.putPage(pfn);
-  return true;
 }

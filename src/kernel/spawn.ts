@@ -11,7 +11,6 @@ import { BRK_VMA_FLAGS } from './brk.js';
 import { ENOMEM } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { mmapBase } from './layout.js';
-import { fileObject } from './memobject.js';
 import type { Process } from './process.js';
 import { VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_MAY_ALL, VM_READ, VM_WRITE, Vma } from './vma.js';
 
@@ -52,7 +51,7 @@ export function spawnSynthetic(k: Kernel, name: string, image: SyntheticImage): 
   const proc = k.addProcess(name, mm, pid);
   const codeBase = image.codeBase ?? mm.layout.codeBase;
   const codeSpan = alignUp(image.codeBytes, ps);
-  const file = fileObject(`/bin/${name}`, imageBytes(image.codeBytes, image.dataBytes, ps));
+  const file = k.fileObject(`/bin/${name}`, imageBytes(image.codeBytes, image.dataBytes, ps));
 
   mm.mmapBase = mmapBase(mm.layout, mm.rlimits.stack, ps);
   mm.startCode = codeBase;

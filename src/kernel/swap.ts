@@ -3,6 +3,11 @@
  * swap_map: one per swap entry in a page table, one for a page in the swap cache, one per swapped
  * shmem page) and a free list. Contents are stored in chunks allocated on first use, so a large
  * device costs memory only for what is written to it.
+ *
+ * The swap cache: a slot whose page is in memory again (swapped in, or about to be written out) names
+ * that frame in `cachedPfn`, so that a second mapper of a page shared across fork finds it there
+ * instead of reading the slot again. A slot also remembers whose page it holds (`mapping`, `index`:
+ * the anon_vma and offset), so the page keeps its identity across a trip through swap.
  */
 import { invariant } from '../base/errors.js';
 
@@ -16,6 +21,13 @@ export class SwapDevice {
   private readonly free: Int32Array;
   private freeTop: number;
   private readonly chunks: (Uint8Array | undefined)[] = [];
+  /** The frame holding this slot's page (the swap cache), or -1. */
+  readonly cachedPfn: Int32Array;
+  /** The anon_vma id and page offset of the page the slot holds (-1 for shmem pages). */
+  readonly mapping: Int32Array;
+  readonly index: Float64Array;
+  /** Called with a freed slot's anon_vma id (so the kernel can release that identity). */
+  onFree: ((mappingId: number) => void) | null = null;
   /** Pages written to the device, and read back. */
   writes = 0;
   reads = 0;
@@ -24,6 +36,9 @@ export class SwapDevice {
     this.slotCount = slotCount;
     this.pageSize = pageSize;
     this.count = new Uint16Array(slotCount);
+    this.cachedPfn = new Int32Array(slotCount).fill(-1);
+    this.mapping = new Int32Array(slotCount).fill(-1);
+    this.index = new Float64Array(slotCount);
     this.free = new Int32Array(slotCount);
     // Lowest slots first, as a fresh swap area hands them out.
     for (let i = 0; i < slotCount; i++) this.free[i] = slotCount - 1 - i;
@@ -48,10 +63,16 @@ export class SwapDevice {
     this.count[slot]!++;
   }
 
-  /** One user fewer; the slot is free again when none remain. */
-  put(slot: number): void {
+  /** One user fewer; the slot is free again when none remain. @returns true when it was freed. */
+  put(slot: number): boolean {
     invariant(this.count[slot]! > 0, `swap: put of free slot ${slot}`);
-    if (--this.count[slot]! === 0) this.free[this.freeTop++] = slot;
+    if (--this.count[slot]! > 0) return false;
+    invariant(this.cachedPfn[slot] === -1, `swap: slot ${slot} freed while frame ${this.cachedPfn[slot]} caches it`);
+    const mapping = this.mapping[slot]!;
+    this.mapping[slot] = -1;
+    this.free[this.freeTop++] = slot;
+    if (mapping >= 0) this.onFree?.(mapping);
+    return true;
   }
 
   /** Copies a page into `slot`. */

@@ -10,12 +10,14 @@ const HOW: Record<FaultHow, string> = {
   'zero-fill': 'demand-zero fill',
   'file-read': 'read from the file into the page cache',
   'cache-hit': 'page found in the page cache',
+  'zero-page': 'read of untouched memory: the shared zero page mapped read-only',
   'shmem-zero': 'new zeroed page of the shared memory object (shmem)',
   'cow-copy': 'copy-on-write: private copy made',
   'cow-reuse': 'copy-on-write: page was exclusive, reused',
   'write-enable': 'shared page made writable',
   spurious: 'spurious (entry already allowed it)',
   'swap-in': 'read back from swap',
+  'swap-cache': 'found in the swap cache (another mapper had brought it back)',
   'oom-retry': 'out of memory; retried after the OOM killer ran',
 };
 

@@ -96,7 +96,7 @@ export function addReplayProcess(k: Kernel, name: string): Process | null {
   const pid = k.allocPid();
   const mm = k.newMm(pid);
   if (mm === null) return null;
-  const start = mm.layout.mmapMinAddr;
+  const start = mm.layout.dacMmapMinAddr;
   const end = mm.layout.taskSize;
   mm.mmapBase = start;
   mm.insert(
@@ -128,6 +128,8 @@ export class SystemReplay {
       tlbWays: opts.tlbWays,
     });
     this.kernel = new Kernel(machine, {
+      // Every page a trace touches takes a frame, as in the cache simulation it is compared with.
+      zeroPage: false,
       swapBytes: opts.swapBytes ?? 4 * 2 ** 30,
       reclaim: {
         policy: opts.policy,

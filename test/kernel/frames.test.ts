@@ -5,13 +5,13 @@ import {
   FRAME_ANON,
   FRAME_FREE,
   FRAME_PAGETABLE,
-  FrameAllocator,
+  FrameTable,
   MAX_ORDER,
   NO_OWNER,
 } from '../../src/kernel/frames.js';
 
 /** Free blocks as `order: [pfns]`, smallest order first, orders with no block left out. */
-function freeLists(f: FrameAllocator): Record<number, number[]> {
+function freeLists(f: FrameTable): Record<number, number[]> {
   const out: Record<number, number[]> = {};
   for (let order = 0; order <= MAX_ORDER; order++) {
     const list = f.freeList(order).sort((a, b) => a - b);
@@ -21,7 +21,7 @@ function freeLists(f: FrameAllocator): Record<number, number[]> {
 }
 
 /** Free buddies of the same order that were left unmerged (a buddy allocator never has any). */
-function unmergedBuddies(f: FrameAllocator): string[] {
+function unmergedBuddies(f: FrameTable): string[] {
   const out: string[] = [];
   for (let order = 0; order < MAX_ORDER; order++) {
     const free = new Set(f.freeList(order));
@@ -30,33 +30,33 @@ function unmergedBuddies(f: FrameAllocator): string[] {
   return out;
 }
 
-function snapshot(f: FrameAllocator) {
+function snapshot(f: FrameTable) {
   return { lists: freeLists(f), free: f.freeFrames, blocks: [...f.freeBlocks], kinds: f.kind.slice() };
 }
 
 describe('seeding', () => {
   test('2048 frames are two blocks of the largest order, 2^10 frames each', () => {
-    const f = new FrameAllocator(2048);
+    const f = new FrameTable(2048);
     expect(freeLists(f)).toEqual({ 10: [0, 1024] });
     expect(f.freeFrames).toBe(2048);
     expect(f.validate()).toEqual([]);
   });
 
   test('1000 frames, not a power of two, are 512 + 256 + 128 + 64 + 32 + 8, each aligned to its size', () => {
-    const f = new FrameAllocator(1000);
+    const f = new FrameTable(1000);
     expect(freeLists(f)).toEqual({ 3: [992], 5: [960], 6: [896], 7: [768], 8: [512], 9: [0] });
     expect(f.validate()).toEqual([]);
   });
 
   test('a single frame is one order-0 block', () => {
-    const f = new FrameAllocator(1);
+    const f = new FrameTable(1);
     expect(freeLists(f)).toEqual({ 0: [0] });
   });
 });
 
 describe('split and merge', () => {
   test('one frame out of 1024 splits the block down to order 0, leaving one buddy per order', () => {
-    const f = new FrameAllocator(1024);
+    const f = new FrameTable(1024);
     const pfn = f.alloc(0, FRAME_ANON, 7);
     expect(pfn).toBe(0);
     // 1024 = [0] + 1 + 2 + 4 + ... + 512: the upper half of each split stays free.
@@ -73,7 +73,7 @@ describe('split and merge', () => {
       9: [512],
     });
     expect(f.freeFrames).toBe(1023);
-    expect([f.kind[0], f.owner[0], f.refcount[0], f.allocOrder[0]]).toEqual([FRAME_ANON, 7, 1, 0]);
+    expect([f.kind[0], f.owner[0], f.refcount[0], f.buddy.allocOrder[0]]).toEqual([FRAME_ANON, 7, 1, 0]);
     expect(f.validate()).toEqual([]);
 
     f.free(pfn);
@@ -83,7 +83,7 @@ describe('split and merge', () => {
   });
 
   test('a block merges only with its buddy (pfn XOR size), and the merge climbs as far as it can', () => {
-    const f = new FrameAllocator(8);
+    const f = new FrameTable(8);
     const pfns = [0, 1, 2, 3].map(() => f.alloc(0, FRAME_ANON, 1));
     expect(pfns).toEqual([0, 1, 2, 3]);
     expect(freeLists(f)).toEqual({ 2: [4] });
@@ -100,7 +100,7 @@ describe('split and merge', () => {
   test.each(Array.from({ length: MAX_ORDER + 1 }, (_, order) => [order, 2 ** order]))(
     'an order-%i block is %i frames, aligned to its size, and gives them all back',
     (order) => {
-      const f = new FrameAllocator(3000);
+      const f = new FrameTable(3000);
       f.alloc(0, FRAME_ANON, 1); // break the symmetry so that alignment is not a coincidence
       const pfn = f.alloc(order, FRAME_PAGETABLE, 2);
       expect(pfn).toBeGreaterThanOrEqual(0);
@@ -115,14 +115,14 @@ describe('split and merge', () => {
   );
 
   test('an order above 10 is never available', () => {
-    const f = new FrameAllocator(4096);
+    const f = new FrameTable(4096);
     expect(f.alloc(MAX_ORDER + 1, FRAME_ANON, 1)).toBe(-1);
   });
 });
 
 describe('exhaustion', () => {
   test('when every frame is taken, alloc returns -1 and changes nothing', () => {
-    const f = new FrameAllocator(100);
+    const f = new FrameTable(100);
     while (f.alloc(0, FRAME_ANON, 1) >= 0);
     const before = snapshot(f);
     expect(f.freeFrames).toBe(0);
@@ -132,7 +132,7 @@ describe('exhaustion', () => {
   });
 
   test('fragmented free memory cannot serve a larger order: -1, and the free lists are untouched', () => {
-    const f = new FrameAllocator(16);
+    const f = new FrameTable(16);
     const pfns: number[] = [];
     for (let i = 0; i < 16; i++) pfns.push(f.alloc(0, FRAME_ANON, 1));
     for (const pfn of pfns) if (pfn % 2 === 0) f.free(pfn); // every other frame: 8 free, none adjacent
@@ -145,7 +145,7 @@ describe('exhaustion', () => {
 
 describe('references', () => {
   test('put drops one reference and frees the frame with the last', () => {
-    const f = new FrameAllocator(4);
+    const f = new FrameTable(4);
     const pfn = f.alloc(0, FRAME_ANON, 1);
     f.refcount[pfn]!++;
     expect(f.put(pfn)).toBe(false);
@@ -155,7 +155,7 @@ describe('references', () => {
   });
 
   test('freeing a frame that is still mapped, or that heads no block, is a vmscope bug', () => {
-    const f = new FrameAllocator(4);
+    const f = new FrameTable(4);
     const pfn = f.alloc(1, FRAME_ANON, 1);
     expect(() => f.free(pfn + 1)).toThrow(/heads no allocated block/);
     f.mapcount[pfn] = 1;
@@ -176,7 +176,7 @@ test('random allocation and free sequences keep the buddy structure whole', () =
       fc.integer({ min: 1, max: 1100 }), // up to just past two blocks of the largest order
       fc.array(step, { maxLength: 80, size: 'max' }),
       (frames, steps) => {
-        const f = new FrameAllocator(frames);
+        const f = new FrameTable(frames);
         const initial = freeLists(f);
         const live: { pfn: number; order: number }[] = [];
         const owned = new Uint8Array(frames);

@@ -36,6 +36,7 @@ import {
   SIGSEGV,
 } from '../../src/kernel/errno.js';
 import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM } from '../../src/kernel/frames.js';
+import { AnonVma } from '../../src/kernel/mapping.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import type { SyntheticImage } from '../../src/kernel/spawn.js';
@@ -215,7 +216,8 @@ class World {
       dataBytes: img.data * ps + (img.data > 0 ? img.dataTail % ps : 0),
       bssBytes: img.bss * ps + (img.bss > 0 ? img.bssTail % ps : 0),
     };
-    const free = this.kernel.meminfo().MemFree;
+    // MemAvailable: free frames plus the page cache (which a failed spawn may leave filled, as Linux).
+    const free = this.kernel.meminfo().MemAvailable;
     const live = this.kernel.live().length;
     const evictions = this.kernel.reclaim.stats.evictions;
     const proc = this.kernel.spawn(`p${this.spawns++}`, image);
@@ -225,7 +227,7 @@ class World {
       // (a never-written zero page is simply dropped, even without swap), and the OOM killer may
       // have ended someone: free memory can only have grown, and without a kill by no more than
       // the pages reclaim gave up.
-      const after = this.kernel.meminfo().MemFree;
+      const after = this.kernel.meminfo().MemAvailable;
       expect(after).toBeGreaterThanOrEqual(free);
       if (this.kernel.live().length === live) {
         const evicted = this.kernel.reclaim.stats.evictions - evictions;
@@ -376,13 +378,19 @@ function runAccess(w: World, arch: ArchName, t: Tracked, va: number, kind: Acces
   expect(probe.pa).toBeGreaterThanOrEqual(0);
   const pfn = Math.floor(probe.pa / ps);
   const f = kernel.frames;
-  if (f.kind[pfn] === FRAME_ANON) {
-    expect(f.owner[pfn], 'anonymous frame of another process').toBe(t.proc.pid);
+  if (pfn === kernel.vm.zeroPfn) {
+    // The shared zero page: only read, only where private anonymous memory was never written.
+    expect(kind, 'a write reached the zero page').not.toBe(ACCESS_WRITE);
+    expect(vma!.object === null && !vma!.isShared()).toBe(true);
+  } else if (f.kind[pfn] === FRAME_ANON) {
+    const av = kernel.mappings.get(f.mapping[pfn]!);
+    expect(av instanceof AnonVma && av.vmas.has(vma!), 'an anonymous page the reverse map does not reach').toBe(true);
     expect(vma!.isShared()).toBe(false);
+    expect(f.index[pfn]).toBe(vma!.linearIndex(va, ps));
   } else {
     expect([FRAME_FILE, FRAME_SHMEM]).toContain(f.kind[pfn]);
-    expect(f.objectId[pfn], 'a cached page of another object').toBe(vma!.object?.id);
-    expect(f.objectIndex[pfn]).toBe(vma!.pgoff + Math.floor((va - vma!.start) / ps));
+    expect(f.mapping[pfn], 'a cached page of another object').toBe(vma!.object?.id);
+    expect(f.index[pfn]).toBe(vma!.pgoff + Math.floor((va - vma!.start) / ps));
   }
   // Contents.
   if (kind === ACCESS_WRITE) t.written.set(va, value);
@@ -518,9 +526,12 @@ describe.each<[ArchName, number[]]>([
           for (const t of w.live()) w.kernel.exit(t.proc, 0);
           const { kernel } = w;
           expect(kernel.check()).toEqual([]);
+          kernel.dropCaches();
+          expect(kernel.check()).toEqual([]);
           expect(kernel.frames.validate()).toEqual([]);
           expect(kernel.meminfo().MemFree).toBe(kernel.bootFreeFrames * kernel.pageSize);
-          expect(kernel.objects.size).toBe(0);
+          // Only the files remain (in the filesystem), with nothing cached.
+          for (const o of kernel.objects.values()) expect([o.kind, o.linked, o.pages.size]).toEqual(['file', true, 0]);
         },
       ),
       { numRuns: 150 },

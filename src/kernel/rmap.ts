@@ -1,0 +1,96 @@
+/**
+ * The reverse map (Linux `mm/rmap.c`): from a frame to every page-table entry that maps it, in every
+ * address space. A page names its mapping and offset (frames.ts); the mapping lists the VMAs that may
+ * map it — an anon_vma's VMAs (its own and those forked from them), a file's or shmem's `vmas` — and
+ * each VMA turns the offset into the one virtual page where the page can be. The entry there maps this
+ * frame, or something else (a COW copy, nothing yet).
+ *
+ * Reclaim unmaps a page from all its mappers through here; msync cleans shared file pages through
+ * here; the checker and the visualizer ask who maps a frame.
+ */
+import type { Mmu } from '../hw/mmu.js';
+import type { PteFormat } from '../hw/pte.js';
+import type { FrameTable } from './frames.js';
+import { AnonVma, type MappingTable } from './mapping.js';
+import type { Mm } from './mm.js';
+import type { PageTables } from './pagetable.js';
+import type { Vma } from './vma.js';
+
+/** One page-table entry that maps a frame. */
+export interface MapperVisit {
+  readonly mm: Mm;
+  readonly vma: Vma;
+  readonly vpn: number;
+  readonly entryPa: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export class Rmap {
+  private readonly frames: FrameTable;
+  private readonly mappings: MappingTable;
+  private readonly pageTables: PageTables;
+  private readonly mmu: Mmu;
+  private readonly fmt: PteFormat;
+  private readonly pageSize: number;
+
+  constructor(frames: FrameTable, mappings: MappingTable, pageTables: PageTables, mmu: Mmu) {
+    this.frames = frames;
+    this.mappings = mappings;
+    this.pageTables = pageTables;
+    this.mmu = mmu;
+    this.fmt = mmu.arch.pte;
+    this.pageSize = mmu.arch.pageSize;
+  }
+
+  /** The VMAs that may map page `pfn` (Linux `rmap_walk_anon` / `rmap_walk_file`'s candidates). */
+  candidates(pfn: number): Iterable<Vma> {
+    const m = this.mappings.get(this.frames.mapping[pfn]!);
+    if (m === undefined) return [];
+    return m instanceof AnonVma ? m.vmas : m.vmas;
+  }
+
+  /**
+   * Calls `fn` for every present (or PROT_NONE) leaf entry that maps `pfn`, over every address space.
+   * `fn` may rewrite the entry it is given. @returns how many there were.
+   */
+  forEachMapper(pfn: number, fn: (v: MapperVisit) => void): number {
+    const index = this.frames.index[pfn]!;
+    const fmt = this.fmt;
+    let found = 0;
+    // The candidate set may change while `fn` runs (it does not add or remove VMAs); copy it.
+    for (const vma of [...this.candidates(pfn)]) {
+      const mm = vma.mm;
+      if (mm === null) continue;
+      const pages = (vma.end - vma.start) / this.pageSize;
+      if (index < vma.pgoff || index >= vma.pgoff + pages) continue;
+      const vpn = vma.start / this.pageSize + (index - vma.pgoff);
+      const entryPa = this.pageTables.leafEntry(mm, mm.pid, vpn, { allocate: false });
+      if (entryPa < 0) continue;
+      const lo = this.mmu.readLo(entryPa);
+      if ((lo & (fmt.present | fmt.swProtNone)) === 0) continue;
+      const hi = this.mmu.readHi(entryPa);
+      if (fmt.pfnOf(lo, hi) !== pfn) continue;
+      found++;
+      fn({ mm, vma, vpn, entryPa, lo, hi });
+    }
+    return found;
+  }
+
+  /** Every mapper of `pfn` as (mm, virtual address) pairs, for inspection. */
+  mappers(pfn: number): { mm: Mm; va: number }[] {
+    const out: { mm: Mm; va: number }[] = [];
+    this.forEachMapper(pfn, (v) => out.push({ mm: v.mm, va: v.vpn * this.pageSize }));
+    return out;
+  }
+
+  /** True when some mapper's entry of `pfn` has its dirty bit set (or the arch has none). */
+  anyDirty(pfn: number): boolean {
+    if (this.fmt.dirty === 0) return this.frames.mapcount[pfn]! > 0;
+    let dirty = false;
+    this.forEachMapper(pfn, (v) => {
+      if ((v.lo & this.fmt.dirty) !== 0) dirty = true;
+    });
+    return dirty;
+  }
+}
