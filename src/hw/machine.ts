@@ -56,8 +56,14 @@ export class Machine {
     this.config = full;
     this.arch = archPreset(full.arch);
     // Page numbers and ASIDs share one exact double in TLB tags and page identities.
-    invariant(this.arch.vpnBits <= MAX_VPN_BITS, `machine: ${this.arch.name} has ${this.arch.vpnBits}-bit vpns`);
-    invariant(2 ** this.arch.asidBits <= ASID_SPAN, `machine: ${this.arch.name} ASIDs do not fit the TLB tag`);
+    invariant(
+      this.arch.vpnBits <= MAX_VPN_BITS,
+      `machine: ${this.arch.name} has ${this.arch.vpnBits}-bit vpns`,
+    );
+    invariant(
+      2 ** this.arch.asidBits <= ASID_SPAN,
+      `machine: ${this.arch.name} ASIDs do not fit the TLB tag`,
+    );
     this.mem = new PhysicalMemory(full.ramBytes, this.arch.pageSize);
     this.tlb = new Tlb(full.tlbEntries, full.tlbWays, this.arch.pageSize);
     this.mmu = new Mmu(this.arch, this.mem, this.tlb);

@@ -20,6 +20,7 @@ import {
   FRAME_PAGETABLE,
   FRAME_SHMEM,
 } from './frames.js';
+import { walkTables } from './inspect.js';
 import type { Kernel } from './kernel.js';
 import { AnonVma } from './mapping.js';
 import { MemObject } from './memobject.js';
@@ -69,25 +70,30 @@ export function checkKernel(k: Kernel): string[] {
     seen.add(mm);
     const tag = `pid ${mm.pid}`;
     const users = k.tasksOf(mm).length;
-    if (users !== mm.users) problems.push(`${tag}: ${users} tasks use the address space, it counts ${mm.users}`);
+    if (users !== mm.users)
+      problems.push(`${tag}: ${users} tasks use the address space, it counts ${mm.users}`);
     problems.push(...checkVmas(k, mm).map((p) => `${tag}: ${p}`));
     for (const v of mm.vmas) if (v.flags & VM_ACCOUNT) committed += (v.end - v.start) / k.pageSize;
     problems.push(...walkMm(k, mm, tag, maps, tableRefs, swapRefs, writableAnon));
     problems.push(...checkTlb(k, mm, mm.pid));
   }
   if (committed + shmemCommitted !== k.commit.committed)
-    problems.push(`Committed_AS counts ${k.commit.committed} pages, the mappings hold ${committed + shmemCommitted}`);
+    problems.push(
+      `Committed_AS counts ${k.commit.committed} pages, the mappings hold ${committed + shmemCommitted}`,
+    );
 
   if (k.swap) {
     const swap = k.swap;
     for (let pfn = 0; pfn < n; pfn++) {
       const slot = f.swapSlot[pfn]!;
       if (slot < 0) continue;
-      if (f.kind[pfn] !== FRAME_ANON) problems.push(`frame ${pfn} caches swap slot ${slot} but is not anonymous`);
+      if (f.kind[pfn] !== FRAME_ANON)
+        problems.push(`frame ${pfn} caches swap slot ${slot} but is not anonymous`);
       if (slot >= swapRefs.length) problems.push(`frame ${pfn} caches swap slot ${slot}, beyond the device`);
       else {
         swapRefs[slot]!++;
-        if (swap.cachedPfn[slot] !== pfn) problems.push(`swap cache: slot ${slot} does not name frame ${pfn}`);
+        if (swap.cachedPfn[slot] !== pfn)
+          problems.push(`swap cache: slot ${slot} does not name frame ${pfn}`);
       }
     }
     let used = 0;
@@ -96,7 +102,8 @@ export function checkKernel(k: Kernel): string[] {
         problems.push(`swap slot ${s}: count ${swap.count[s]}, referenced ${swapRefs[s]} times`);
       if (swap.count[s]! > 0) used++;
       const c = swap.cachedPfn[s]!;
-      if (c >= 0 && f.swapSlot[c] !== s) problems.push(`swap cache: slot ${s} names frame ${c}, which is not its copy`);
+      if (c >= 0 && f.swapSlot[c] !== s)
+        problems.push(`swap cache: slot ${s} names frame ${c}, which is not its copy`);
     }
     if (used !== swap.usedSlots())
       problems.push(`swap: ${used} slots in use, the free list says ${swap.usedSlots()}`);
@@ -130,14 +137,16 @@ export function checkKernel(k: Kernel): string[] {
     if ((kind === FRAME_FILE || kind === FRAME_SHMEM || kind === FRAME_KERNEL) && cacheRefs[pfn] !== 1)
       problems.push(`frame ${pfn}: not in exactly one page cache`);
     if (kind === FRAME_ANON) {
-      if (maps[pfn] === 0 && swapCache === 0) problems.push(`anonymous frame ${pfn} is leaked (mapped nowhere)`);
+      if (maps[pfn] === 0 && swapCache === 0)
+        problems.push(`anonymous frame ${pfn} is leaked (mapped nowhere)`);
       if (!(k.mappings.get(f.mapping[pfn]!) instanceof AnonVma))
         problems.push(`anonymous frame ${pfn} belongs to no anon_vma`);
     }
   }
   // Copy-on-write: a page written in place must be its mapper's alone.
   for (const pfn of writableAnon)
-    if (!k.vm.isExclusiveAnon(pfn)) problems.push(`frame ${pfn} is writable but shared (a missed copy-on-write)`);
+    if (!k.vm.isExclusiveAnon(pfn))
+      problems.push(`frame ${pfn} is writable but shared (a missed copy-on-write)`);
   return problems;
 }
 
@@ -154,88 +163,86 @@ function walkMm(
   const problems: string[] = [];
   const f = k.frames;
   const fmt = k.machine.arch.pte;
-  const mmu = k.machine.mmu;
   const ps = k.pageSize;
   const n = f.frameCount;
   const zero = k.vm.zeroPfn;
   let tables = 0;
   let swapped = 0;
   const rss = { anon: 0, file: 0, shmem: 0 };
-  const walk = (table: number, level: number, baseVpn: number): void => {
-    tables++;
-    tableRefs[table]!++;
-    if (f.kind[table] !== FRAME_PAGETABLE)
-      problems.push(`${tag}: table ${table} is ${FRAME_KIND_NAMES[f.kind[table]!]}`);
-    if (f.owner[table] !== mm.pid) problems.push(`${tag}: table ${table} is owned by ${f.owner[table]}`);
-    const entries = k.pageTables.entries[level]!;
-    const span = k.pageTables.entrySpan[level]!;
-    const leaf = level === k.machine.arch.levels - 1;
-    for (let i = 0; i < entries; i++) {
-      const ea = table * ps + i * fmt.entryBytes;
-      const lo = mmu.readLo(ea);
-      const hi = mmu.readHi(ea);
-      if (lo === 0 && hi === 0) continue;
-      const vpn = baseVpn + i * span;
-      const pfn = fmt.pfnOf(lo, hi);
-      if (!leaf) {
-        if ((lo & fmt.present) === 0) problems.push(`${tag}: non-leaf entry at ${hex0x(ea)} is not present`);
-        else if (pfn >= n) problems.push(`${tag}: table pointer beyond RAM at ${hex0x(ea)}`);
-        else walk(pfn, level + 1, vpn);
-        continue;
-      }
-      const va = vpn * ps;
-      const vma = mm.vmaAt(va);
-      if (!vma) {
-        problems.push(`${tag}: page ${hex0x(va)} is mapped outside every VMA`);
-        continue;
-      }
-      const present = (lo & fmt.present) !== 0;
-      if (!present && (lo & fmt.swSwap) !== 0) {
-        if (k.swap === null || pfn >= swapRefs.length)
-          problems.push(`${tag}: ${hex0x(va)} swapped to slot ${pfn}, beyond the device`);
-        else swapRefs[pfn]!++;
-        swapped++;
-        continue;
-      }
-      if (!present && (lo & fmt.swProtNone) === 0) {
-        problems.push(`${tag}: unknown non-present entry for ${hex0x(va)}`);
-        continue;
-      }
-      if (!present && vma.isAccessible()) problems.push(`${tag}: PROT_NONE entry at ${hex0x(va)} in an accessible VMA`);
-      if (present && !vma.isAccessible()) problems.push(`${tag}: present entry at ${hex0x(va)} in a PROT_NONE VMA`);
-      if (pfn >= n || f.kind[pfn] === FRAME_FREE) {
-        problems.push(`${tag}: ${hex0x(va)} maps free or absent frame ${pfn}`);
-        continue;
-      }
-      const d = fmt.decode(lo, hi);
-      if (pfn === zero) {
-        if (present && d.write) problems.push(`${tag}: the zero page is writable at ${hex0x(va)}`);
-        if (vma.object !== null || vma.isShared()) problems.push(`${tag}: the zero page outside private anonymous memory`);
-        continue;
-      }
-      maps[pfn]!++;
-      const kind = f.kind[pfn];
-      if (kind === FRAME_ANON) rss.anon++;
-      else if (kind === FRAME_SHMEM) rss.shmem++;
-      else if (kind === FRAME_FILE || kind === FRAME_KERNEL) rss.file++;
-      else problems.push(`${tag}: ${hex0x(va)} maps a ${FRAME_KIND_NAMES[kind!]} frame`);
-      problems.push(...checkIdentity(k, mm, vma, va, pfn, tag));
-      if (present) {
-        if (d.write && (vma.flags & VM_WRITE) === 0) problems.push(`${tag}: ${hex0x(va)} writable in a read-only VMA`);
-        if (d.write && !vma.isShared() && kind !== FRAME_ANON)
-          problems.push(`${tag}: ${hex0x(va)} writable over a shared page of a private VMA`);
-        if (d.write && kind === FRAME_ANON) writableAnon.push(pfn);
-        if (!d.user) problems.push(`${tag}: ${hex0x(va)} is not a user page`);
-        const nxCapable = fmt.exec !== 0 || fmt.nxHi !== 0;
-        if (nxCapable && d.exec && (vma.flags & VM_EXEC) === 0)
-          problems.push(`${tag}: ${hex0x(va)} executable in a non-exec VMA`);
-      }
+  const checkLeaf = (vpn: number, lo: number, hi: number, pfn: number): void => {
+    const va = vpn * ps;
+    const vma = mm.vmaAt(va);
+    if (!vma) {
+      problems.push(`${tag}: page ${hex0x(va)} is mapped outside every VMA`);
+      return;
+    }
+    const present = (lo & fmt.present) !== 0;
+    if (!present && (lo & fmt.swSwap) !== 0) {
+      if (k.swap === null || pfn >= swapRefs.length)
+        problems.push(`${tag}: ${hex0x(va)} swapped to slot ${pfn}, beyond the device`);
+      else swapRefs[pfn]!++;
+      swapped++;
+      return;
+    }
+    if (!present && (lo & fmt.swProtNone) === 0) {
+      problems.push(`${tag}: unknown non-present entry for ${hex0x(va)}`);
+      return;
+    }
+    if (!present && vma.isAccessible())
+      problems.push(`${tag}: PROT_NONE entry at ${hex0x(va)} in an accessible VMA`);
+    if (present && !vma.isAccessible())
+      problems.push(`${tag}: present entry at ${hex0x(va)} in a PROT_NONE VMA`);
+    if (pfn >= n || f.kind[pfn] === FRAME_FREE) {
+      problems.push(`${tag}: ${hex0x(va)} maps free or absent frame ${pfn}`);
+      return;
+    }
+    const d = fmt.decode(lo, hi);
+    if (pfn === zero) {
+      if (present && d.write) problems.push(`${tag}: the zero page is writable at ${hex0x(va)}`);
+      if (vma.object !== null || vma.isShared())
+        problems.push(`${tag}: the zero page outside private anonymous memory`);
+      return;
+    }
+    maps[pfn]!++;
+    const kind = f.kind[pfn];
+    if (kind === FRAME_ANON) rss.anon++;
+    else if (kind === FRAME_SHMEM) rss.shmem++;
+    else if (kind === FRAME_FILE || kind === FRAME_KERNEL) rss.file++;
+    else problems.push(`${tag}: ${hex0x(va)} maps a ${FRAME_KIND_NAMES[kind!]} frame`);
+    problems.push(...checkIdentity(k, vma, va, pfn, tag));
+    if (present) {
+      if (d.write && (vma.flags & VM_WRITE) === 0)
+        problems.push(`${tag}: ${hex0x(va)} writable in a read-only VMA`);
+      if (d.write && !vma.isShared() && kind !== FRAME_ANON)
+        problems.push(`${tag}: ${hex0x(va)} writable over a shared page of a private VMA`);
+      if (d.write && kind === FRAME_ANON) writableAnon.push(pfn);
+      if (!d.user) problems.push(`${tag}: ${hex0x(va)} is not a user page`);
+      const nxCapable = fmt.exec !== 0 || fmt.nxHi !== 0;
+      if (nxCapable && d.exec && (vma.flags & VM_EXEC) === 0)
+        problems.push(`${tag}: ${hex0x(va)} executable in a non-exec VMA`);
     }
   };
+  walkTables(k, mm, {
+    table(table) {
+      tables++;
+      tableRefs[table]!++;
+      if (f.kind[table] !== FRAME_PAGETABLE)
+        problems.push(`${tag}: table ${table} is ${FRAME_KIND_NAMES[f.kind[table]!]}`);
+      if (f.owner[table] !== mm.pid) problems.push(`${tag}: table ${table} is owned by ${f.owner[table]}`);
+    },
+    entry(_level, _i, vpn, ea, lo, hi, leaf) {
+      const pfn = fmt.pfnOf(lo, hi);
+      if (leaf) checkLeaf(vpn, lo, hi, pfn);
+      else if ((lo & fmt.present) === 0)
+        problems.push(`${tag}: non-leaf entry at ${hex0x(ea)} is not present`);
+      else if (pfn >= n) problems.push(`${tag}: table pointer beyond RAM at ${hex0x(ea)}`);
+    },
+  });
   if (mm.rootPfn < 0) problems.push(`${tag}: no page-table root`);
-  else walk(mm.rootPfn, 0, 0);
-  if (swapped !== mm.swapEnts) problems.push(`${tag}: VmSwap counts ${mm.swapEnts} entries, the tables hold ${swapped}`);
-  if (tables - 1 !== mm.ptPages) problems.push(`${tag}: VmPTE counts ${mm.ptPages} tables, the tree has ${tables - 1}`);
+  if (swapped !== mm.swapEnts)
+    problems.push(`${tag}: VmSwap counts ${mm.swapEnts} entries, the tables hold ${swapped}`);
+  if (tables - 1 !== mm.ptPages)
+    problems.push(`${tag}: VmPTE counts ${mm.ptPages} tables, the tree has ${tables - 1}`);
   if (rss.anon !== mm.rssAnon) problems.push(`${tag}: RssAnon ${mm.rssAnon} pages, ${rss.anon} mapped`);
   if (rss.file !== mm.rssFile) problems.push(`${tag}: RssFile ${mm.rssFile} pages, ${rss.file} mapped`);
   if (rss.shmem !== mm.rssShmem) problems.push(`${tag}: RssShmem ${mm.rssShmem} pages, ${rss.shmem} mapped`);
@@ -244,14 +251,15 @@ function walkMm(
 }
 
 /** The page at `va` is where the reverse map will look for it. */
-function checkIdentity(k: Kernel, mm: Mm, vma: Vma, va: number, pfn: number, tag: string): string[] {
+function checkIdentity(k: Kernel, vma: Vma, va: number, pfn: number, tag: string): string[] {
   const f = k.frames;
   const index = vma.linearIndex(va, k.pageSize);
   const m = k.mappings.get(f.mapping[pfn]!);
   const where = `${tag}: ${hex0x(va)} (frame ${pfn})`;
   if (f.kind[pfn] === FRAME_ANON) {
     if (!(m instanceof AnonVma)) return [`${where}: anonymous page with no anon_vma`];
-    if (!m.vmas.has(vma)) return [`${where}: its anon_vma does not list this VMA (the reverse map misses it)`];
+    if (!m.vmas.has(vma))
+      return [`${where}: its anon_vma does not list this VMA (the reverse map misses it)`];
   } else if (m !== vma.object) {
     return [`${where}: cached page of another object`];
   }
@@ -279,7 +287,8 @@ function checkVmas(k: Kernel, mm: Mm): string[] {
       problems.push(`${range}: its object does not list it`);
     if (v.anonVma !== null && !v.anonChain.includes(v.anonVma))
       problems.push(`${range}: its anon_vma is not on its chain`);
-    for (const av of v.anonChain) if (!av.vmas.has(v) || av.id < 0) problems.push(`${range}: an anon_vma of its chain does not list it`);
+    for (const av of v.anonChain)
+      if (!av.vmas.has(v) || av.id < 0) problems.push(`${range}: an anon_vma of its chain does not list it`);
     prevEnd = v.end;
     const pages = (v.end - v.start) / ps;
     total += pages;
@@ -314,10 +323,12 @@ function checkTlb(k: Kernel, mm: Mm, pid: number): string[] {
     if (Math.floor(probe.pa / k.pageSize) !== e.pfn)
       problems.push(`pid ${pid}: TLB maps ${hex0x(va)} to a stale frame ${e.pfn}`);
     const d = fmt.decode(leaf.lo, leaf.hi);
-    if (e.perm & TLB_W && !d.write) problems.push(`pid ${pid}: TLB grants write to ${hex0x(va)}, the PTE does not`);
+    if (e.perm & TLB_W && !d.write)
+      problems.push(`pid ${pid}: TLB grants write to ${hex0x(va)}, the PTE does not`);
     if (e.perm & TLB_U && !d.user)
       problems.push(`pid ${pid}: TLB grants user access to ${hex0x(va)}, the PTE does not`);
-    if (e.perm & TLB_X && !d.exec) problems.push(`pid ${pid}: TLB grants execute on ${hex0x(va)}, the PTE does not`);
+    if (e.perm & TLB_X && !d.exec)
+      problems.push(`pid ${pid}: TLB grants execute on ${hex0x(va)}, the PTE does not`);
     if (e.perm & TLB_D && fmt.dirty !== 0 && !d.dirty)
       problems.push(`pid ${pid}: TLB thinks ${hex0x(va)} is dirty, the PTE does not`);
   }

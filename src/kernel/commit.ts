@@ -49,7 +49,10 @@ export class CommitAccounting {
 
   /** CommitLimit in pages (`vm_commit_limit`). */
   get limit(): number {
-    const ram = this.kbytes > 0 ? Math.floor((this.kbytes * 1024) / this.pageSize) : Math.floor((this.ramPages * this.ratio) / 100);
+    const ram =
+      this.kbytes > 0
+        ? Math.floor((this.kbytes * 1024) / this.pageSize)
+        : Math.floor((this.ramPages * this.ratio) / 100);
     return ram + this.swapPages;
   }
 

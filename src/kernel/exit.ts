@@ -32,14 +32,26 @@ export function exitTask(k: Kernel, task: Process, how: ExitHow): void {
     task.signal = how.signal;
     if (k.sink && !task.isThread) {
       const s = how.signal;
-      k.sink.push({ type: 'signal', pid: task.pid, signal: s.signal, code: s.code, va: s.va, reason: s.reason });
+      k.sink.push({
+        type: 'signal',
+        pid: task.pid,
+        signal: s.signal,
+        code: s.code,
+        va: s.va,
+        reason: s.reason,
+      });
     }
   }
   task.exitCode = how.code ?? 0;
   const last = k.tasksOf(mm).length === 1;
   const freeBefore = k.frames.freeFrames;
   const swapBefore = k.swap?.freeSlots ?? 0;
-  const counters = { minflt: mm.minflt, majflt: mm.majflt, hiwaterRss: mm.hiwaterRss, hiwaterVm: mm.hiwaterVm };
+  const counters = {
+    minflt: mm.minflt,
+    majflt: mm.majflt,
+    hiwaterRss: mm.hiwaterRss,
+    hiwaterVm: mm.hiwaterVm,
+  };
   if (last) exitMmap(k, mm);
   mm.users--;
   task.final = {

@@ -196,7 +196,8 @@ function copyOnWrite(
   k.vm.installPte(mm, entryPa, newPfn, k.vm.rightsFor(vma, newPfn), true);
   // The copy keeps the old entry's accessed bit (the write sets it anyway).
   if (lo & fmt.accessed) k.machine.mmu.writeLo(entryPa, (k.machine.mmu.readLo(entryPa) | fmt.accessed) >>> 0);
-  if (k.sink) k.sink.push({ type: 'cow', pid: proc.pid, va: va - (va % k.pageSize), from: oldPfn, to: newPfn });
+  if (k.sink)
+    k.sink.push({ type: 'cow', pid: proc.pid, va: va - (va % k.pageSize), from: oldPfn, to: newPfn });
   return { ok: true, major: false, how: oldPfn === k.vm.zeroPfn ? 'zero-fill' : 'cow-copy' };
 }
 
@@ -244,7 +245,11 @@ function doAnonymousPage(
     const fmt = k.machine.arch.pte;
     const rights = { ...k.vm.rightsFor(vma, k.vm.zeroPfn), write: false };
     const zero = k.vm.zeroPfn;
-    k.machine.mmu.writeEntry(entryPa, fmt.encodeLo(zero, fmt.leafFlags(rights)), fmt.encodeHi(zero, !rights.exec));
+    k.machine.mmu.writeEntry(
+      entryPa,
+      fmt.encodeLo(zero, fmt.leafFlags(rights)),
+      fmt.encodeHi(zero, !rights.exec),
+    );
     return { ok: true, major: false, how: 'zero-page' };
   }
   const pfn = allocAnonPage(k, mm, vma, va, access === ACCESS_WRITE);

@@ -46,9 +46,22 @@ export class SimFs {
    * Creates (or replaces) the file at `path` with `data`, or with `size` zero bytes when `data` is
    * null. @returns the new file.
    */
-  create(path: string, data: Uint8Array | null, size = data?.byteLength ?? 0, opts: FileOptions = {}): MemObject {
+  create(
+    path: string,
+    data: Uint8Array | null,
+    size = data?.byteLength ?? 0,
+    opts: FileOptions = {},
+  ): MemObject {
     this.unlink(path);
-    const obj = new MemObject('file', path, data, size, opts.device ?? 'fe:00', this.newInode(), this.pageSize);
+    const obj = new MemObject(
+      'file',
+      path,
+      data,
+      size,
+      opts.device ?? 'fe:00',
+      this.newInode(),
+      this.pageSize,
+    );
     obj.writable = opts.writable ?? false;
     this.cache.register(obj);
     this.files.set(path, obj);
@@ -86,6 +99,7 @@ export class SimFs {
     const keepPages = Math.ceil(sizeBytes / this.pageSize);
     if (keepPages < obj.sizePages) this.cache.unmapFrom(obj, keepPages);
     for (const index of [...obj.pages.keys()]) if (index >= keepPages) this.cache.remove(obj, index);
+    if (sizeBytes < obj.sizeBytes) this.cache.zeroFrom(obj, sizeBytes);
     obj.truncate(sizeBytes);
   }
 

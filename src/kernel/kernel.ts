@@ -18,6 +18,7 @@ import { Asids } from './asid.js';
 import { sysBrk, sysSbrk } from './brk.js';
 import { checkKernel } from './check.js';
 import { CommitAccounting, type OvercommitSettings } from './commit.js';
+import { ENOMEM } from './errno.js';
 import type { EventSink, KernelEvents } from './events.js';
 import { exitGroup, exitTask } from './exit.js';
 import { handleMmFault } from './fault.js';
@@ -25,7 +26,15 @@ import { forkProcess, newThread } from './fork.js';
 import { FRAME_KERNEL, FrameTable, NO_OWNER } from './frames.js';
 import { SimFs } from './fs.js';
 import { type UserLayout, userLayout } from './layout.js';
-import { sysMadvise, sysMincore, sysMlock, sysMlockall, sysMsync, sysMunlock, sysMunlockall } from './madvise.js';
+import {
+  sysMadvise,
+  sysMincore,
+  sysMlock,
+  sysMlockall,
+  sysMsync,
+  sysMunlock,
+  sysMunlockall,
+} from './madvise.js';
 import { MappingTable } from './mapping.js';
 import { MemObject } from './memobject.js';
 import { Mm, type Rlimits } from './mm.js';
@@ -174,21 +183,31 @@ export class Kernel {
 
   /** fork(2): a child with a copy-on-write copy of `parent`'s address space. @returns it, or -errno. */
   fork(parent: Process, name?: string): Process | number {
-    return this.syscall(parent, 'fork', [], () => forkProcess(this, parent, name), (r) =>
-      typeof r === 'number' ? r : r.pid,
+    return this.syscall(
+      parent,
+      'fork',
+      [],
+      () => forkProcess(this, parent, name),
+      (r) => (typeof r === 'number' ? r : r.pid),
     );
   }
 
   /** clone(CLONE_VM | CLONE_THREAD): a thread sharing `proc`'s address space. @returns it, or -errno. */
   thread(proc: Process, name?: string): Process | number {
-    return this.syscall(proc, 'clone', [], () => newThread(this, proc, name), (r) =>
-      typeof r === 'number' ? r : r.pid,
+    return this.syscall(
+      proc,
+      'clone',
+      [],
+      () => newThread(this, proc, name),
+      (r) => (typeof r === 'number' ? r : r.pid),
     );
   }
 
   /** mmap(2) for `proc`. @returns the address or -errno. */
   mmap(proc: Process, req: MmapRequest): number {
-    return this.syscall(proc, 'mmap', [req.addr, req.len, req.prot, req.flags], () => sysMmap(this, proc, req));
+    return this.syscall(proc, 'mmap', [req.addr, req.len, req.prot, req.flags], () =>
+      sysMmap(this, proc, req),
+    );
   }
 
   /** munmap(2). @returns 0 or -errno. */
@@ -210,7 +229,9 @@ export class Kernel {
 
   /** madvise(2). @returns 0 or -errno. */
   madvise(proc: Process, addr: number, len: number, advice: number): number {
-    return this.syscall(proc, 'madvise', [addr, len, advice], () => sysMadvise(this, proc, addr, len, advice));
+    return this.syscall(proc, 'madvise', [addr, len, advice], () =>
+      sysMadvise(this, proc, addr, len, advice),
+    );
   }
 
   /** msync(2). @returns 0 or -errno. */
@@ -220,8 +241,12 @@ export class Kernel {
 
   /** mincore(2): one residency flag per page. @returns the flags, or -errno. */
   mincore(proc: Process, addr: number, len: number): Uint8Array | number {
-    return this.syscall(proc, 'mincore', [addr, len], () => sysMincore(this, proc, addr, len), (r) =>
-      typeof r === 'number' ? r : 0,
+    return this.syscall(
+      proc,
+      'mincore',
+      [addr, len],
+      () => sysMincore(this, proc, addr, len),
+      (r) => (typeof r === 'number' ? r : 0),
     );
   }
 
@@ -289,6 +314,11 @@ export class Kernel {
    */
   dropCaches(): number {
     return this.pageCache.dropCaches();
+  }
+
+  /** sync(2): every dirty file page is written back, mapped or not. @returns how many were. */
+  sync(): number {
+    return this.pageCache.syncAll();
   }
 
   private syscall<T>(
@@ -456,6 +486,30 @@ export class Kernel {
     return true;
   }
 
+  // ---------------------------------------------------------------- files
+
+  /**
+   * Creates (or replaces) a file that processes may map shared and writable, and writes `bytes` into
+   * it as a program's write(2) would: its pages are in the page cache, dirty, until written back.
+   * @returns the file, or -ENOMEM when its pages did not fit.
+   */
+  writeFile(path: string, bytes: Uint8Array): MemObject | number {
+    const obj = this.fs.create(path, null, 0, { writable: true });
+    if (bytes.length > 0 && this.pageCache.write(obj, 0, bytes, NO_OWNER) !== bytes.length) return -ENOMEM;
+    return obj;
+  }
+
+  /** pwrite(2) into a file through the page cache. @returns the bytes written, or -ENOMEM. */
+  pwrite(obj: MemObject, offset: number, bytes: Uint8Array): number {
+    const n = this.pageCache.write(obj, offset, bytes, NO_OWNER);
+    return n < 0 ? -ENOMEM : n;
+  }
+
+  /** ftruncate(2): pages past the new end are unmapped everywhere; touching them later is SIGBUS. */
+  truncate(obj: MemObject, sizeBytes: number): void {
+    this.fs.truncate(obj, sizeBytes);
+  }
+
   // ---------------------------------------------------------------- objects (exec, spawn, mmap)
 
   /** The file at `path` with these bytes, in the simulated filesystem (sharing its page cache). */
@@ -467,7 +521,15 @@ export class Kernel {
   kernelObject(name: string, sizeBytes: number): MemObject {
     const open = this.kernelObjects.get(name);
     if (open !== undefined && open.id >= 0) return open;
-    const obj = new MemObject('kernel', name, new Uint8Array(sizeBytes), sizeBytes, '00:00', 0, this.pageSize);
+    const obj = new MemObject(
+      'kernel',
+      name,
+      new Uint8Array(sizeBytes),
+      sizeBytes,
+      '00:00',
+      0,
+      this.pageSize,
+    );
     this.pageCache.register(obj);
     this.kernelObjects.set(name, obj);
     return obj;

@@ -308,23 +308,10 @@ export function sysMsync(k: Kernel, proc: Process, start: number, lenIn: number,
  */
 function syncFileRange(k: Kernel, vma: Vma, start: number, end: number): void {
   const obj = vma.object!;
-  const ps = k.pageSize;
-  const first = vma.linearIndex(start, ps);
-  const last = vma.linearIndex(end - 1, ps);
-  const fmt = k.machine.arch.pte;
-  const mmu = k.machine.mmu;
-  for (const [index, pfn] of [...obj.pages]) {
-    if (index < first || index > last) continue;
-    let dirty = (k.frames.flags[pfn]! & PG_DIRTY) !== 0;
-    // page_mkclean: every shared mapper's entry loses its dirty bit and write access.
-    k.rmap.forEachMapper(pfn, (v) => {
-      if ((v.lo & fmt.dirty) === 0 && (v.lo & fmt.write) === 0) return;
-      if (v.lo & fmt.dirty) dirty = true;
-      mmu.writeLo(v.entryPa, (v.lo & ~(fmt.dirty | fmt.write)) >>> 0);
-      k.asids.flushRange(v.mm, v.vpn, v.vpn + 1);
-    });
-    if (dirty) k.pageCache.writeback(obj, pfn);
-  }
+  const first = vma.linearIndex(start, k.pageSize);
+  const last = vma.linearIndex(end - 1, k.pageSize);
+  for (const [index, pfn] of [...obj.pages])
+    if (index >= first && index <= last) k.pageCache.syncPage(obj, pfn);
 }
 
 /** mincore(2): 1 for each page of [start, start+len) that is in memory. @returns the vector or -errno. */

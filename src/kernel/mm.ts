@@ -75,7 +75,12 @@ export class Mm {
   /** Where VM_ACCOUNT pages are counted (Committed_AS), or null. */
   readonly commit: CommitAccounting | null;
 
-  constructor(pageSize: number, rlimits: Rlimits, layout: UserLayout, commit: CommitAccounting | null = null) {
+  constructor(
+    pageSize: number,
+    rlimits: Rlimits,
+    layout: UserLayout,
+    commit: CommitAccounting | null = null,
+  ) {
     this.pageSize = pageSize;
     this.rlimits = rlimits;
     this.layout = layout;

@@ -387,7 +387,8 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
       name: vmaName(mm, merged),
     });
   const lockNow = (vmFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED;
-  if (flags & MAP_POPULATE || lockNow) populate(k, proc, addr, end, prot & PROT_WRITE && !shared ? prot : prot & ~PROT_WRITE);
+  if (flags & MAP_POPULATE || lockNow)
+    populate(k, proc, addr, end, prot & PROT_WRITE && !shared ? prot : prot & ~PROT_WRITE);
   return addr;
 }
 
@@ -494,9 +495,10 @@ function mprotectFixup(
   end: number,
   newFlags: number,
 ): number {
+  const oldFlags = vma.flags;
   const merged = vmaModifyFlags(k, mm, vma, start, end, newFlags);
   if (typeof merged === 'number') return merged;
-  if (k.sink && newFlags !== vma.flags)
+  if (k.sink && newFlags !== oldFlags)
     k.sink.push({ type: 'vma-protect', pid: proc.pid, start, end, perms: permString(merged.flags) });
   return 0;
 }

@@ -4,7 +4,7 @@
  * swapped shmem), written back when dirty, and dropped when reclaim, truncation, deletion or
  * `drop_caches` lets them go. A cached frame holds one reference for the cache.
  */
-import { type KernelEvents } from './events.js';
+import type { KernelEvents } from './events.js';
 import {
   FRAME_FILE,
   FRAME_KERNEL,
@@ -83,6 +83,38 @@ export class PageCache {
     return { pfn, major: false };
   }
 
+  /**
+   * write(2)/pwrite(2) of `bytes` at `offset` through the page cache: each page is read in (or found),
+   * changed and left dirty, the file grows to cover the write. Mappings see the bytes at once.
+   * @returns the bytes written, or -1 when memory ran out before any was.
+   */
+  write(obj: MemObject, offset: number, bytes: Uint8Array, charge: number): number {
+    const ps = this.vm.pageSize;
+    const mem = this.vm.machine.mem;
+    let done = 0;
+    while (done < bytes.length) {
+      const at = offset + done;
+      const index = Math.floor(at / ps);
+      const inPage = at - index * ps;
+      const n = Math.min(ps - inPage, bytes.length - done);
+      if (at + n > obj.sizeBytes) obj.sizeBytes = at + n;
+      const { pfn } = this.getPage(obj, index, true, charge);
+      if (pfn < 0) return done > 0 ? done : -1;
+      mem.frame(pfn).set(bytes.subarray(done, done + n), inPage);
+      this.frames.flags[pfn]! |= PG_DIRTY | PG_REFERENCED;
+      done += n;
+    }
+    return done;
+  }
+
+  /** A shrinking truncate clears the cached bytes past the new end in its last page. */
+  zeroFrom(obj: MemObject, sizeBytes: number): void {
+    const ps = this.vm.pageSize;
+    const index = Math.floor(sizeBytes / ps);
+    const pfn = obj.pages.get(index);
+    if (pfn !== undefined && sizeBytes % ps !== 0) this.vm.machine.mem.frame(pfn).fill(0, sizeBytes % ps);
+  }
+
   /** Zaps every mapping of `obj`'s pages from `fromIndex` on, in every address space (COW copies too). */
   unmapFrom(obj: MemObject, fromIndex: number): void {
     const ps = this.vm.pageSize;
@@ -148,6 +180,38 @@ export class PageCache {
       }
     }
     return dropped;
+  }
+
+  /**
+   * sync(2): every dirty file page is cleaned in its mappers (write access and dirty bits go, as
+   * `page_mkclean` does) and written back. @returns how many pages were written.
+   */
+  syncAll(): number {
+    let written = 0;
+    for (const m of [...this.mappings.all()]) {
+      if (!('pages' in m) || m.kind !== 'file') continue;
+      for (const pfn of m.pages.values()) if (this.syncPage(m, pfn)) written++;
+    }
+    return written;
+  }
+
+  /**
+   * Writes one cached page back if it is dirty, after `page_mkclean`: every shared mapper's entry
+   * loses its dirty bit and write access, so the next write faults and dirties it again.
+   * @returns true when it was written.
+   */
+  syncPage(obj: MemObject, pfn: number): boolean {
+    const fmt = this.vm.machine.arch.pte;
+    const mmu = this.vm.machine.mmu;
+    let dirty = (this.frames.flags[pfn]! & PG_DIRTY) !== 0;
+    this.rmap.forEachMapper(pfn, (v) => {
+      if ((v.lo & (fmt.dirty | fmt.write)) === 0) return;
+      if (v.lo & fmt.dirty) dirty = true;
+      mmu.writeLo(v.entryPa, (v.lo & ~(fmt.dirty | fmt.write)) >>> 0);
+      this.vm.asids.flushRange(v.mm, v.vpn, v.vpn + 1);
+    });
+    if (dirty) this.writeback(obj, pfn);
+    return dirty;
   }
 
   /** True when some mapper's entry or the page itself says the page differs from the file. */

@@ -3,7 +3,7 @@
  * /proc/meminfo. The text formatting is report/procfs.ts's job.
  */
 import { exactNumber, hex0x } from '../base/units.js';
-import { FRAME_ANON, FRAME_FILE, FRAME_PAGETABLE, FRAME_SHMEM } from './frames.js';
+import { FRAME_ANON, FRAME_FILE, FRAME_PAGETABLE, FRAME_SHMEM, PG_DIRTY } from './frames.js';
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import type { Process } from './process.js';
@@ -130,7 +130,7 @@ export function statusFields(proc: Process, pageSize: number): StatusFields {
   return {
     VmPeak: Math.max(mm.hiwaterVm, mm.totalVm) * pageSize,
     VmSize: mm.totalVm * pageSize,
-    VmLck: 0,
+    VmLck: mm.lockedVm * pageSize,
     VmPin: 0,
     VmHWM: Math.max(mm.hiwaterRss, mm.rss) * pageSize,
     VmRSS: mm.rss * pageSize,
@@ -158,12 +158,19 @@ export interface MeminfoFields {
   MemFree: number;
   MemAvailable: number;
   Cached: number;
+  /** Anonymous pages in memory that also have a copy in swap (the swap cache). */
+  SwapCached: number;
   SwapTotal: number;
   SwapFree: number;
+  /** Page-cache pages that differ from their file (written, not yet written back). */
+  Dirty: number;
   AnonPages: number;
   Mapped: number;
   Shmem: number;
   PageTables: number;
+  /** What overcommit mode 2 lets the system commit, and what it has (commit.ts). */
+  CommitLimit: number;
+  Committed_AS: number;
 }
 
 export const MEMINFO_FIELDS: readonly (keyof MeminfoFields)[] = [
@@ -171,12 +178,16 @@ export const MEMINFO_FIELDS: readonly (keyof MeminfoFields)[] = [
   'MemFree',
   'MemAvailable',
   'Cached',
+  'SwapCached',
   'SwapTotal',
   'SwapFree',
+  'Dirty',
   'AnonPages',
   'Mapped',
   'Shmem',
   'PageTables',
+  'CommitLimit',
+  'Committed_AS',
 ];
 
 export function meminfoFields(k: Kernel): MeminfoFields {
@@ -186,14 +197,18 @@ export function meminfoFields(k: Kernel): MeminfoFields {
   let mapped = 0;
   let shmem = 0;
   let pageTables = 0;
+  let swapCached = 0;
+  let dirty = 0;
   for (let pfn = 0; pfn < f.frameCount; pfn++) {
     switch (f.kind[pfn]) {
       case FRAME_ANON:
         if (f.mapcount[pfn]! > 0) anon++;
+        if (f.swapSlot[pfn]! >= 0) swapCached++;
         break;
       case FRAME_FILE:
         cached++;
         if (f.mapcount[pfn]! > 0) mapped++;
+        if (f.flags[pfn]! & PG_DIRTY) dirty++;
         break;
       case FRAME_SHMEM:
         cached++;
@@ -211,11 +226,15 @@ export function meminfoFields(k: Kernel): MeminfoFields {
     MemFree: f.freeFrames * ps,
     MemAvailable: (f.freeFrames + cached - shmem) * ps,
     Cached: cached * ps,
+    SwapCached: swapCached * ps,
     SwapTotal: (k.swap?.slotCount ?? 0) * ps,
     SwapFree: (k.swap?.freeSlots ?? 0) * ps,
+    Dirty: dirty * ps,
     AnonPages: anon * ps,
     Mapped: mapped * ps,
     Shmem: shmem * ps,
     PageTables: pageTables * ps,
+    CommitLimit: k.commit.limit * ps,
+    Committed_AS: k.commit.committed * ps,
   };
 }

@@ -15,7 +15,7 @@ import { FRAME_ANON, FRAME_SHMEM, PG_DIRTY, PG_LAZYFREE, PG_REFERENCED } from '.
 import type { Kernel } from './kernel.js';
 import type { Mm } from './mm.js';
 import { type MapsEntry, mapsEntries } from './proc.js';
-import { VM_LOCKED, type Vma, vmFlagNames } from './vma.js';
+import { VM_HUGEPAGE, VM_LOCKED, VM_NOHUGEPAGE, type Vma, vmFlagNames } from './vma.js';
 
 /** The counters of one VMA (or of all, for the rollup), in bytes; the `pss*` ones in bytes × 4096. */
 export interface SmapsFields {
@@ -45,6 +45,9 @@ export interface SmapsEntry {
   readonly size: number;
   readonly fields: SmapsFields;
   readonly flags: readonly string[];
+  /** THPeligible: with transparent huge pages in `madvise` mode (the recorded machine's), an anonymous
+   * VMA marked MADV_HUGEPAGE that covers an aligned PMD. */
+  readonly thpEligible: boolean;
 }
 
 export function emptySmaps(): SmapsFields {
@@ -127,7 +130,15 @@ export function smapsEntries(k: Kernel, mm: Mm): SmapsEntry[] {
     if (maps.vma !== null) gatherVma(k, mm, maps.vma, fields);
     // [vsyscall] is VM_EXEC only (the gate area's flags).
     const flags = maps.vma !== null ? vmFlagNames(maps.vma.flags) : ['ex'];
-    return { maps, size: maps.end - maps.start, fields, flags };
+    const v = maps.vma;
+    const pmd = mm.layout.thpAlign;
+    const thpEligible =
+      v !== null &&
+      pmd > 0 &&
+      v.object === null &&
+      (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) === VM_HUGEPAGE &&
+      Math.floor(v.end / pmd) * pmd - Math.ceil(v.start / pmd) * pmd >= pmd;
+    return { maps, size: maps.end - maps.start, fields, flags, thpEligible };
   });
 }
 

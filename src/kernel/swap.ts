@@ -67,7 +67,10 @@ export class SwapDevice {
   put(slot: number): boolean {
     invariant(this.count[slot]! > 0, `swap: put of free slot ${slot}`);
     if (--this.count[slot]! > 0) return false;
-    invariant(this.cachedPfn[slot] === -1, `swap: slot ${slot} freed while frame ${this.cachedPfn[slot]} caches it`);
+    invariant(
+      this.cachedPfn[slot] === -1,
+      `swap: slot ${slot} freed while frame ${this.cachedPfn[slot]} caches it`,
+    );
     const mapping = this.mapping[slot]!;
     this.mapping[slot] = -1;
     this.free[this.freeTop++] = slot;

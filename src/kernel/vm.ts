@@ -183,7 +183,8 @@ export class Vm {
 
   /** Rights a leaf entry gets in `vma` for frame `pfn` (write only where no copy-on-write is pending). */
   rightsFor(vma: Vma, pfn: number): PteRights {
-    const writable = (vma.flags & VM_WRITE) !== 0 && ((vma.flags & VM_SHARED) !== 0 || this.isExclusiveAnon(pfn));
+    const writable =
+      (vma.flags & VM_WRITE) !== 0 && ((vma.flags & VM_SHARED) !== 0 || this.isExclusiveAnon(pfn));
     // VM_READ | VM_WRITE: write implies read; an execute-only VMA gets an execute-only leaf (RISC-V).
     const readable = (vma.flags & 0x3) !== 0;
     return { read: readable, write: writable, user: true, exec: (vma.flags & 0x4) !== 0 };
@@ -262,7 +263,8 @@ export class Vm {
    */
   markDirtyFromPte(pfn: number): void {
     const kind = this.frames.kind[pfn];
-    if (kind === FRAME_FILE || kind === FRAME_SHMEM || kind === FRAME_ANON) this.frames.flags[pfn]! |= PG_DIRTY;
+    if (kind === FRAME_FILE || kind === FRAME_SHMEM || kind === FRAME_ANON)
+      this.frames.flags[pfn]! |= PG_DIRTY;
   }
 
   /**

@@ -14,11 +14,11 @@ import type { KernelEvents } from './events.js';
 import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM, type FrameTable, PG_DIRTY, PG_LAZYFREE } from './frames.js';
 import { AnonVma, type MappingTable } from './mapping.js';
 import { MemObject } from './memobject.js';
-import type { Evictor } from './reclaim.js';
 import type { PageCache } from './pagecache.js';
+import type { Evictor } from './reclaim.js';
 import type { Rmap } from './rmap.js';
-import { VM_LOCKED } from './vma.js';
 import type { Vm } from './vm.js';
+import { VM_LOCKED } from './vma.js';
 
 export class Vmscan implements Evictor {
   private readonly vm: Vm;

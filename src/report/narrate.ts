@@ -96,6 +96,10 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
       return `pid ${o.pid} replayed ${o.accesses} accesses`;
     case 'kill':
       return `killed; ${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
+    case 'sync':
+      return `${o.writtenPages} dirty page${o.writtenPages === 1 ? '' : 's'} written back`;
+    case 'drop_caches':
+      return `${o.droppedPages} page-cache page${o.droppedPages === 1 ? '' : 's'} dropped`;
     default:
       return null;
   }

@@ -6,6 +6,7 @@ import { formatTlbPerm } from '../hw/tlb.js';
 import { FRAME_KIND_NAMES } from '../kernel/frames.js';
 import type { Snapshot } from '../sim/snapshot.js';
 import { formatMaps, formatMeminfo, formatStatus } from './procfs.js';
+import { formatSmaps, formatSmapsRollup } from './smaps.js';
 
 /** One letter per frame kind in the frame map. */
 const KIND_LETTER = ['.', 'T', 'A', 'F', 'S', 'K'];
@@ -41,6 +42,14 @@ export function formatSnapshot(arch: Arch, s: Snapshot): string {
       return `Name:\t${s.proc}\nPid:\t${s.pid}\nState:\t${s.state}\n${formatStatus(s.fields)}minflt:\t${s.minflt}\nmajflt:\t${s.majflt}\n`;
     case 'meminfo':
       return formatMeminfo(s.fields);
+    case 'smaps':
+      return s.entries.length === 0 && s.state !== 'running'
+        ? `(${s.proc} has no address space: ${s.state})\n`
+        : formatSmaps(s.entries, arch.pageSize);
+    case 'smaps_rollup':
+      return s.fields === null
+        ? `(${s.proc} has no address space: ${s.state})\n`
+        : formatSmapsRollup(s.start, s.end, s.fields, arch.pageSize);
     case 'pagetable': {
       if (s.rootPfn < 0) return `(${s.proc} has no page tables: ${s.state})\n`;
       if (s.probe) return formatProbe(arch, s.probe, s.rootPfn);

@@ -10,12 +10,38 @@ import { ACCESS_EXEC, ACCESS_READ, ACCESS_WRITE, type AccessKind } from '../hw/m
 import {
   ERRNO_NAMES,
   errnoByName,
+  MADV_COLD,
+  MADV_DODUMP,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_KEEPONFORK,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_REMOVE,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MLOCK_ONFAULT,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  MS_ASYNC,
+  MS_INVALIDATE,
+  MS_SYNC,
   SIGNAL_NAMES,
 } from '../kernel/errno.js';
 import { EventLog, type KernelEvent } from '../kernel/events.js';
@@ -24,6 +50,7 @@ import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, SignalInfo } from '../kernel/process.js';
+import { PSS_SHIFT, type SmapsFields } from '../kernel/smaps.js';
 import { KernelMemory } from '../user/kernel-memory.js';
 import type { Allocator, AllocatorName } from '../user/malloc/api.js';
 import { createAllocator } from '../user/malloc/registry.js';
@@ -34,6 +61,8 @@ import {
   snapshotFrames,
   snapshotMaps,
   snapshotPageTable,
+  snapshotSmaps,
+  snapshotSmapsRollup,
   snapshotStatus,
   snapshotSwap,
   snapshotTlb,
@@ -65,7 +94,9 @@ export type Outcome =
     }
   | { readonly kind: 'exit'; readonly code: number; readonly reclaimedFrames: number }
   | { readonly kind: 'replay'; readonly pid: number; readonly accesses: number }
-  | { readonly kind: 'kill'; readonly reclaimedFrames: number };
+  | { readonly kind: 'kill'; readonly reclaimedFrames: number }
+  | { readonly kind: 'drop_caches'; readonly droppedPages: number }
+  | { readonly kind: 'sync'; readonly writtenPages: number };
 
 export interface ExpectVerdict {
   readonly ok: boolean;
@@ -115,7 +146,8 @@ class Runner {
   private readonly sc: Scenario;
   private readonly log = new EventLog();
   private readonly procs = new Map<string, Process>();
-  private readonly labels = new Map<string, Map<string, { value: number; line: number }>>();
+  /** Per process: label → address (or -errno), the line that set it, the mapping's length. */
+  private readonly labels = new Map<string, Map<string, { value: number; line: number; len: number }>>();
   /** Line at which each process ended, for the error on later use. */
   private readonly diedAt = new Map<string, number>();
   private readonly bootMeminfo: MeminfoFields;
@@ -131,6 +163,7 @@ class Runner {
     const machine = new Machine(sc.machine);
     this.kernel = new Kernel(machine, {
       ...(sc.rlimitStack !== null ? { rlimits: { stack: sc.rlimitStack } } : {}),
+      overcommit: { mode: sc.overcommit, ratio: sc.overcommitRatio },
       swapBytes: sc.swapBytes,
       reclaim: {
         policy: sc.policy,
@@ -289,6 +322,21 @@ class Runner {
         outcome = { kind: 'kill', reclaimedFrames: proc.final?.reclaimedFrames ?? 0 };
         break;
       }
+      case 'drop_caches':
+        outcome = { kind: 'drop_caches', droppedPages: k.dropCaches() };
+        break;
+      case 'sync':
+        outcome = { kind: 'sync', writtenPages: k.sync() };
+        break;
+      case 'file': {
+        const r = k.writeFile(filePath(st.name), new Uint8Array(st.size).fill(st.fill));
+        if (typeof r === 'number') throw this.error(st, `cannot create ${st.name}: ${errnoText(r)}`);
+        outcome = { kind: 'none' };
+        break;
+      }
+      case 'truncate':
+        k.truncate(k.fs.lookup(filePath(st.name))!, st.size);
+        break;
       case 'show':
         snapshot = this.show(st);
         break;
@@ -351,16 +399,23 @@ class Runner {
       }
       case 'mmap': {
         const addr = b.addr ? this.resolve(st, proc, b.addr) : 0;
-        let flags = (b.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS;
+        let flags = (b.shared ? MAP_SHARED : MAP_PRIVATE) | (b.file === null ? MAP_ANONYMOUS : 0);
         if (b.placement === 'fixed') flags |= MAP_FIXED;
         if (b.placement === 'noreplace') flags |= MAP_FIXED_NOREPLACE;
         if (b.populate) flags |= MAP_POPULATE;
-        const result = k.mmap(proc, { addr, len: b.len, prot: b.prot, flags });
-        this.labels.get(proc.name)!.set(b.label, { value: result, line: st.place.line });
+        const file = b.file === null ? null : (k.fs.lookup(filePath(b.file)) ?? null);
+        const result = k.mmap(proc, { addr, len: b.len, prot: b.prot, flags, file, offset: b.offset });
+        this.labels.get(proc.name)!.set(b.label, { value: result, line: st.place.line, len: b.len });
         return {
           kind: 'syscall',
           name: 'mmap',
-          args: [addr === 0 ? 'NULL' : hex0x(addr), hex0x(b.len), protText(b.prot), mapFlagsText(flags)],
+          args: [
+            addr === 0 ? 'NULL' : hex0x(addr),
+            hex0x(b.len),
+            protText(b.prot),
+            mapFlagsText(flags),
+            ...(b.file !== null ? [filePath(b.file), hex0x(b.offset)] : []),
+          ],
           result,
           label: b.label,
         };
@@ -393,7 +448,7 @@ class Runner {
         const labels = this.labels.get(proc.name)!;
         if (b.op === 'malloc') {
           const ptr = heap.malloc(b.size);
-          labels.set(b.label, { value: ptr, line: st.place.line });
+          labels.set(b.label, { value: ptr, line: st.place.line, len: b.size });
           return { kind: 'syscall', name: 'malloc', args: [String(b.size)], result: ptr, label: b.label };
         }
         const old = labels.get(b.label)!.value;
@@ -402,7 +457,7 @@ class Runner {
           return { kind: 'syscall', name: 'free', args: [hex0x(old)], result: 0 };
         }
         const ptr = heap.realloc(old, b.size);
-        labels.set(b.label, { value: ptr, line: st.place.line });
+        labels.set(b.label, { value: ptr, line: st.place.line, len: b.size });
         return {
           kind: 'syscall',
           name: 'realloc',
@@ -412,8 +467,89 @@ class Runner {
         };
       }
       case 'exit':
-        k.exit(proc, b.code);
+        // A thread's exit ends it alone; a process's ends every thread of it (exit_group).
+        if (proc.isThread) k.exitThread(proc, b.code);
+        else k.exit(proc, b.code);
         return { kind: 'exit', code: b.code, reclaimedFrames: proc.final?.reclaimedFrames ?? 0 };
+      case 'fork':
+      case 'thread': {
+        const r = b.op === 'fork' ? k.fork(proc, b.child) : k.thread(proc, b.child);
+        if (typeof r === 'number')
+          throw this.error(st, `cannot ${b.op} ${b.child}: ${errnoText(r)} (the machine is out of memory)`);
+        this.procs.set(b.child, r);
+        const mine = this.labels.get(proc.name)!;
+        this.labels.set(b.child, b.op === 'thread' ? mine : new Map(mine));
+        return {
+          kind: 'syscall',
+          name: b.op === 'fork' ? 'fork' : 'clone',
+          args: [],
+          result: r.pid,
+          label: b.child,
+        };
+      }
+      case 'mremap': {
+        const labels = this.labels.get(proc.name)!;
+        const old = labels.get(b.label)!;
+        if (old.value < 0)
+          throw this.error(
+            st,
+            `label '${b.label}' has no address: its mmap at line ${old.line} failed with ${errnoText(old.value)}`,
+          );
+        const fixed = b.fixed ? this.resolve(st, proc, b.fixed) : 0;
+        const flags =
+          (b.maymove ? MREMAP_MAYMOVE : 0) |
+          (b.fixed ? MREMAP_FIXED : 0) |
+          (b.dontunmap ? MREMAP_DONTUNMAP : 0);
+        const result = k.mremap(proc, old.value, old.len, b.newLen, flags, fixed);
+        // A failed mremap leaves the old mapping, and the label names it still.
+        if (result >= 0) labels.set(b.label, { value: result, line: st.place.line, len: b.newLen });
+        return {
+          kind: 'syscall',
+          name: 'mremap',
+          args: [
+            hex0x(old.value),
+            hex0x(old.len),
+            hex0x(b.newLen),
+            mremapFlagsText(flags),
+            ...(b.fixed ? [hex0x(fixed)] : []),
+          ],
+          result,
+          label: b.label,
+        };
+      }
+      case 'madvise': {
+        const addr = this.resolve(st, proc, b.addr);
+        const advice = MADVICE[b.advice as keyof typeof MADVICE]!;
+        return {
+          kind: 'syscall',
+          name: 'madvise',
+          args: [hex0x(addr), hex0x(b.len), `MADV_${b.advice.toUpperCase()}`],
+          result: k.madvise(proc, addr, b.len, advice),
+        };
+      }
+      case 'msync': {
+        const addr = this.resolve(st, proc, b.addr);
+        const flags = (b.mode === 'sync' ? MS_SYNC : MS_ASYNC) | (b.invalidate ? MS_INVALIDATE : 0);
+        const names = [
+          b.mode === 'sync' ? 'MS_SYNC' : 'MS_ASYNC',
+          ...(b.invalidate ? ['MS_INVALIDATE'] : []),
+        ];
+        return {
+          kind: 'syscall',
+          name: 'msync',
+          args: [hex0x(addr), hex0x(b.len), names.join('|')],
+          result: k.msync(proc, addr, b.len, flags),
+        };
+      }
+      case 'mlock':
+      case 'munlock': {
+        const addr = this.resolve(st, proc, b.addr);
+        const result =
+          b.op === 'mlock'
+            ? k.mlock(proc, addr, b.len, b.onfault ? MLOCK_ONFAULT : 0)
+            : k.munlock(proc, addr, b.len);
+        return { kind: 'syscall', name: b.op, args: [hex0x(addr), hex0x(b.len)], result };
+      }
     }
   }
 
@@ -446,6 +582,12 @@ class Runner {
         return snapshotMaps(k, proc);
       case 'status':
         return snapshotStatus(k, proc);
+      case 'smaps': {
+        const va = st.addr && proc.mm ? this.resolve(st, proc, st.addr) : null;
+        return snapshotSmaps(k, proc, va);
+      }
+      case 'smaps_rollup':
+        return snapshotSmapsRollup(k, proc);
       case 'tlb':
         return snapshotTlb(k, proc);
       default: {
@@ -465,7 +607,17 @@ class Runner {
       show = (v) => sizeText(v as number);
     } else {
       const proc = this.procs.get(st.proc)!;
-      if (field.startsWith('@')) {
+      if (st.smapsLabel !== null) {
+        const at = this.labels.get(proc.name)?.get(st.smapsLabel)?.value ?? -1;
+        const entry = k.smaps(proc).find((e) => e.maps.start <= at && e.maps.end > at);
+        if (entry === undefined)
+          throw this.error(
+            st,
+            `label '${st.smapsLabel}' (${at < 0 ? errnoText(at) : hex0x(at)}) is in no mapping of ${proc.name}`,
+          );
+        actual = field === 'Size' ? entry.size : smapsValue(entry.fields, field);
+        show = (v) => sizeText(v as number);
+      } else if (field.startsWith('@')) {
         actual = this.labels.get(proc.name)?.get(field.slice(1))?.value ?? Number.NaN;
         show = (v) => ((v as number) < 0 ? errnoText(v as number) : hex0x(v as number));
       } else {
@@ -492,8 +644,16 @@ class Runner {
           case 'majflt':
             actual = k.status(proc)[field];
             break;
+          case 'Threads':
+            actual = k.status(proc).threads;
+            break;
           default:
-            actual = k.status(proc)[field as keyof StatusFields];
+            if (field in (k.status(proc) as object)) {
+              actual = k.status(proc)[field as keyof StatusFields];
+            } else {
+              const rollup = k.smapsRollup(proc);
+              actual = rollup === null ? 0 : smapsValue(rollup, field);
+            }
             show = (v) => sizeText(v as number);
         }
       }
@@ -545,6 +705,50 @@ export function protText(prot: number): string {
   return [prot & 1 ? 'PROT_READ' : '', prot & 2 ? 'PROT_WRITE' : '', prot & 4 ? 'PROT_EXEC' : '']
     .filter(Boolean)
     .join('|');
+}
+
+/** A scenario's file name as a path: as written when it has a slash, else in the root. */
+function filePath(name: string): string {
+  return name.includes('/') ? name : `/${name}`;
+}
+
+/** An smaps field in bytes (PSS-like fields carry PSS_SHIFT fraction bits; /proc prints them cut). */
+function smapsValue(fields: SmapsFields, field: string): number {
+  const v = fields[field as keyof SmapsFields] ?? 0;
+  const fractional = field.startsWith('Pss') || field === 'SwapPss' || field === 'Locked';
+  // Whole kB as /proc prints them.
+  return fractional ? Math.floor(v / 2 ** PSS_SHIFT / 1024) * 1024 : v;
+}
+
+const MADVICE = {
+  normal: MADV_NORMAL,
+  random: MADV_RANDOM,
+  sequential: MADV_SEQUENTIAL,
+  willneed: MADV_WILLNEED,
+  dontneed: MADV_DONTNEED,
+  free: MADV_FREE,
+  remove: MADV_REMOVE,
+  dontfork: MADV_DONTFORK,
+  dofork: MADV_DOFORK,
+  hugepage: MADV_HUGEPAGE,
+  nohugepage: MADV_NOHUGEPAGE,
+  dontdump: MADV_DONTDUMP,
+  dodump: MADV_DODUMP,
+  wipeonfork: MADV_WIPEONFORK,
+  keeponfork: MADV_KEEPONFORK,
+  cold: MADV_COLD,
+  pageout: MADV_PAGEOUT,
+  populate_read: MADV_POPULATE_READ,
+  populate_write: MADV_POPULATE_WRITE,
+} as const;
+
+function mremapFlagsText(flags: number): string {
+  const out = [
+    flags & MREMAP_MAYMOVE ? 'MREMAP_MAYMOVE' : '',
+    flags & MREMAP_FIXED ? 'MREMAP_FIXED' : '',
+    flags & MREMAP_DONTUNMAP ? 'MREMAP_DONTUNMAP' : '',
+  ].filter(Boolean);
+  return out.length > 0 ? out.join('|') : '0';
 }
 
 function mapFlagsText(flags: number): string {

@@ -5,12 +5,23 @@
 
 import type { Probe } from '../hw/mmu.js';
 import type { TlbEntryView } from '../hw/tlb.js';
+import { walkTables } from '../kernel/inspect.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { MapsEntry, MeminfoFields, StatusFields } from '../kernel/proc.js';
 import type { Process, ProcessState } from '../kernel/process.js';
+import type { SmapsFields } from '../kernel/smaps.js';
 
 /** A /proc/PID/maps line without its VMA (snapshots outlive the kernel). */
 export type MapsLine = Omit<MapsEntry, 'vma'>;
+
+/** One VMA's /proc/PID/smaps record. */
+export interface SmapsLine {
+  readonly maps: MapsLine;
+  readonly size: number;
+  readonly fields: SmapsFields;
+  readonly flags: readonly string[];
+  readonly thpEligible: boolean;
+}
 
 /** One present entry of a page-table tree, with the virtual range it covers. */
 export interface TableEntryView {
@@ -50,6 +61,22 @@ export type Snapshot =
       readonly pageSize: number;
     }
   | { readonly what: 'meminfo'; readonly fields: MeminfoFields; readonly pageSize: number }
+  | {
+      readonly what: 'smaps';
+      readonly proc: string;
+      readonly state: ProcessState;
+      /** Each VMA's record (only the one holding the address asked for, when one was). */
+      readonly entries: readonly SmapsLine[];
+    }
+  | {
+      readonly what: 'smaps_rollup';
+      readonly proc: string;
+      readonly state: ProcessState;
+      /** The span the rollup header shows: the first VMA's start to the last one's end. */
+      readonly start: number;
+      readonly end: number;
+      readonly fields: SmapsFields | null;
+    }
   | {
       readonly what: 'pagetable';
       readonly proc: string;
@@ -120,6 +147,32 @@ export function snapshotStatus(k: Kernel, proc: Process): Snapshot {
   };
 }
 
+/** /proc/PID/smaps: every VMA's record, or only the one holding `va`. */
+export function snapshotSmaps(k: Kernel, proc: Process, va: number | null): Snapshot {
+  const all = k.smaps(proc).map(({ maps: { vma: _vma, ...maps }, size, fields, flags, thpEligible }) => ({
+    maps,
+    size,
+    fields,
+    flags,
+    thpEligible,
+  }));
+  const entries = va === null ? all : all.filter((e) => e.maps.start <= va && e.maps.end > va);
+  return { what: 'smaps', proc: proc.name, state: proc.state, entries };
+}
+
+/** /proc/PID/smaps_rollup. */
+export function snapshotSmapsRollup(k: Kernel, proc: Process): Snapshot {
+  const vmas = proc.mm?.vmas ?? [];
+  return {
+    what: 'smaps_rollup',
+    proc: proc.name,
+    state: proc.state,
+    start: vmas[0]?.start ?? 0,
+    end: vmas[vmas.length - 1]?.end ?? 0,
+    fields: k.smapsRollup(proc),
+  };
+}
+
 /** Every present entry of the process's tree, depth first (leaves included). */
 export function snapshotPageTable(k: Kernel, proc: Process, va: number | null): Snapshot {
   const mm = proc.mm;
@@ -139,22 +192,13 @@ export function snapshotPageTable(k: Kernel, proc: Process, va: number | null): 
   const fmt = k.machine.arch.pte;
   const ps = k.pageSize;
   const tree: TableEntryView[] = [];
-  const levels = k.machine.arch.levels;
-  const visit = (table: number, level: number, baseVpn: number): void => {
-    const span = k.pageTables.entrySpan[level]!;
-    for (let i = 0; i < k.pageTables.entries[level]!; i++) {
-      const ea = table * ps + i * fmt.entryBytes;
-      const lo = mmu.readLo(ea);
-      const hi = mmu.readHi(ea);
-      if (lo === 0 && hi === 0) continue;
-      const vpn = baseVpn + i * span;
-      const leaf = level === levels - 1;
+  walkTables(k, mm, {
+    entry(level, index, vpn, _ea, lo, hi, leaf) {
+      const span = k.pageTables.entrySpan[level]!;
       const pfn = fmt.pfnOf(lo, hi);
-      tree.push({ level, index: i, vaStart: vpn * ps, vaEnd: (vpn + span) * ps, lo, hi, leaf, pfn });
-      if (!leaf && (lo & fmt.present) !== 0) visit(pfn, level + 1, vpn);
-    }
-  };
-  visit(mm.rootPfn, 0, 0);
+      tree.push({ level, index, vaStart: vpn * ps, vaEnd: (vpn + span) * ps, lo, hi, leaf, pfn });
+    },
+  });
   return { what: 'pagetable', proc: proc.name, state: proc.state, rootPfn: mm.rootPfn, probe: null, tree };
 }
 

@@ -81,7 +81,7 @@ describeCorpus('vmscope exec', () => {
     const file = join(dir, 'exec.vms');
     writeFileSync(
       file,
-      `exec P ${prog} one\nP: fetch code\nexpect P majflt == 1\nexpect P maps == 10\nP: exit\nexpect meminfo MemFree == boot\n`,
+      `exec P ${prog} one\nP: fetch code\nexpect P majflt == 1\nexpect P maps == 10\nP: exit\nexpect meminfo Cached > 0 kB\ndrop_caches\nexpect meminfo MemFree == boot\n`,
     );
     const r = await run('run', '--check', file);
     expect(r.err).toBe('');

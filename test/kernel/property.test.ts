@@ -36,8 +36,8 @@ import {
   SIGSEGV,
 } from '../../src/kernel/errno.js';
 import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM } from '../../src/kernel/frames.js';
-import { AnonVma } from '../../src/kernel/mapping.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
+import { AnonVma } from '../../src/kernel/mapping.js';
 import type { Process } from '../../src/kernel/process.js';
 import type { SyntheticImage } from '../../src/kernel/spawn.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, type Vma } from '../../src/kernel/vma.js';
@@ -384,7 +384,10 @@ function runAccess(w: World, arch: ArchName, t: Tracked, va: number, kind: Acces
     expect(vma!.object === null && !vma!.isShared()).toBe(true);
   } else if (f.kind[pfn] === FRAME_ANON) {
     const av = kernel.mappings.get(f.mapping[pfn]!);
-    expect(av instanceof AnonVma && av.vmas.has(vma!), 'an anonymous page the reverse map does not reach').toBe(true);
+    expect(
+      av instanceof AnonVma && av.vmas.has(vma!),
+      'an anonymous page the reverse map does not reach',
+    ).toBe(true);
     expect(vma!.isShared()).toBe(false);
     expect(f.index[pfn]).toBe(vma!.linearIndex(va, ps));
   } else {
@@ -531,7 +534,8 @@ describe.each<[ArchName, number[]]>([
           expect(kernel.frames.validate()).toEqual([]);
           expect(kernel.meminfo().MemFree).toBe(kernel.bootFreeFrames * kernel.pageSize);
           // Only the files remain (in the filesystem), with nothing cached.
-          for (const o of kernel.objects.values()) expect([o.kind, o.linked, o.pages.size]).toEqual(['file', true, 0]);
+          for (const o of kernel.objects.values())
+            expect([o.kind, o.linked, o.pages.size]).toEqual(['file', true, 0]);
         },
       ),
       { numRuns: 150 },

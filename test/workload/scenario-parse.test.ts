@@ -120,7 +120,7 @@ describe('scenario parser', () => {
     ],
     [
       'spawn A\nshow A mapz',
-      "t.vms:2:8: error: cannot show 'mapz' of a process (one of maps, status, pagetable, tlb) (did you mean 'maps'?)",
+      "t.vms:2:8: error: cannot show 'mapz' of a process (one of maps, status, smaps, smaps_rollup, pagetable, tlb) (did you mean 'maps'?)",
     ],
     ['spawn A\nexpect A VmRS == 4', "t.vms:2:10: error: unknown field 'VmRS' for A (did you mean 'VmRSS'?)"],
     [
@@ -150,7 +150,7 @@ describe('scenario parser', () => {
     ['spawn A\nmachine teach16', "t.vms:2:1: error: 'machine' must come before every other statement"],
     [
       'spawn A\nfrobnicate A',
-      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation')",
+      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, exec, replay, file, truncate, kill, drop_caches, show, expect, or 'NAME: operation')",
     ],
     [
       'spawn A\nA: mmap m 4K rw- shared private',
@@ -185,7 +185,7 @@ describe('every parse error is reported, as a compiler does', () => {
     );
     expect(errorOf(text)).toBe(
       [
-        "t.vms:3:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation') (did you mean 'spawn'?)",
+        "t.vms:3:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, file, truncate, kill, drop_caches, show, expect, or 'NAME: operation') (did you mean 'spawn'?)",
         "t.vms:5:4: error: unknown operation 'wrte' (did you mean 'write'?)",
       ].join('\n'),
     );
@@ -204,7 +204,7 @@ describe('every parse error is reported, as a compiler does', () => {
       "t.vms:2:17: error: expected a protection such as rw-, r-x or --- , got 'rwz'",
       "t.vms:4:4: error: unknown operation 'raed' (did you mean 'read'?)",
       "t.vms:5:19: error: expected a size such as 16 kB or 4096 B, got '4 furlongs'",
-      "t.vms:6:8: error: cannot show 'mpas' of a process (one of maps, status, pagetable, tlb) (did you mean 'maps'?)",
+      "t.vms:6:8: error: cannot show 'mpas' of a process (one of maps, status, smaps, smaps_rollup, pagetable, tlb) (did you mean 'maps'?)",
     ]);
   });
 

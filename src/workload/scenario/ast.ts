@@ -48,7 +48,34 @@ export type Op =
       readonly placement: 'any' | 'hint' | 'fixed' | 'noreplace';
       readonly addr: AddrExpr | null;
       readonly populate: boolean;
+      /** A file from a `file` statement (a file mapping), or null (anonymous memory). */
+      readonly file: string | null;
+      /** Offset into the file in bytes. */
+      readonly offset: number;
     }
+  | {
+      readonly op: 'mremap';
+      /** The mapping to resize or move: its label names the result (unchanged on failure). */
+      readonly label: string;
+      readonly newLen: number;
+      readonly maymove: boolean;
+      readonly dontunmap: boolean;
+      readonly fixed: AddrExpr | null;
+    }
+  | { readonly op: 'madvise'; readonly addr: AddrExpr; readonly len: number; readonly advice: string }
+  | {
+      readonly op: 'msync';
+      readonly addr: AddrExpr;
+      readonly len: number;
+      readonly mode: 'sync' | 'async';
+      readonly invalidate: boolean;
+    }
+  | { readonly op: 'mlock'; readonly addr: AddrExpr; readonly len: number; readonly onfault: boolean }
+  | { readonly op: 'munlock'; readonly addr: AddrExpr; readonly len: number }
+  /** fork: the child is a new process with a copy of the address space (and the parent's labels). */
+  | { readonly op: 'fork'; readonly child: string }
+  /** A thread in the same address space (the same labels). */
+  | { readonly op: 'thread'; readonly child: string }
   | { readonly op: 'munmap'; readonly addr: AddrExpr; readonly len: number }
   | { readonly op: 'mprotect'; readonly addr: AddrExpr; readonly len: number; readonly prot: number }
   | { readonly op: 'exit'; readonly code: number }
@@ -57,7 +84,16 @@ export type Op =
   | { readonly op: 'free'; readonly label: string }
   | { readonly op: 'realloc'; readonly label: string; readonly size: number };
 
-export type ShowWhat = 'maps' | 'status' | 'pagetable' | 'tlb' | 'meminfo' | 'frames' | 'swap';
+export type ShowWhat =
+  | 'maps'
+  | 'status'
+  | 'pagetable'
+  | 'tlb'
+  | 'smaps'
+  | 'smaps_rollup'
+  | 'meminfo'
+  | 'frames'
+  | 'swap';
 
 export type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
@@ -86,6 +122,14 @@ export type Statement = (
   | { readonly kind: 'replay'; readonly name: string; readonly path: string }
   | { readonly kind: 'op'; readonly proc: string; readonly body: Op }
   | { readonly kind: 'kill'; readonly proc: string }
+  /** `sync; echo 3 > /proc/sys/vm/drop_caches`: unmapped file pages are written back and freed. */
+  | { readonly kind: 'drop_caches' }
+  /** sync(2): every dirty page-cache page is written back (and stays cached, clean). */
+  | { readonly kind: 'sync' }
+  /** A file processes can map: `size` bytes of `fill`, written through the page cache. */
+  | { readonly kind: 'file'; readonly name: string; readonly size: number; readonly fill: number }
+  /** ftruncate of a file to `size` bytes. */
+  | { readonly kind: 'truncate'; readonly name: string; readonly size: number }
   | {
       readonly kind: 'show';
       readonly proc: string | null;
@@ -96,8 +140,10 @@ export type Statement = (
       readonly kind: 'expect';
       /** The process, or null for `expect meminfo …`. */
       readonly proc: string | null;
-      /** A status/meminfo field, `minflt`, `signal`, `@label`… */
+      /** A status/meminfo/smaps_rollup field, `minflt`, `signal`, `@label`… */
       readonly field: string;
+      /** `expect A smaps LABEL FIELD …`: the VMA holding the label's address; null otherwise. */
+      readonly smapsLabel: string | null;
       readonly cmp: CompareOp;
       readonly value: ExpectValue;
     }
@@ -123,5 +169,8 @@ export interface Scenario {
   readonly allocation: 'equal' | 'proportional' | 'pff';
   /** The malloc implementation `NAME: malloc` lines run (default `binned`). */
   readonly malloc: string;
+  /** vm.overcommit_memory and vm.overcommit_ratio. */
+  readonly overcommit: 0 | 1 | 2;
+  readonly overcommitRatio: number;
   readonly statements: readonly Statement[];
 }

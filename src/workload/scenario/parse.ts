@@ -50,18 +50,85 @@ const OPS = [
   'malloc',
   'free',
   'realloc',
+  'mremap',
+  'madvise',
+  'msync',
+  'mlock',
+  'munlock',
+  'fork',
+  'thread',
   'exit',
   'oom_score_adj',
 ] as const;
-const KEYWORDS = ['machine', 'spawn', 'exec', 'replay', 'show', 'expect', 'kill'] as const;
-const PROC_SHOWS = ['maps', 'status', 'pagetable', 'tlb'] as const;
+/** madvise advice words, as Linux names them without MADV_. */
+export const ADVICE = [
+  'normal',
+  'random',
+  'sequential',
+  'willneed',
+  'dontneed',
+  'free',
+  'remove',
+  'dontfork',
+  'dofork',
+  'hugepage',
+  'nohugepage',
+  'dontdump',
+  'dodump',
+  'wipeonfork',
+  'keeponfork',
+  'cold',
+  'pageout',
+  'populate_read',
+  'populate_write',
+] as const;
+/** smaps_rollup fields an expectation can compare (sizes). */
+export const ROLLUP_FIELDS = [
+  'Rss',
+  'Pss',
+  'Pss_Dirty',
+  'Pss_Anon',
+  'Pss_File',
+  'Pss_Shmem',
+  'Shared_Clean',
+  'Shared_Dirty',
+  'Private_Clean',
+  'Private_Dirty',
+  'Referenced',
+  'Anonymous',
+  'LazyFree',
+  'Swap',
+  'SwapPss',
+  'Locked',
+] as const;
+/** Fields of one VMA's smaps record (`expect A smaps LABEL FIELD …`). */
+export const SMAPS_FIELDS = [
+  'Size',
+  ...ROLLUP_FIELDS.filter((f) => !f.startsWith('Pss_') || f === 'Pss_Dirty'),
+];
+const KEYWORDS = [
+  'machine',
+  'spawn',
+  'exec',
+  'replay',
+  'file',
+  'truncate',
+  'show',
+  'expect',
+  'kill',
+  'sync',
+  'drop_caches',
+] as const;
+const PROC_SHOWS = ['maps', 'status', 'smaps', 'smaps_rollup', 'pagetable', 'tlb'] as const;
 const GLOBAL_SHOWS = ['meminfo', 'frames', 'tlb', 'swap'] as const;
 const COMPARES: readonly CompareOp[] = ['==', '!=', '<=', '>=', '<', '>'];
 /** A process name or a label: letters, digits and _, not starting with a digit. */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Process expectation fields that are not /proc/PID/status sizes. */
-const PROC_FIELDS = ['minflt', 'majflt', 'signal', 'state', 'maps', 'ret', 'exitcode'] as const;
-const SIZE_FIELDS = new Set<string>([...STATUS_FIELDS, ...MEMINFO_FIELDS]);
+const PROC_FIELDS = ['minflt', 'majflt', 'Threads', 'signal', 'state', 'maps', 'ret', 'exitcode'] as const;
+const SIZE_FIELDS = new Set<string>([...STATUS_FIELDS, ...MEMINFO_FIELDS, ...ROLLUP_FIELDS, 'Size']);
+/** A file name in the simulated filesystem: a path without spaces. */
+const FILE_NAME = /^[A-Za-z0-9_./-]+$/;
 
 /** Whether an expectation field is a size in /proc (a bare number there means kB). */
 export function isSizeField(field: string): boolean {
@@ -257,8 +324,12 @@ interface ParseState {
   scope: 'global' | 'local';
   allocation: 'equal' | 'proportional' | 'pff';
   malloc: string;
-  /** Process name → labels defined so far. */
+  overcommit: 0 | 1 | 2;
+  overcommitRatio: number;
+  /** Process name → labels defined so far (a thread shares its process's set). */
   procs: Map<string, Set<string>>;
+  /** Files declared so far. */
+  files: Set<string>;
   statements: Statement[];
 }
 
@@ -281,7 +352,10 @@ export function parseScenario(file: string, text: string): Scenario {
     scope: 'global',
     allocation: 'equal',
     malloc: 'binned',
+    overcommit: 0,
+    overcommitRatio: 50,
     procs: new Map(),
+    files: new Set(),
     statements: [],
   };
   const lines = text.split(/\r?\n/);
@@ -312,6 +386,8 @@ export function parseScenario(file: string, text: string): Scenario {
     scope: st.scope,
     allocation: st.allocation,
     malloc: st.malloc,
+    overcommit: st.overcommit,
+    overcommitRatio: st.overcommitRatio,
     statements: st.statements,
   };
 }
@@ -329,7 +405,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
     const labels = needProc(p, st, name, first);
     let body: Op;
     try {
-      body = parseOp(p, opToken, labels);
+      body = parseOp(p, opToken, labels, st);
     } catch (e) {
       // `A: mmap m1 1MiB rwz` still names m1: later lines using it are not errors too.
       const label = p.tokenAfter(opToken);
@@ -338,6 +414,9 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       throw e;
     }
     if (body.op === 'mmap' || body.op === 'malloc') labels.add(body.label);
+    // A fork's child starts with the parent's labels; a thread shares them (one address space).
+    if (body.op === 'fork') st.procs.set(body.child, new Set(labels));
+    if (body.op === 'thread') st.procs.set(body.child, labels);
     st.statements.push({ kind: 'op', proc: name, body, place: p.place(first), text });
     return;
   }
@@ -401,6 +480,31 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       st.statements.push({ kind: 'kill', proc: nameTok.text, place: p.place(first), text });
       return;
     }
+    case 'drop_caches':
+    case 'sync':
+      p.done();
+      st.statements.push({ kind: first.text, place: p.place(first), text });
+      return;
+    case 'file': {
+      const nameTok = p.next('a file name');
+      if (!FILE_NAME.test(nameTok.text))
+        throw p.error(`'${nameTok.text}' is not a file name (letters, digits, _ . / -)`, nameTok);
+      st.files.add(nameTok.text);
+      const size = p.size(p.next('the file size'), 'a size');
+      const o = p.options(['fill']);
+      const fillTok = o.get('fill');
+      const fill = fillTok ? p.integer({ text: fillTok.value, column: fillTok.column + 5 }, 'fill=BYTE') : 0;
+      if (fill > 0xff) throw p.error('fill must be a byte (0..255)', fillTok);
+      st.statements.push({ kind: 'file', name: nameTok.text, size, fill, place: p.place(first), text });
+      return;
+    }
+    case 'truncate': {
+      const nameTok = needFile(p, st, p.next('a file name'));
+      const size = p.size(p.next('the new size'), 'a size');
+      p.done();
+      st.statements.push({ kind: 'truncate', name: nameTok.text, size, place: p.place(first), text });
+      return;
+    }
     case 'show':
       st.statements.push({ ...parseShow(p, st), place: p.place(first), text });
       return;
@@ -414,7 +518,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       if ((hint === 'spawn' || hint === 'exec' || hint === 'replay') && named && IDENT.test(named.text))
         if (!st.procs.has(named.text)) st.procs.set(named.text, new Set());
       throw p.error(
-        `unknown statement '${first.text}' (expected machine, spawn, exec, replay, kill, show, expect, or 'NAME: operation')`,
+        `unknown statement '${first.text}' (expected machine, spawn, exec, replay, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation')`,
         first,
         hint && `did you mean '${hint}'?`,
       );
@@ -434,6 +538,17 @@ function newProcName(p: LineParser, st: ParseState): Token {
   st.procs.set(nameTok.text, new Set());
   st.machine ??= DEFAULT_MACHINE;
   return nameTok;
+}
+
+/** A file declared by an earlier `file` statement. */
+function needFile(p: LineParser, st: ParseState, tok: Token): Token {
+  if (st.files.has(tok.text)) return tok;
+  const hint = suggest(tok.text, [...st.files]);
+  throw p.error(
+    `no file '${tok.text}' (declare it with 'file NAME SIZE' first)`,
+    tok,
+    hint && `did you mean '${hint}'?`,
+  );
 }
 
 function needProc(p: LineParser, st: ParseState, name: string, at: Token): Set<string> {
@@ -468,6 +583,8 @@ function parseMachine(p: LineParser, st: ParseState): void {
     'scope',
     'allocation',
     'malloc',
+    'overcommit',
+    'overcommit-ratio',
   ]);
   let config: MachineConfig = { ...DEFAULT_MACHINE, arch: archTok.text };
   const ram = o.get('ram');
@@ -546,6 +663,22 @@ function parseMachine(p: LineParser, st: ParseState): void {
     }
     st.allocation = v;
   }
+  const oc = o.get('overcommit');
+  if (oc) {
+    if (oc.value !== '0' && oc.value !== '1' && oc.value !== '2')
+      throw p.error(`expected overcommit=0, 1 or 2 (vm.overcommit_memory), got '${oc.value}'`, {
+        text: oc.value,
+        column: oc.column + 11,
+      });
+    st.overcommit = Number(oc.value) as 0 | 1 | 2;
+  }
+  const ratio = o.get('overcommit-ratio');
+  if (ratio) {
+    st.overcommitRatio = p.integer(
+      { text: ratio.value, column: ratio.column + 17 },
+      'overcommit-ratio=PERCENT',
+    );
+  }
   st.machine = config;
 }
 
@@ -557,7 +690,7 @@ function newLabel(p: LineParser, tok: Token, labels: Set<string>): Token {
   return tok;
 }
 
-function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
+function parseOp(p: LineParser, opTok: Token, labels: Set<string>, st: ParseState): Op {
   const op = opTok.text;
   const checkLabels = (a: AddrExpr): AddrExpr => {
     for (const t of a.terms) {
@@ -605,9 +738,17 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
       const labelTok = newLabel(p, p.next('a label to name the mapping'), labels);
       const len = p.size(p.next('a length'), 'a length');
       const prot = p.prot(p.next('a protection such as rw-'));
-      const o = p.options(['fixed', 'noreplace', 'hint'], ['shared', 'private', 'populate']);
+      const o = p.options(
+        ['fixed', 'noreplace', 'hint', 'file', 'offset'],
+        ['shared', 'private', 'populate'],
+      );
       if (o.has('shared') && o.has('private'))
         throw p.error("a mapping is 'shared' or 'private', not both", o.get('private'));
+      const fileOpt = o.get('file');
+      const file = fileOpt ? needFile(p, st, { text: fileOpt.value, column: fileOpt.column + 5 }).text : null;
+      const offOpt = o.get('offset');
+      const offset = offOpt ? p.size({ text: offOpt.value, column: offOpt.column + 7 }, 'offset=SIZE') : 0;
+      if (offOpt && !fileOpt) throw p.error('offset= is for file mappings (give file=NAME)', offOpt);
       const placements = (['fixed', 'noreplace', 'hint'] as const).filter((k) => o.has(k));
       if (placements.length > 1)
         throw p.error('give at most one of fixed=, noreplace= and hint=', o.get(placements[1]!));
@@ -625,7 +766,77 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>): Op {
         placement,
         addr,
         populate: o.has('populate'),
+        file,
+        offset,
       };
+    }
+    case 'mremap': {
+      const labelTok = p.next('the label of the mapping to remap');
+      if (!labels.has(labelTok.text)) {
+        const hint = suggest(labelTok.text, [...labels]);
+        throw p.error(
+          `no label '${labelTok.text}' (it comes from an earlier mmap)`,
+          labelTok,
+          hint && `did you mean '${hint}'?`,
+        );
+      }
+      const newLen = p.size(p.next('the new length'), 'a length');
+      const o = p.options(['fixed'], ['maymove', 'dontunmap']);
+      const fixedTok = o.get('fixed');
+      const fixed = fixedTok
+        ? checkLabels(p.addr({ text: fixedTok.value, column: fixedTok.column + 6 }))
+        : null;
+      return {
+        op,
+        label: labelTok.text,
+        newLen,
+        maymove: o.has('maymove') || fixed !== null || o.has('dontunmap'),
+        dontunmap: o.has('dontunmap'),
+        fixed,
+      };
+    }
+    case 'madvise': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      const len = p.size(p.next('a length'), 'a length');
+      const adviceTok = p.next(`an advice (${ADVICE.join(', ')})`);
+      if (!(ADVICE as readonly string[]).includes(adviceTok.text)) {
+        const hint = suggest(adviceTok.text, ADVICE);
+        throw p.error(
+          `unknown advice '${adviceTok.text}' (one of ${ADVICE.join(', ')})`,
+          adviceTok,
+          hint && `did you mean '${hint}'?`,
+        );
+      }
+      p.done();
+      return { op, addr, len, advice: adviceTok.text };
+    }
+    case 'msync': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      const len = p.size(p.next('a length'), 'a length');
+      const o = p.options([], ['sync', 'async', 'invalidate']);
+      if (o.has('sync') && o.has('async'))
+        throw p.error("msync is 'sync' or 'async', not both", o.get('async'));
+      return { op, addr, len, mode: o.has('async') ? 'async' : 'sync', invalidate: o.has('invalidate') };
+    }
+    case 'mlock':
+    case 'munlock': {
+      const addr = checkLabels(p.addr(p.next('an address')));
+      const len = p.size(p.next('a length'), 'a length');
+      if (op === 'munlock') {
+        p.done();
+        return { op, addr, len };
+      }
+      const o = p.options([], ['onfault']);
+      return { op, addr, len, onfault: o.has('onfault') };
+    }
+    case 'fork':
+    case 'thread': {
+      const childTok = p.next(op === 'fork' ? "the child's name" : "the thread's name");
+      if (!IDENT.test(childTok.text))
+        throw p.error(`'${childTok.text}' is not a process name (letters, digits, _)`, childTok);
+      if (st.procs.has(childTok.text)) throw p.error(`process '${childTok.text}' already exists`, childTok);
+      p.done();
+      return { op, child: childTok.text };
     }
     case 'munmap': {
       const addr = checkLabels(p.addr(p.next('an address')));
@@ -711,7 +922,8 @@ function parseShow(
     );
   }
   let addr: AddrExpr | null = null;
-  if (whatTok.text === 'pagetable' && p.peek()) addr = p.addr(p.next('an address'));
+  if ((whatTok.text === 'pagetable' || whatTok.text === 'smaps') && p.peek())
+    addr = p.addr(p.next('an address'));
   p.done();
   if (addr) {
     const labels = st.procs.get(t.text)!;
@@ -735,9 +947,22 @@ function parseExpect(
   } else {
     needProc(p, st, target.text, target);
     proc = target.text;
-    fields = [...STATUS_FIELDS, ...PROC_FIELDS];
+    fields = [...STATUS_FIELDS, ...PROC_FIELDS, ...ROLLUP_FIELDS.filter((f) => f !== 'Rss')];
   }
-  const fieldTok = p.next('a field to compare');
+  let fieldTok = p.next('a field to compare');
+  let smapsLabel: string | null = null;
+  if (fieldTok.text === 'smaps' && proc !== null) {
+    // expect A smaps LABEL FIELD …: the VMA that holds the label's address.
+    const labelTok = p.next('the label of a mapping');
+    const labels = st.procs.get(proc)!;
+    if (!labels.has(labelTok.text)) {
+      const hint = suggest(labelTok.text, [...labels]);
+      throw p.error(`no label '${labelTok.text}' in ${proc}`, labelTok, hint && `did you mean '${hint}'?`);
+    }
+    smapsLabel = labelTok.text;
+    fields = SMAPS_FIELDS;
+    fieldTok = p.next('an smaps field (Rss, Pss, Shared_Dirty, …)');
+  }
   const field = fieldTok.text;
   if (field.startsWith('@')) {
     if (proc === null) throw p.error('labels belong to processes: expect NAME @label == ADDR', fieldTok);
@@ -797,5 +1022,5 @@ function parseExpect(
     }
     value = { kind: 'number', value: n };
   }
-  return { kind: 'expect', proc, field, cmp, value };
+  return { kind: 'expect', proc, field, cmp, value, smapsLabel };
 }

@@ -6,6 +6,7 @@
 import { FAULT_NAMES } from '../../../src/hw/mmu.js';
 import { formatTlbPerm } from '../../../src/hw/tlb.js';
 import { SEGV_CODE_NAMES, SIGNAL_NAMES } from '../../../src/kernel/errno.js';
+import { walkTables } from '../../../src/kernel/inspect.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import type { Mm } from '../../../src/kernel/mm.js';
 import type { Process } from '../../../src/kernel/process.js';
@@ -143,23 +144,11 @@ function procView(k: Kernel, p: Process, frames: { mapPid: Int32Array; mapVpn: F
 
 /** Marks each page-table frame of `mm` with its level. */
 function markTables(k: Kernel, mm: Mm, ptLevel: Int8Array): void {
-  const fmt = k.machine.arch.pte;
-  const mmu = k.machine.mmu;
-  const ps = k.pageSize;
-  const last = k.machine.arch.levels - 1;
-  const visit = (table: number, level: number): void => {
-    if (table < 0 || table >= ptLevel.length) return;
-    ptLevel[table] = level;
-    if (level === last) return;
-    for (let i = 0; i < k.pageTables.entries[level]!; i++) {
-      const ea = table * ps + i * fmt.entryBytes;
-      const lo = mmu.readLo(ea);
-      if ((lo & fmt.present) === 0) continue;
-      if (fmt.leafMarkedByRights && (lo & (fmt.read | fmt.write | fmt.exec)) !== 0) continue;
-      visit(fmt.pfnOf(lo, mmu.readHi(ea)), level + 1);
-    }
-  };
-  visit(mm.rootPfn, 0);
+  walkTables(k, mm, {
+    table(pfn, level) {
+      if (pfn < ptLevel.length) ptLevel[pfn] = level;
+    },
+  });
 }
 
 function tlbView(k: Kernel): TlbView {
