@@ -120,17 +120,20 @@ function copyPageRange(k: Kernel, src: Mm, dst: Mm, vma: Vma): boolean {
       continue;
     }
     const pfn = fmt.pfnOf(lo, hi);
+    // A PROT_NONE entry is not present: its software bits may sit where W, A and D sit in a present
+    // one (teach16), so it is copied as it is; mprotect computes its rights again later.
+    const present = (lo & fmt.present) !== 0;
     if (pfn === k.vm.zeroPfn) {
-      mmu.writeEntry(dstPa, (lo & ~fmt.accessed) >>> 0, hi);
+      mmu.writeEntry(dstPa, present ? (lo & ~fmt.accessed) >>> 0 : lo, hi);
       continue;
     }
-    if (cow && (lo & fmt.write) !== 0) {
+    if (present && cow && (lo & fmt.write) !== 0) {
       lo = (lo & ~fmt.write) >>> 0;
       mmu.writeLo(srcPa, lo);
       protectedAny = true;
     }
-    let child = (lo & ~fmt.accessed) >>> 0; // pte_mkold
-    if (!cow) child = (child & ~fmt.dirty) >>> 0; // shared: pte_mkclean (the parent's entry keeps it)
+    let child = present ? (lo & ~fmt.accessed) >>> 0 : lo; // pte_mkold
+    if (present && !cow) child = (child & ~fmt.dirty) >>> 0; // shared: pte_mkclean (the parent's keeps it)
     k.frames.refcount[pfn]!++;
     k.frames.mapcount[pfn]!++;
     k.vm.addRss(dst, pfn, 1);

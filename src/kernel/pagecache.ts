@@ -205,9 +205,11 @@ export class PageCache {
     const mmu = this.vm.machine.mmu;
     let dirty = (this.frames.flags[pfn]! & PG_DIRTY) !== 0;
     this.rmap.forEachMapper(pfn, (v) => {
-      if ((v.lo & (fmt.dirty | fmt.write)) === 0) return;
+      // A PROT_NONE entry's marker may sit where W sits (teach16): only a present one loses W.
+      const clear = (v.lo & fmt.present) !== 0 ? fmt.dirty | fmt.write : fmt.dirty;
+      if ((v.lo & clear) === 0) return;
       if (v.lo & fmt.dirty) dirty = true;
-      mmu.writeLo(v.entryPa, (v.lo & ~(fmt.dirty | fmt.write)) >>> 0);
+      mmu.writeLo(v.entryPa, (v.lo & ~clear) >>> 0);
       this.vm.asids.flushRange(v.mm, v.vpn, v.vpn + 1);
     });
     if (dirty) this.writeback(obj, pfn);

@@ -10,6 +10,9 @@
  *    it, through splits, merges, mprotect, other processes' faults and TLB reuse;
  *  - rights: an access succeeds only where the VMA allows it, and a SIGSEGV names the right cause;
  *  - a failed syscall changes nothing;
+ *  - sharing: forked children see their parent's bytes as of the fork and never each other's later
+ *    private writes; threads and shared mappings see every write at once; madvise(DONTNEED) and
+ *    mremap keep exactly the bytes Linux keeps;
  *  - once every process has ended, all of RAM is free again.
  */
 import fc from 'fast-check';
@@ -18,10 +21,13 @@ import { alignDown, alignUp } from '../../src/base/units.js';
 import type { ArchName } from '../../src/hw/arch.js';
 import { ACCESS_EXEC, ACCESS_READ, ACCESS_WRITE, type AccessKind } from '../../src/hw/mmu.js';
 import {
+  EAGAIN,
   EEXIST,
+  EFAULT,
   EINVAL,
   ENOMEM,
   EPERM,
+  MADV_DONTNEED,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -30,8 +36,10 @@ import {
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MREMAP_MAYMOVE,
   SEGV_ACCERR,
   SEGV_MAPERR,
+  SIGBUS,
   SIGKILL,
   SIGSEGV,
 } from '../../src/kernel/errno.js';
@@ -89,6 +97,11 @@ type Step =
   | { op: 'mprotect'; p: number; at: Place; pages: number; prot: number }
   | { op: 'brk'; p: number; pages: number; bytes: number; viaSbrk: boolean }
   | { op: 'exit'; p: number; kill: boolean }
+  | { op: 'fork'; p: number }
+  | { op: 'thread'; p: number }
+  | { op: 'exitThread'; p: number }
+  | { op: 'dontneed'; p: number; at: Place; pages: number }
+  | { op: 'mremap'; p: number; at: Place; pages: number; maymove: boolean }
   | { op: 'spawn'; image: ImagePages };
 
 interface ImagePages {
@@ -182,17 +195,37 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), p: proc, kill: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const), p: proc }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('thread' as const), p: proc }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('exitThread' as const), p: proc }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('dontneed' as const), p: proc, at: place, pages: pagesArb }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('mremap' as const),
+      p: proc,
+      at: place,
+      pages: fc.integer({ min: 1, max: 6 }),
+      maymove: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('spawn' as const), image }) },
 );
 
 // ---------------------------------------------------------------- the world the steps run in
 
-/** What the test knows about one process: its image, its mmaps, and the bytes it wrote. */
+/**
+ * What the test knows about one task: its image, its mmaps, and the bytes it wrote to private memory
+ * (threads of one process share both with it; a fork's child starts with copies).
+ */
 interface Tracked {
   readonly proc: Process;
   readonly image: SyntheticImage;
   readonly mmaps: number[];
-  /** va → the byte last written there. */
+  /** va → the byte last written there (private memory). */
   readonly written: Map<number, number>;
 }
 
@@ -200,6 +233,8 @@ class World {
   readonly kernel: Kernel;
   readonly ps: number;
   readonly tracked: Tracked[] = [];
+  /** Bytes written to shared memory: object → offset → byte (every mapper sees them). */
+  readonly shared = new Map<object, Map<number, number>>();
   private spawns = 0;
 
   constructor(arch: ArchName, frames: number) {
@@ -298,8 +333,22 @@ class World {
     return Math.max(0, base + at.pages * ps + byte);
   }
 
+  /** Where a write at `va` lands in the model: the shared object's bytes, or the task's own. */
+  record(t: Tracked, va: number, value: number): void {
+    const vma = t.proc.mm!.vmaAt(va)!;
+    if (vma.isShared() && vma.object !== null) {
+      const offset = vma.pgoff * this.ps + (va - vma.start);
+      let bytes = this.shared.get(vma.object);
+      if (!bytes) this.shared.set(vma.object, (bytes = new Map()));
+      bytes.set(offset, value);
+    } else t.written.set(va, value);
+  }
+
   /** The byte the program must read at `va`, or undefined when the test cannot know it. */
   expectedByte(t: Tracked, va: number): number | undefined {
+    const vma0 = t.proc.mm!.vmaAt(va);
+    if (vma0?.isShared() && vma0.object !== null)
+      return this.shared.get(vma0.object)?.get(vma0.pgoff * this.ps + (va - vma0.start)) ?? 0;
     const written = t.written.get(va);
     if (written !== undefined) return written;
     const vma = t.proc.mm!.vmaAt(va);
@@ -358,6 +407,13 @@ function runAccess(w: World, arch: ArchName, t: Tracked, va: number, kind: Acces
       expect(signal.reason).toMatch(/out of memory/);
       return;
     }
+    if (signal.signal === SIGBUS) {
+      // Past the end of a file: a file mapping grown (mremap) beyond it.
+      const o = vmaBefore?.object;
+      expect(o?.kind, signal.reason).toBe('file');
+      expect(vmaBefore!.linearIndex(va, ps), signal.reason).toBeGreaterThanOrEqual(o!.sizePages);
+      return;
+    }
     expect(signal.signal, signal.reason).toBe(SIGSEGV);
     if (signal.code === SEGV_ACCERR) {
       const vma = vmaBefore ?? stackBelow;
@@ -396,7 +452,7 @@ function runAccess(w: World, arch: ArchName, t: Tracked, va: number, kind: Acces
     expect(f.index[pfn]).toBe(vma!.pgoff + Math.floor((va - vma!.start) / ps));
   }
   // Contents.
-  if (kind === ACCESS_WRITE) t.written.set(va, value);
+  if (kind === ACCESS_WRITE) w.record(t, va, value);
   else {
     const want = w.expectedByte(t, va);
     if (want !== undefined) expect(got, `byte at 0x${va.toString(16)}`).toBe(want);
@@ -472,8 +528,11 @@ function runStep(w: World, arch: ArchName, s: Step): void {
       let hole = false;
       for (let va = addr; va < end; va += ps) if (t.proc.mm!.vmaAt(va) === null) hole = true;
       const r = kernel.mprotect(t.proc, addr, s.pages * ps, s.prot);
-      // ENOMEM exactly when the range has a hole; otherwise every page has the new rights.
-      expect(r).toBe(hole ? -ENOMEM : 0);
+      // ENOMEM when the range has a hole, or (overcommit heuristic) when making more memory writable
+      // than RAM and swap hold; otherwise every page has the new rights.
+      const tooBig = (s.prot & 2) !== 0 && s.pages > kernel.frames.frameCount + (kernel.swap?.slotCount ?? 0);
+      if (hole) expect(r).toBe(-ENOMEM);
+      else if (r !== 0) expect([r, tooBig]).toEqual([-ENOMEM, true]);
       if (r === 0)
         for (let va = addr; va < end; va += ps)
           expect(t.proc.mm!.vmaAt(va)!.flags & (VM_READ | VM_WRITE | VM_EXEC)).toBe(s.prot);
@@ -498,7 +557,64 @@ function runStep(w: World, arch: ArchName, s: Step): void {
       if (s.kill) kernel.kill(t.proc, { signal: SIGKILL, code: 0, va: 0, reason: 'killed by the test' });
       else kernel.exit(t.proc, 0);
       expect(t.proc.mm).toBeNull();
+      // exit_group: every thread of the process ended with it.
+      for (const x of w.tracked) if (x.proc.tgid === t.proc.tgid) expect(x.proc.alive).toBe(false);
       break;
+    case 'exitThread': {
+      const mm = t.proc.mm!;
+      const others = kernel.tasksOf(mm).filter((x) => x !== t.proc);
+      kernel.exitThread(t.proc, 0);
+      for (const o of others) expect(o.mm, 'the address space outlives one thread').toBe(mm);
+      break;
+    }
+    case 'fork': {
+      if (w.tracked.length >= 40) break;
+      const child = kernel.fork(t.proc);
+      if (typeof child === 'number') {
+        expect(child).toBe(-ENOMEM);
+        expect(drawMaps(kernel, t.proc)).toEqual(before.maps);
+        break;
+      }
+      expect(drawMaps(kernel, child)).toEqual(drawMaps(kernel, t.proc));
+      expect(kernel.status(child).RssAnon).toBe(kernel.status(t.proc).RssAnon);
+      w.tracked.push({ proc: child, image: t.image, mmaps: [...t.mmaps], written: new Map(t.written) });
+      break;
+    }
+    case 'thread': {
+      if (w.tracked.length >= 40) break;
+      const th = kernel.thread(t.proc);
+      if (typeof th === 'number') break;
+      w.tracked.push({ proc: th, image: t.image, mmaps: t.mmaps, written: t.written });
+      break;
+    }
+    case 'dontneed': {
+      const addr = alignDown(w.resolve(t, s.at), ps);
+      const r = kernel.madvise(t.proc, addr, s.pages * ps, MADV_DONTNEED);
+      expect([0, -ENOMEM, -EINVAL]).toContain(r);
+      // Private pages are gone (zeros, or the file again); shared memory keeps its bytes.
+      if (r !== -EINVAL) w.forget(t, addr, addr + s.pages * ps);
+      break;
+    }
+    case 'mremap': {
+      const addr = alignDown(w.resolve(t, s.at), ps);
+      const vma = t.proc.mm!.vmaAt(addr);
+      const oldLen = vma ? vma.end - addr : ps;
+      const newLen = s.pages * ps;
+      const r = kernel.mremap(t.proc, addr, oldLen, newLen, s.maymove ? MREMAP_MAYMOVE : 0);
+      if (r < 0) {
+        expect([-EINVAL, -ENOMEM, -EFAULT, -EAGAIN]).toContain(r);
+        if (r !== -ENOMEM || !s.maymove) expect(drawMaps(kernel, t.proc)).toEqual(before.maps);
+        break;
+      }
+      if (!s.maymove) expect(r).toBe(addr);
+      // The bytes move with the pages; what lay past the new length is gone.
+      const keep = Math.min(oldLen, newLen);
+      const moved = new Map<number, number>();
+      for (const [va, b] of t.written) if (va >= addr && va < addr + keep) moved.set(va - addr + r, b);
+      w.forget(t, addr, addr + oldLen);
+      for (const [va, b] of moved) t.written.set(va, b);
+      break;
+    }
   }
   for (const x of w.tracked) w.forgetUnmapped(x);
 }
@@ -526,7 +642,7 @@ describe.each<[ArchName, number[]]>([
             runStep(w, arch, s);
             expect(w.kernel.check()).toEqual([]);
           }
-          for (const t of w.live()) w.kernel.exit(t.proc, 0);
+          for (const t of w.live()) if (t.proc.alive) w.kernel.exit(t.proc, 0);
           const { kernel } = w;
           expect(kernel.check()).toEqual([]);
           kernel.dropCaches();

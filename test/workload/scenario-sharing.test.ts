@@ -148,3 +148,28 @@ expect meminfo CommitLimit == 2 MiB
     ).toEqual([]);
   });
 });
+
+describe('local replacement with shared pages', () => {
+  test('regression "reclaim: pid 1 ended with pages still held": a page-cache page two processes map under scope=local', () => {
+    expect(
+      failures(`machine x86_64 scope=local frames=32
+file lib 16K fill=7
+sync
+spawn A
+spawn B
+A: mmap l 16K r-- private file=lib
+B: mmap l 16K r-- private file=lib
+A: read l 16K
+B: read l 16K
+A: exit
+expect B smaps l Rss == 16 kB
+B: read l+8K 1
+kill B
+spawn C
+C: mmap l 16K r-- private file=lib
+C: read l 1
+expect C RssFile >= 4 kB
+`),
+    ).toEqual([]);
+  });
+});
