@@ -125,11 +125,11 @@ export function mmap(
       // a private one stays named /dev/zero and reads zeros (below, a file of no end).
       flags |= MAP_ANONYMOUS;
     } else {
-      object = fileObject(call.file);
+      object = fileObject(k, call.file);
       object.writable = call.writableFd;
     }
   }
-  return k.mmap(proc, {
+  const r = k.mmap(proc, {
     addr: call.addr,
     len: call.len,
     prot: call.prot,
@@ -137,6 +137,14 @@ export function mmap(
     file: object,
     offset: anonymous ? 0 : call.offset,
   });
+  // The log cannot show the program's stores: a private writable mapping is taken to be written
+  // (as TLS, arenas and loader data are), so it has an anon_vma from the start, which decides
+  // whether a later mprotect to read-only keeps VM_ACCOUNT and what merges (mprotect_fixup).
+  if (r >= 0 && (flags & MAP_SHARED) === 0 && call.prot & PROT_WRITE) {
+    const vma = proc.mm!.vmaAt(r);
+    if (vma !== null) k.vm.anonVmaPrepare(vma);
+  }
+  return r;
 }
 
 export function munmap(k: Kernel, proc: Process, addr: number, len: number): number {
@@ -256,11 +264,14 @@ export function setRlimit(proc: Process, which: Rlimit, value: number): void {
 }
 
 /** The kernel object behind mappings of a file node (one per node, so its page cache is shared). */
-export function fileObject(node: FileNode): MemObject {
+export function fileObject(k: Kernel, node: FileNode): MemObject {
   if (node.object === null) {
     // Size unknown (or /dev/zero): no access of the mapping is ever past the end.
     const size = node.type === 'regular' ? (node.size ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
-    node.object = new MemObject('file', node.shownName, null, size, node.type === 'zero' ? '00:06' : 'fe:00');
+    const device = node.type === 'zero' ? '00:06' : 'fe:00';
+    node.object = k.pageCache.register(
+      new MemObject('file', node.shownName, null, size, device, k.fs.newInode(), k.pageSize),
+    );
   }
   return node.object;
 }
