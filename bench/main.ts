@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, each reported against a baseline run in the same process. */
+import { benchFork } from './fork.js';
 import { benchMalloc } from './malloc.js';
 import { benchPolicies } from './policies.js';
 import { benchReplay } from './replay.js';
@@ -14,6 +15,8 @@ console.log('');
 for (const line of benchPolicies()) console.log(line);
 console.log('');
 for (const line of benchMalloc()) console.log(line);
+console.log('');
+for (const line of benchFork()) console.log(line);
 console.log('');
 for (const line of await benchWeb()) console.log(line);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);

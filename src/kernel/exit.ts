@@ -43,7 +43,7 @@ export function exitTask(k: Kernel, task: Process, how: ExitHow): void {
     }
   }
   task.exitCode = how.code ?? 0;
-  const last = k.tasksOf(mm).length === 1;
+  const last = mm.users === 1;
   const freeBefore = k.frames.freeFrames;
   const swapBefore = k.swap?.freeSlots ?? 0;
   const counters = {
@@ -62,6 +62,7 @@ export function exitTask(k: Kernel, task: Process, how: ExitHow): void {
   };
   task.state = how.signal ? 'killed' : 'exited';
   task.mm = null;
+  k.liveTasks--;
   if (k.sink) {
     const code = how.signal ? 128 + how.signal.signal : task.exitCode;
     k.sink.push({ type: 'exit', pid: task.pid, code, killed: how.signal !== undefined });

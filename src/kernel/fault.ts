@@ -73,20 +73,21 @@ export function handleMmFault(
     }
   }
   vma = vma!;
-  const label = vmaLabel(mm, vma);
+  // The VMA's name, for sentences: built only when one is said (a fault without a sink says none).
+  const label = (): string => vmaLabel(mm, vma);
   if (access === ACCESS_WRITE && (vma.flags & VM_WRITE) === 0) {
-    return segv(k, proc, SEGV_ACCERR, va, access, `write at ${hex0x(va)}: ${label} is not writable`);
+    return segv(k, proc, SEGV_ACCERR, va, access, `write at ${hex0x(va)}: ${label()} is not writable`);
   }
   const arch = k.machine.arch;
   // Without NX (i386), the CPU cannot tell a fetch from a read: the fault is checked as a read.
   if (access === ACCESS_EXEC && arch.pte.exec === 0 && arch.pte.nxHi === 0) access = ACCESS_READ;
   if (access === ACCESS_EXEC && (vma.flags & VM_EXEC) === 0) {
-    return segv(k, proc, SEGV_ACCERR, va, access, `fetch at ${hex0x(va)}: ${label} is not executable`);
+    return segv(k, proc, SEGV_ACCERR, va, access, `fetch at ${hex0x(va)}: ${label()} is not executable`);
   }
   // On x86 every right implies read; RISC-V can make a page execute-only.
   const readMask = arch.execOnly ? VM_READ | VM_WRITE : VM_READ | VM_WRITE | VM_EXEC;
   if (access === ACCESS_READ && (vma.flags & readMask) === 0) {
-    return segv(k, proc, SEGV_ACCERR, va, access, `read at ${hex0x(va)}: ${label} is not readable`);
+    return segv(k, proc, SEGV_ACCERR, va, access, `read at ${hex0x(va)}: ${label()} is not readable`);
   }
 
   const vpn = Math.floor(va / k.pageSize);
@@ -130,7 +131,7 @@ export function handleMmFault(
       access,
       result: result.major ? 'major' : 'minor',
       how: result.how,
-      where: label,
+      where: label(),
       pfn: pa < 0 ? -1 : Math.floor(pa / k.pageSize),
     });
   }

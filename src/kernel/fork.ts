@@ -34,7 +34,7 @@ export const MAX_TASKS = 32768;
 
 /** fork(2). @returns the child, or -ENOMEM / -EAGAIN (nothing is left behind). */
 export function forkProcess(k: Kernel, parent: Process, name?: string): Process | number {
-  if (k.live().length >= MAX_TASKS) return -EAGAIN;
+  if (k.liveTasks >= MAX_TASKS) return -EAGAIN;
   const src = parent.mm!;
   let charge = 0;
   for (const v of src.vmas)
@@ -100,15 +100,26 @@ function copyPageRange(k: Kernel, src: Mm, dst: Mm, vma: Vma): boolean {
   const fmt = k.machine.arch.pte;
   const mmu = k.machine.mmu;
   const cow = (vma.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
-  const vpns: number[] = [];
-  k.pageTables.forEachLeaf(src, vma.start / ps, vma.end / ps, (vpn) => vpns.push(vpn));
+  // The parent's leaf entries first (their addresses stay valid: reclaim rewrites entries, it frees
+  // no table), then the child's tables, one leaf table per run of pages it covers.
+  const leaves: number[] = [];
+  k.pageTables.forEachLeaf(src, vma.start / ps, vma.end / ps, (vpn, ea) => leaves.push(vpn, ea));
+  const perTable = k.pageTables.entries[k.machine.arch.levels - 1]!;
+  let tableOf = -1;
+  let tableBase = -1;
   let protectedAny = false;
-  for (const vpn of vpns) {
-    // The child's table first: allocating it may reclaim, which may change the parent's entry.
-    const dstPa = k.pageTables.leafEntry(dst, dst.pid, vpn, { allocate: true });
-    if (dstPa < 0) return false;
-    const srcPa = k.pageTables.leafEntry(src, src.pid, vpn, { allocate: false });
-    if (srcPa < 0) continue;
+  for (let i = 0; i < leaves.length; i += 2) {
+    const vpn = leaves[i]!;
+    const srcPa = leaves[i + 1]!;
+    const t = Math.floor(vpn / perTable);
+    if (t !== tableOf) {
+      // Allocating a table may reclaim, which may change the parent's entries: read them after.
+      const ea = k.pageTables.leafEntry(dst, dst.pid, vpn, { allocate: true });
+      if (ea < 0) return false;
+      tableOf = t;
+      tableBase = ea - (vpn % perTable) * fmt.entryBytes;
+    }
+    const dstPa = tableBase + (vpn % perTable) * fmt.entryBytes;
     let lo = mmu.readLo(srcPa);
     const hi = mmu.readHi(srcPa);
     if (lo === 0 && hi === 0) continue;
@@ -146,7 +157,7 @@ function copyPageRange(k: Kernel, src: Mm, dst: Mm, vma: Vma): boolean {
 
 /** clone(CLONE_VM | CLONE_THREAD): a new task in `proc`'s address space. @returns it, or -EAGAIN. */
 export function newThread(k: Kernel, proc: Process, name?: string): Process | number {
-  if (k.live().length >= MAX_TASKS) return -EAGAIN;
+  if (k.liveTasks >= MAX_TASKS) return -EAGAIN;
   const mm = proc.mm!;
   const tid = k.allocPid();
   mm.users++;

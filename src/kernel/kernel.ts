@@ -113,6 +113,8 @@ export class Kernel {
   /** Pages the kernel shows every process (`[vdso]`, `[vvar]`), by name, while mapped. */
   private readonly kernelObjects = new Map<string, MemObject>();
   private nextPid = 1;
+  /** Tasks still running (exit.ts counts them down). */
+  liveTasks = 0;
 
   constructor(machine: Machine, options: KernelOptions = {}) {
     invariant(
@@ -279,7 +281,7 @@ export class Kernel {
 
   /** /proc/PID/status memory fields (bytes), the fault counts and the thread count. */
   status(proc: Process): StatusFields & { minflt: number; majflt: number; threads: number } {
-    const threads = proc.mm ? this.tasksOf(proc.mm).length : 0;
+    const threads = proc.mm ? proc.mm.users : 0;
     return { ...statusFields(proc, this.pageSize), ...faultCounts(proc), threads };
   }
 
@@ -352,6 +354,7 @@ export class Kernel {
   addProcess(name: string, mm: Mm, pid: number, opts: { tgid?: number; ppid?: number } = {}): Process {
     const proc = new Process(pid, name, mm, opts);
     this.processes.set(pid, proc);
+    this.liveTasks++;
     if (this.events.sink) this.events.sink.push({ type: 'spawn', pid, name });
     return proc;
   }
