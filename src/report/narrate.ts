@@ -63,6 +63,14 @@ export function narrateEvent(e: KernelEvent, names: ReadonlyMap<number, string>,
       return `evicted page ${e.index} of ${e.object} (frame ${hex0x(e.pfn)})${e.toSwap ? ' to swap' : ': clean, dropped'}`;
     case 'oom-kill':
       return `out of memory: the OOM killer chose ${who(e.pid)} (badness ${e.badness})`;
+    case 'fork':
+      return `${who(e.pid)} forked ${e.name} (pid ${e.child}): its pages are now shared, read-only in both, until one writes`;
+    case 'thread':
+      return `${who(e.pid)} started thread ${e.name} (tid ${e.tid}) in the same address space`;
+    case 'cow':
+      return null; // the fault it resolved says it (cow-copy)
+    case 'writeback':
+      return `page ${e.index} of ${e.object} written back to the file (frame ${hex0x(e.pfn)})`;
     default:
       return null;
   }
@@ -86,6 +94,8 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
     }
     case 'syscall': {
       if (o.name === 'free') return `free(${o.args.join(', ')})`;
+      if ((o.name === 'fork' || o.name === 'clone') && o.result >= 0)
+        return `${o.name}() = ${o.result}${o.label ? ` -> ${o.label}` : ''}`;
       const result =
         o.result < 0 ? errnoText(o.result) : o.result === 0 && o.name !== 'brk' ? 'NULL' : hex0x(o.result);
       return `${o.name}(${o.args.join(', ')}) = ${result}${o.label ? ` -> ${o.label}` : ''}`;
