@@ -21,7 +21,7 @@ import { type StopAt, type StraceFiles, StraceReplay } from '../sim/strace-repla
 import { StraceParser } from '../workload/strace/parser.js';
 import { parseEnv } from './exec.js';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.js';
-import { openTrace } from './trace-input.js';
+import { openTrace } from './trace-source.js';
 import { resolveInRoot } from './vfs.js';
 
 export const STRACE_SHOW_CHOICES = ['maps', 'status', 'smaps'] as const;
