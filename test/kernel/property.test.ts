@@ -339,7 +339,10 @@ class World {
     if (vma.isShared() && vma.object !== null) {
       const offset = vma.pgoff * this.ps + (va - vma.start);
       let bytes = this.shared.get(vma.object);
-      if (!bytes) this.shared.set(vma.object, (bytes = new Map()));
+      if (!bytes) {
+        bytes = new Map();
+        this.shared.set(vma.object, bytes);
+      }
       bytes.set(offset, value);
     } else t.written.set(va, value);
   }
