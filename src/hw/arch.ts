@@ -24,6 +24,8 @@ export interface ElfPersonality {
   readonly bits: 32 | 64;
   /** The process runs with this arch's user layout (a compat process: i386 on x86-64). */
   readonly as: ArchName;
+  /** AT_PLATFORM's string, or null when the arch passes none. */
+  readonly platform: string | null;
 }
 
 export interface Arch {
@@ -119,8 +121,8 @@ const PRESETS: Record<ArchName, () => Arch> = {
         vsyscallPage: 0xffffffffff600000,
         auxvFlavour: 'x86',
         elf: [
-          { machine: ELF_MACHINE_X86_64, bits: 64, as: 'x86_64' },
-          { machine: ELF_MACHINE_386, bits: 32, as: 'i386' },
+          { machine: ELF_MACHINE_X86_64, bits: 64, as: 'x86_64', platform: 'x86_64' },
+          { machine: ELF_MACHINE_386, bits: 32, as: 'i386', platform: 'i686' },
         ],
       },
     ),
@@ -139,7 +141,7 @@ const PRESETS: Record<ArchName, () => Arch> = {
         execOnly: true,
         vsyscallPage: null,
         auxvFlavour: 'riscv',
-        elf: [{ machine: ELF_MACHINE_RISCV, bits: 64, as: 'riscv-sv39' }],
+        elf: [{ machine: ELF_MACHINE_RISCV, bits: 64, as: 'riscv-sv39', platform: null }],
       },
     ),
   i386: () =>
@@ -157,7 +159,7 @@ const PRESETS: Record<ArchName, () => Arch> = {
         execOnly: false,
         vsyscallPage: null,
         auxvFlavour: 'x86',
-        elf: [{ machine: ELF_MACHINE_386, bits: 32, as: 'i386' }],
+        elf: [{ machine: ELF_MACHINE_386, bits: 32, as: 'i386', platform: 'i686' }],
       },
     ),
   teach16: () =>

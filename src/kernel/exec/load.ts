@@ -148,14 +148,13 @@ function personality(
 ): { layout: UserLayout; platform: string | null; compat: boolean } {
   const arch = k.machine.arch.name;
   const m = elf.header.machine;
-  if (arch === 'x86_64' && m === EM_X86_64 && elf.header.bits === 64)
-    return { layout: k.layout, platform: 'x86_64', compat: false };
-  if (arch === 'x86_64' && m === EM_386 && elf.header.bits === 32)
-    return { layout: userLayout('i386'), platform: 'i686', compat: true };
-  if (arch === 'i386' && m === EM_386 && elf.header.bits === 32)
-    return { layout: k.layout, platform: 'i686', compat: false };
-  if (arch === 'riscv-sv39' && m === EM_RISCV && elf.header.bits === 64)
-    return { layout: k.layout, platform: null, compat: false };
+  // The arch preset lists the binaries it runs, native first (x86-64 also runs i386 as compat).
+  const native = k.machine.arch.elf[0];
+  for (const p of k.machine.arch.elf) {
+    if (p.machine !== m || p.bits !== elf.header.bits) continue;
+    const compat = p !== native;
+    return { layout: compat ? userLayout(p.as) : k.layout, platform: p.platform, compat };
+  }
   const what =
     m === EM_X86_64 ? 'an x86-64' : m === EM_386 ? 'an i386' : m === EM_RISCV ? 'a RISC-V' : `a machine ${m}`;
   throw new InputError('exec', `${what} ${elf.header.bits}-bit binary cannot run on the ${arch} machine`, {
@@ -387,7 +386,7 @@ function load(
   let base = mmapBase(layout, rlimitStack + (s.aslr ? (is64 ? 0x3fffff : 0x7ff) * ps : 0), ps) - rndMmap;
   base = alignDown(base, ps);
   mm.mmapBase = base;
-  mm.vsyscall = k.machine.arch.name === 'x86_64' && is64;
+  mm.vsyscall = k.machine.arch.vsyscallPage !== null && is64;
 
   // The stack VMA as setup_arg_pages leaves it: the pages the strings need, plus 128 KiB.
   const random =
