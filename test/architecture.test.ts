@@ -61,7 +61,8 @@ describe('the import graph of src/', () => {
       if (!f.startsWith(SRC) || relative(SRC, f) === 'index.ts') continue;
       for (const i of imports) {
         if (!i.target.startsWith(SRC)) continue;
-        if (layerOf(i.target) > layerOf(f)) wrong.push(`${relative(SRC, f)} imports ${relative(SRC, i.target)}`);
+        if (layerOf(i.target) > layerOf(f))
+          wrong.push(`${relative(SRC, f)} imports ${relative(SRC, i.target)}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -71,7 +72,8 @@ describe('the import graph of src/', () => {
     const wrong: string[] = [];
     for (const [f, imports] of graph)
       for (const i of imports)
-        if (i.target.startsWith('node:') && !relative(SRC, f).startsWith('cli/')) wrong.push(`${relative(SRC, f)}: ${i.target}`);
+        if (i.target.startsWith('node:') && !relative(SRC, f).startsWith('cli/'))
+          wrong.push(`${relative(SRC, f)}: ${i.target}`);
     expect(wrong).toEqual([]);
   });
 
@@ -123,7 +125,10 @@ describe('the import graph of src/', () => {
       if ((graph.get(f) ?? []).some((i) => i.target === kernelTs)) wrong.push(part);
     }
     for (const f of all)
-      if (relative(SRC, f).startsWith('kernel/reclaim/') && (graph.get(f) ?? []).some((i) => i.target === kernelTs))
+      if (
+        relative(SRC, f).startsWith('kernel/reclaim/') &&
+        (graph.get(f) ?? []).some((i) => i.target === kernelTs)
+      )
         wrong.push(relative(SRC, f));
     expect(wrong).toEqual([]);
   });

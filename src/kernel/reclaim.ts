@@ -372,13 +372,7 @@ export class Reclaim {
         return true;
       }
       // It stays: back in as if new, and try another.
-      const again = set.freeSlots[--set.freeTop]!;
-      this.slotOf[pfn] = again;
-      this.setOf[pfn] = si;
-      set.pfnOf[again] = pfn;
-      this.pageIdOf[pfn] = page;
-      this.held++;
-      set.policy.insert(again, page, this.now, 0, this.nextUse);
+      this.reinsert(set, si, pfn, page);
     }
     return false;
   }
@@ -399,6 +393,12 @@ export class Reclaim {
       this.stats.evictions++;
       return true;
     }
+    this.reinsert(set, si, pfn, page);
+    return false;
+  }
+
+  /** A page that could not leave goes back into its set, as if it had just arrived. */
+  private reinsert(set: PolicySet, si: number, pfn: number, page: number): void {
     const again = set.freeSlots[--set.freeTop]!;
     this.slotOf[pfn] = again;
     this.setOf[pfn] = si;
@@ -406,7 +406,6 @@ export class Reclaim {
     this.pageIdOf[pfn] = page;
     this.held++;
     set.policy.insert(again, page, this.now, 0, this.nextUse);
-    return false;
   }
 
   /** Problems in the policies or in the frame ↔ slot maps. */
