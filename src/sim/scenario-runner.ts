@@ -31,6 +31,10 @@ import {
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_GROWSDOWN,
+  MAP_LOCKED,
+  MAP_NORESERVE,
+  MAP_STACK,
   MAP_FIXED_NOREPLACE,
   MAP_POPULATE,
   MAP_PRIVATE,
@@ -403,6 +407,7 @@ class Runner {
         if (b.placement === 'fixed') flags |= MAP_FIXED;
         if (b.placement === 'noreplace') flags |= MAP_FIXED_NOREPLACE;
         if (b.populate) flags |= MAP_POPULATE;
+        for (const e of b.extra) flags |= MAP_EXTRA[e];
         const file = b.file === null ? null : (k.fs.lookup(filePath(b.file)) ?? null);
         const result = k.mmap(proc, { addr, len: b.len, prot: b.prot, flags, file, offset: b.offset });
         this.labels.get(proc.name)!.set(b.label, { value: result, line: st.place.line, len: b.len });
@@ -720,6 +725,13 @@ function smapsValue(fields: SmapsFields, field: string): number {
   return fractional ? Math.floor(v / 2 ** PSS_SHIFT / 1024) * 1024 : v;
 }
 
+const MAP_EXTRA = {
+  stack: MAP_STACK,
+  growsdown: MAP_GROWSDOWN,
+  noreserve: MAP_NORESERVE,
+  locked: MAP_LOCKED,
+} as const;
+
 const MADVICE = {
   normal: MADV_NORMAL,
   random: MADV_RANDOM,
@@ -758,6 +770,10 @@ function mapFlagsText(flags: number): string {
     [MAP_ANONYMOUS, 'MAP_ANONYMOUS'],
     [MAP_FIXED_NOREPLACE, 'MAP_FIXED_NOREPLACE'],
     [MAP_POPULATE, 'MAP_POPULATE'],
+    [MAP_STACK, 'MAP_STACK'],
+    [MAP_GROWSDOWN, 'MAP_GROWSDOWN'],
+    [MAP_NORESERVE, 'MAP_NORESERVE'],
+    [MAP_LOCKED, 'MAP_LOCKED'],
   ];
   const out = names.filter(([bit]) => flags & bit).map(([, n]) => n);
   if (flags & MAP_FIXED && !(flags & MAP_FIXED_NOREPLACE)) out.push('MAP_FIXED');

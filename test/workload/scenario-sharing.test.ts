@@ -173,3 +173,25 @@ expect C RssFile >= 4 kB
     ).toEqual([]);
   });
 });
+
+describe('thread stacks as glibc makes them', () => {
+  test('MAP_STACK, all but a guard page made rw-: VmFlags nh, no merge with the anonymous memory beside it, counted in VmData', () => {
+    const r = run(`spawn A
+A: mmap below 64K rw- private
+A: write below 4K
+A: thread T
+T: mmap st 8M --- private stack fixed=below+64K
+T: mprotect st+4K 8188K rw-
+T: write st+8M-16 16
+expect A Threads == 2
+expect T smaps st Size == 4 kB
+expect A VmData > 8000 kB
+show T smaps st+4K
+`);
+    expect(r.failed).toBe(0);
+    const smaps = formatSnapshot(r.kernel.machine.arch, r.steps.at(-1)!.snapshot!);
+    expect(smaps).toContain('VmFlags: rd wr mr mw me ac nh \n');
+    // The rw- stack does not merge with the rw- memory below the guard page.
+    expect(r.kernel.maps(r.kernel.process(1)!).filter((m) => m.perms === 'rw-p' && m.name === '').length).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -52,6 +52,8 @@ export type Op =
       readonly file: string | null;
       /** Offset into the file in bytes. */
       readonly offset: number;
+      /** MAP_STACK, MAP_GROWSDOWN, MAP_NORESERVE, MAP_LOCKED. */
+      readonly extra: readonly ('stack' | 'growsdown' | 'noreserve' | 'locked')[];
     }
   | {
       readonly op: 'mremap';

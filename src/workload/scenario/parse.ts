@@ -740,7 +740,7 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>, st: ParseStat
       const prot = p.prot(p.next('a protection such as rw-'));
       const o = p.options(
         ['fixed', 'noreplace', 'hint', 'file', 'offset'],
-        ['shared', 'private', 'populate'],
+        ['shared', 'private', 'populate', 'stack', 'growsdown', 'noreserve', 'locked'],
       );
       if (o.has('shared') && o.has('private'))
         throw p.error("a mapping is 'shared' or 'private', not both", o.get('private'));
@@ -768,6 +768,7 @@ function parseOp(p: LineParser, opTok: Token, labels: Set<string>, st: ParseStat
         populate: o.has('populate'),
         file,
         offset,
+        extra: (['stack', 'growsdown', 'noreserve', 'locked'] as const).filter((f) => o.has(f)),
       };
     }
     case 'mremap': {
