@@ -40,7 +40,7 @@ import {
   VM_WRITE,
   Vma,
 } from '../vma.js';
-import { RECORDED_X86, x86ArchDlinfo } from './auxv.js';
+import { AT_SYSINFO_EHDR, RECORDED_X86, x86ArchDlinfo } from './auxv.js';
 import {
   type ElfFile,
   EM_386,
@@ -481,11 +481,16 @@ function load(
     random,
     alignRandomBytes: alignRandom,
     auxv: {
-      arch: x86ArchDlinfo({
-        vdsoBase: vdso,
-        minSigStackSize: s.minSigStackSize,
-        ...(wordSize === 4 ? { sysinfoEntry: vdso + s.vdso32SysinfoOffset } : {}),
-      }),
+      // ARCH_DLINFO: x86 passes the vdso (and, to i386, __kernel_vsyscall) and MINSIGSTKSZ; vmscope
+      // gives other arches the vdso only (RISC-V's cache-geometry entries are the CPU's, unknown here).
+      arch:
+        k.machine.arch.auxvFlavour === 'x86'
+          ? x86ArchDlinfo({
+              vdsoBase: vdso,
+              minSigStackSize: s.minSigStackSize,
+              ...(wordSize === 4 ? { sysinfoEntry: vdso + s.vdso32SysinfoOffset } : {}),
+            })
+          : [{ type: AT_SYSINFO_EHDR, value: vdso }],
       hwcap: s.hwcap,
       pageSize: ps,
       clockTicks: RECORDED_X86.clockTicks,
