@@ -192,6 +192,8 @@ show T smaps st+4K
     const smaps = formatSnapshot(r.kernel.machine.arch, r.steps.at(-1)!.snapshot!);
     expect(smaps).toContain('VmFlags: rd wr mr mw me ac nh \n');
     // The rw- stack does not merge with the rw- memory below the guard page.
-    expect(r.kernel.maps(r.kernel.process(1)!).filter((m) => m.perms === 'rw-p' && m.name === '').length).toBeGreaterThanOrEqual(2);
+    expect(
+      r.kernel.maps(r.kernel.process(1)!).filter((m) => m.perms === 'rw-p' && m.name === '').length,
+    ).toBeGreaterThanOrEqual(2);
   });
 });
