@@ -216,7 +216,12 @@ function moveVma(
   moved.end = to + newLen;
   if (src.isAnonymous() && src.anonVma === null) moved.pgoff = to / ps;
   mm.insert(moved);
-  movePageTables(k, mm, addr, to, oldLen);
+  if (!movePageTables(k, mm, addr, to, oldLen)) {
+    // No memory for the new place's tables: the move is undone (the splits stay, as on Linux).
+    mm.remove(moved);
+    k.releaseVmaObject(moved);
+    return -ENOMEM;
+  }
   if (flags & MREMAP_DONTUNMAP) {
     // The old range stays, empty; its new pages will be a new anon_vma's.
     mm.setFlags(src, src.flags & ~VM_LOCKED_MASK);
@@ -240,23 +245,27 @@ function moveVma(
   return to;
 }
 
-/** move_page_tables: the entries of [from, from + len) go to [to, to + len), frames and counts unchanged. */
-function movePageTables(k: Kernel, mm: Mm, from: number, to: number, len: number): void {
+/**
+ * move_page_tables: the entries of [from, from + len) go to [to, to + len), frames and counts
+ * unchanged. The destination's tables are built first, while every page is still mapped where the
+ * reverse map looks for it (building them may reclaim); only then do the entries move.
+ * @returns false when a table could not be built (nothing has moved).
+ */
+function movePageTables(k: Kernel, mm: Mm, from: number, to: number, len: number): boolean {
   const ps = k.pageSize;
   const mmu = k.machine.mmu;
-  const entries: [number, number, number][] = [];
-  k.pageTables.forEachLeaf(mm, from / ps, (from + len) / ps, (vpn, ea, lo, hi) => {
-    entries.push([vpn, lo, hi]);
-    mmu.writeEntry(ea, 0, 0);
-  });
-  k.asids.flushRange(mm, from / ps, (from + len) / ps);
-  for (const [vpn, lo, hi] of entries) {
-    const ea = k.pageTables.leafEntry(mm, mm.pid, vpn - from / ps + to / ps, { allocate: true });
-    if (ea < 0) {
-      // No memory for a table: the page is dropped as if unmapped (Linux would undo the move).
-      k.vm.zapEntry(mm, -1, lo, hi);
-      continue;
-    }
-    mmu.writeEntry(ea, lo, hi);
+  const vpns: number[] = [];
+  k.pageTables.forEachLeaf(mm, from / ps, (from + len) / ps, (vpn) => vpns.push(vpn));
+  const shift = to / ps - from / ps;
+  for (const vpn of vpns)
+    if (k.pageTables.leafEntry(mm, mm.pid, vpn + shift, { allocate: true }) < 0) return false;
+  for (const vpn of vpns) {
+    const src = k.pageTables.leafEntry(mm, mm.pid, vpn, { allocate: false });
+    const lo = mmu.readLo(src);
+    const hi = mmu.readHi(src);
+    mmu.writeEntry(src, 0, 0);
+    mmu.writeEntry(k.pageTables.leafEntry(mm, mm.pid, vpn + shift, { allocate: false }), lo, hi);
   }
+  k.asids.flushRange(mm, from / ps, (from + len) / ps);
+  return true;
 }

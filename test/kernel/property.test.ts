@@ -237,9 +237,13 @@ class World {
   readonly shared = new Map<object, Map<number, number>>();
   private spawns = 0;
 
-  constructor(arch: ArchName, frames: number) {
+  constructor(arch: ArchName, frames: number, swapPages: number) {
     const pageSize = arch === 'teach16' ? 64 : 4096;
-    this.kernel = bootKernel({ arch, ramBytes: frames * pageSize, tlbEntries: 16, tlbWays: 4 });
+    this.kernel = bootKernel(
+      { arch, ramBytes: frames * pageSize, tlbEntries: 16, tlbWays: 4 },
+      // With swap, reclaim sends pages out and back under every kind of sharing.
+      swapPages > 0 ? { swapBytes: swapPages * pageSize, reclaim: { policy: 'clock' } } : {},
+    );
     this.ps = pageSize;
   }
 
@@ -411,9 +415,9 @@ function runAccess(w: World, arch: ArchName, t: Tracked, va: number, kind: Acces
       return;
     }
     if (signal.signal === SIGBUS) {
-      // Past the end of a file: a file mapping grown (mremap) beyond it.
+      // Past the end of a file (or of shmem's object, as on Linux): a mapping grown (mremap) beyond it.
       const o = vmaBefore?.object;
-      expect(o?.kind, signal.reason).toBe('file');
+      expect(['file', 'shmem'], signal.reason).toContain(o?.kind);
       expect(vmaBefore!.linearIndex(va, ps), signal.reason).toBeGreaterThanOrEqual(o!.sizePages);
       return;
     }
@@ -635,10 +639,11 @@ describe.each<[ArchName, number[]]>([
     fc.assert(
       fc.property(
         fc.constantFrom(...ramChoices),
+        fc.constantFrom(0, 0, 16, 64),
         fc.array(image, { minLength: 2, maxLength: 3 }),
         fc.array(step, { minLength: 1, maxLength: 60, size: 'max' }),
-        (frames, images, steps) => {
-          const w = new World(arch, frames);
+        (frames, swapPages, images, steps) => {
+          const w = new World(arch, frames, swapPages);
           for (const img of images) w.spawn(img);
           expect(w.kernel.check()).toEqual([]);
           for (const s of steps) {
@@ -652,6 +657,8 @@ describe.each<[ArchName, number[]]>([
           expect(kernel.check()).toEqual([]);
           expect(kernel.frames.validate()).toEqual([]);
           expect(kernel.meminfo().MemFree).toBe(kernel.bootFreeFrames * kernel.pageSize);
+          expect(kernel.meminfo().SwapFree).toBe(kernel.meminfo().SwapTotal);
+          expect(kernel.meminfo().Committed_AS).toBe(0);
           // Only the files remain (in the filesystem), with nothing cached.
           for (const o of kernel.objects.values())
             expect([o.kind, o.linked, o.pages.size]).toEqual(['file', true, 0]);
