@@ -3,6 +3,7 @@ import { benchFork } from './fork.js';
 import { benchMalloc } from './malloc.js';
 import { benchPolicies } from './policies.js';
 import { benchReplay } from './replay.js';
+import { benchStrace } from './strace.js';
 import { benchTranslate } from './translate.js';
 import { benchWeb } from './web.js';
 
@@ -17,6 +18,8 @@ console.log('');
 for (const line of benchMalloc()) console.log(line);
 console.log('');
 for (const line of benchFork()) console.log(line);
+console.log('');
+for (const line of benchStrace()) console.log(line);
 console.log('');
 for (const line of await benchWeb()) console.log(line);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);

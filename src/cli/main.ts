@@ -489,6 +489,10 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       "the program the log's first execve ran, when the sysroot does not have it (.gz allowed)",
     )
     .option(
+      '--cwd <dir>',
+      'the working directory the log was recorded in, for a relative execve path (default: this one with --sysroot /)',
+    )
+    .option(
       '--env <NAME=VALUE>',
       'the environment, when the log shows only its size (repeat for more)',
       collect,
@@ -529,6 +533,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
           {
             sysroot: opts.sysroot,
             exe: opts.exe ?? null,
+            cwd: opts.cwd ?? null,
             env: opts.env,
             at: opts.at ?? null,
             pid: opts.pid ?? null,

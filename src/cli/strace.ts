@@ -29,6 +29,7 @@ export const STRACE_SHOW_CHOICES = ['maps', 'status', 'smaps'] as const;
 export interface StraceFlags {
   readonly sysroot: string;
   readonly exe: string | null;
+  readonly cwd: string | null;
   readonly env: readonly string[];
   readonly at: string | null;
   readonly pid: number | null;
@@ -143,6 +144,9 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
   const env = parseEnv(flags.env);
   const replay = new StraceReplay(log, {
     files: sysrootFiles(flags.sysroot, flags.exe),
+    // A relative execve path: the working directory the log was recorded in, or (with the host as
+    // the sysroot) this one.
+    cwd: flags.cwd ?? (resolve(flags.sysroot) === '/' ? process.cwd() : null),
     env,
     strict: flags.strict,
     stop,

@@ -66,7 +66,15 @@ const AT_FDCWD = -100;
 /** The working directory from an `AT_FDCWD</tmp>` annotation, whenever the log shows one. */
 function learnCwd(task: Task, v: Value): void {
   const { fd, path } = v.fd();
-  if (fd === AT_FDCWD && path !== null) task.group.cwd = path;
+  if (fd !== AT_FDCWD || path === null) return;
+  const g = task.group;
+  if (g.cwd === null && g.guessedProgram !== null && g.space !== null) {
+    // The program was named against a guessed directory: the first one the log shows was the real one.
+    const rel = g.guessedProgram.split('/').pop() ?? '';
+    kapi.renameMapped(g.space.proc, g.guessedProgram, joinPath(path, rel));
+  }
+  g.guessedProgram = null;
+  g.cwd = path;
 }
 
 /** The absolute path of `rel` for a call relative to directory fd `dirArg` (or the cwd). */

@@ -80,6 +80,14 @@ export function execProgram(k: Kernel, req: ExecRequest, rlimits: Rlimits | null
   }
 }
 
+/** Renames the file `from` that `proc` maps (exec's program named against a guessed directory). */
+export function renameMapped(proc: Process, from: string, to: string): void {
+  for (const vma of proc.mm?.vmas ?? []) {
+    if (vma.object !== null && vma.object.kind === 'file' && vma.object.path === from)
+      (vma.object as { path: string }).path = to;
+  }
+}
+
 /** The resource limits of `proc`'s address space (a copy). */
 export function rlimitsOf(proc: Process): Rlimits {
   return { ...proc.mm!.rlimits };

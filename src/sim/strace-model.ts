@@ -119,6 +119,8 @@ export class Group {
   /** Why the replay cannot apply its memory calls (a fork it cannot copy), or null. */
   unfollowed: string | null = null;
   cwd: string | null = null;
+  /** The program's path made absolute against a guessed working directory (until the log shows it). */
+  guessedProgram: string | null = null;
   /** It has had an image the replay loaded (its later failures to load are warnings). */
   everRan = false;
   /** Resource limits while the replay knows no address space for it (a fork's child), to pass on. */

@@ -207,9 +207,16 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
       `the log shows the environment only as a count${count ? ` (${count})` : ''}: using --env (${envp.length} variable${envp.length === 1 ? '' : 's'}); the initial stack may differ from Linux's`,
     );
   }
-  const absolute = path.startsWith('/') ? path : joinPath(g.cwd ?? '/', path);
-  if (!path.startsWith('/') && g.cwd === null)
-    r.warn(c.line, `the working directory is not known yet: ${path} is taken from /`);
+  let absolute = path;
+  if (!path.startsWith('/')) {
+    // The log shows the working directory (`AT_FDCWD</tmp>`) only after the first exec: until then
+    // it is --cwd's, and the program's name is put right if the log later says otherwise.
+    const cwd = g.cwd ?? r.options.cwd ?? null;
+    if (cwd === null)
+      r.warn(c.line, `the working directory is not known yet (give --cwd): ${path} is taken from /`);
+    absolute = joinPath(cwd ?? '/', path);
+    if (g.cwd === null) g.guessedProgram = absolute;
+  }
   const name = (r.main === g || r.main === null) && r.options.name ? r.options.name : basename(absolute);
   const rlimits = inheritedRlimits(g);
   let result: ReturnType<typeof kapi.execProgram>;
@@ -244,6 +251,7 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   g.space = new Space(result.proc);
   g.space.groups.add(g);
   g.rlimits = null;
+  if (absolute === path) g.guessedProgram = null;
   r.compare(task, c, 0);
 }
 

@@ -68,6 +68,8 @@ export interface StraceReplayOptions {
   readonly files: StraceFiles;
   /** The environment when the log shows only its size (`/* 1 var *\/`): `--env` values. */
   readonly env?: readonly string[];
+  /** The first process's working directory, for a relative execve path (until the log shows it). */
+  readonly cwd?: string | null;
   /** Stop at the first divergence instead of carrying on from Linux's result. */
   readonly strict?: boolean;
   readonly stop?: StopAt | null;
@@ -264,8 +266,6 @@ export class StraceReplay {
     if (linux.kind === 'error') agree = vm < 0 && errnoName(-vm) === linux.errno;
     else if (linux.kind === 'value') agree = vm === linux.value;
     else agree = false;
-    const linuxText = resultText(c, address);
-    const vmText = valueText(vm, address);
     this.syscalls++;
     if (agree) this.agreeCount++;
     else {
@@ -273,12 +273,14 @@ export class StraceReplay {
         line: c.line,
         pid: task.group.pid,
         call: short(c.text),
-        linux: linuxText,
-        vmscope: vmText,
+        linux: resultText(c, address),
+        vmscope: valueText(vm, address),
       });
       if (this.options.strict) this.stop(c.endLine, `--strict: the first divergence, at line ${c.line}`);
     }
-    this.record(c, task, 'compared', linuxText, vmText, agree, null);
+    // The texts only for whoever reads records (they cost more than the comparison).
+    if (this.options.onRecord)
+      this.record(c, task, 'compared', resultText(c, address), valueText(vm, address), agree, null);
     this.sample(task, c.endLine);
     return agree;
   }

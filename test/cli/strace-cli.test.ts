@@ -147,6 +147,22 @@ describeCorpus('vmscope strace', () => {
     expect(chart).toContain('VmSize');
   });
 
+  testCorpus('a relative execve path is made absolute with --cwd, then put right by the log', async () => {
+    const log = doctored(
+      'hello-pie',
+      (t) => t.replace('execve("/tmp/memsim/prog"', 'execve("./prog"'),
+      'rel.log',
+    );
+    for (const cwd of ['/tmp/memsim', '/elsewhere']) {
+      const r = await run(...base('hello-pie'), '--cwd', cwd, '--json', log);
+      expect(r.status).toBe(0);
+      // The log's first openat shows AT_FDCWD</tmp/memsim>: the program was /tmp/memsim/prog.
+      expect(JSON.parse(r.out).processes[0].maps).toMatch(
+        /^555555554000-555555555000 r--p 00000000 fe:00 \d+ +\/tmp\/memsim\/prog$/m,
+      );
+    }
+  });
+
   testCorpus('input errors name the file, line and column, exit 2, no stack trace', async () => {
     const bad = doctored(
       'hello-pie',

@@ -63,6 +63,8 @@ export function hasBits(flags: number, bits: number): boolean {
   return lo && hi;
 }
 
+const flagCache = new WeakMap<NameTable, Map<string, number>>();
+
 export class Value {
   readonly src: CallText;
   readonly from: number;
@@ -146,6 +148,22 @@ export class Value {
     const [f, t] = this.core();
     const text = this.src.text;
     if (t <= f) throw this.error(`expected ${what} as ${this.describe()}`);
+    // Logs repeat the same few flag sets millions of times.
+    let cache = flagCache.get(table);
+    if (cache === undefined) {
+      cache = new Map();
+      flagCache.set(table, cache);
+    }
+    const raw = text.slice(f, t);
+    const hit = cache.get(raw);
+    if (hit !== undefined) return hit;
+    const value = this.parseFlags(table, what, f, t);
+    if (cache.size < 4096) cache.set(raw, value);
+    return value;
+  }
+
+  private parseFlags(table: NameTable, what: string, f: number, t: number): number {
+    const text = this.src.text;
     let value = 0;
     let start = f;
     for (let i = f; i <= t; i++) {
