@@ -17,7 +17,7 @@ import {
   straceChartSvg,
   straceJson,
 } from '../report/strace-report.js';
-import { type StopAt, type StraceFiles, StraceReplay } from '../sim/strace-replay.js';
+import { parseStopAt, type StopAt, type StraceFiles, StraceReplay } from '../sim/strace-replay.js';
 import { StraceParser } from '../workload/strace/parser.js';
 import { parseEnv } from './exec.js';
 import { EXIT_FAILED, EXIT_OK, type Io } from './io.js';
@@ -43,9 +43,8 @@ export interface StraceFlags {
 
 /** `--at N` (a log line) or `--at NAME#K` (the K-th call NAME). */
 export function parseAt(text: string): StopAt {
-  if (/^[0-9]+$/.test(text) && Number(text) > 0) return { line: Number(text) };
-  const m = /^([a-z_][a-z0-9_]*)#([0-9]+)$/.exec(text);
-  if (m && Number(m[2]) > 0) return { call: m[1]!, nth: Number(m[2]) };
+  const stop = parseStopAt(text);
+  if (stop !== null) return stop;
   throw new InputError('flag', `--at expects a log line number or NAME#K (e.g. mmap#12), got '${text}'`, {
     file: '--at',
   });

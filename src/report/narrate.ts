@@ -104,6 +104,8 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
       return `${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
     case 'replay':
       return `pid ${o.pid} replayed ${o.accesses} accesses`;
+    case 'strace':
+      return `pid ${o.pid} lived the log's life: ${o.calls} calls compared with Linux's results, ${o.agree} agree${o.calls > o.agree ? `, ${o.calls - o.agree} diverge` : ''}; ${o.skipped} skipped`;
     case 'kill':
       return `killed; ${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
     case 'sync':

@@ -73,6 +73,7 @@ import {
   type TlbStats,
   tlbStats,
 } from './snapshot.js';
+import { replayStraceStatement } from './strace-scenario.js';
 import { loadTrace } from './trace-load.js';
 
 /** What one statement did. */
@@ -98,6 +99,14 @@ export type Outcome =
     }
   | { readonly kind: 'exit'; readonly code: number; readonly reclaimedFrames: number }
   | { readonly kind: 'replay'; readonly pid: number; readonly accesses: number }
+  | {
+      readonly kind: 'strace';
+      readonly pid: number;
+      /** Calls compared with Linux's results, how many agreed, and the skipped ones. */
+      readonly calls: number;
+      readonly agree: number;
+      readonly skipped: number;
+    }
   | { readonly kind: 'kill'; readonly reclaimedFrames: number }
   | { readonly kind: 'drop_caches'; readonly droppedPages: number }
   | { readonly kind: 'sync'; readonly writtenPages: number };
@@ -159,6 +168,8 @@ class Runner {
   private readonly files: ExecFileSource | null;
   private readonly heaps = new Map<string, Allocator>();
   private readonly readTrace: ((path: string) => Uint8Array) | null;
+  /** Divergences of each `strace` process's replay, for `expect NAME divergences`. */
+  private readonly straceDivergences = new Map<string, number>();
 
   constructor(sc: Scenario, files: ExecFileSource | null, readTrace: ((path: string) => Uint8Array) | null) {
     this.sc = sc;
@@ -270,6 +281,35 @@ class Runner {
         outcome = { kind: 'spawn', pid: r.pid, error: 0 };
         break;
       }
+      case 'strace': {
+        if (!this.files || !this.readTrace)
+          throw this.error(st, 'strace needs access to files: run the scenario with vmscope run');
+        let r: ReturnType<typeof replayStraceStatement>;
+        try {
+          r = replayStraceStatement(k, this.files, this.readTrace(st.path), st);
+        } catch (e) {
+          if (e instanceof InputError)
+            throw this.error(st, `cannot replay the log: ${e.format().replace(': error: ', ': ')}`);
+          throw e;
+        }
+        if (r.proc === null)
+          throw this.error(
+            st,
+            `${st.path}: the log's first process never runs a program (no execve, or it ended)`,
+          );
+        this.procs.set(st.name, r.proc);
+        this.labels.set(st.name, new Map());
+        this.straceDivergences.set(st.name, r.summary.divergences.length);
+        const skipped = r.summary.skipped.reduce((n, x) => n + x.count, 0);
+        outcome = {
+          kind: 'strace',
+          pid: r.proc.pid,
+          calls: r.summary.syscalls,
+          agree: r.summary.agree,
+          skipped,
+        };
+        break;
+      }
       case 'replay': {
         if (!this.readTrace)
           throw this.error(st, 'replay needs access to files: run the scenario with vmscope run');
@@ -277,7 +317,8 @@ class Runner {
         try {
           trace = loadTrace(st.path, this.readTrace(st.path), k.pageSize);
         } catch (e) {
-          if (e instanceof InputError) throw this.error(st, `cannot replay ${st.path}: ${e.format()}`);
+          if (e instanceof InputError)
+            throw this.error(st, `cannot replay the log: ${e.format().replace(': error: ', ': ')}`);
           throw e;
         }
         const proc = addReplayProcess(k, st.name);
@@ -644,6 +685,9 @@ class Runner {
             break;
           case 'exitcode':
             actual = proc.exitCode;
+            break;
+          case 'divergences':
+            actual = this.straceDivergences.get(st.proc) ?? 0;
             break;
           case 'minflt':
           case 'majflt':

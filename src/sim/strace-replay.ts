@@ -19,6 +19,7 @@ import { hex0x } from '../base/units.js';
 import { Machine } from '../hw/machine.js';
 import type { ExecFile } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
+import type { Process } from '../kernel/process.js';
 import { errnoName, RESTART_ERRNOS } from '../workload/strace/names.js';
 import { type LoggedCall, NO_PID, type StraceEvent } from '../workload/strace/parser.js';
 import type { Value } from '../workload/strace/value.js';
@@ -63,6 +64,17 @@ export interface StraceFiles {
 
 /** `--at`: stop after a log line, or after the nth call of a name (`mmap#12`). */
 export type StopAt = { readonly line: number } | { readonly call: string; readonly nth: number };
+
+/**
+ * `N` (a log line) or `NAME#K` (the K-th call NAME; `NAME:K` too, since `#` starts a comment in a
+ * scenario) as a stop, or null when it is neither.
+ */
+export function parseStopAt(text: string): StopAt | null {
+  if (/^[0-9]+$/.test(text) && Number(text) > 0) return { line: Number(text) };
+  const m = /^([a-z_][a-z0-9_]*)[#:]([0-9]+)$/.exec(text);
+  if (m && Number(m[2]) > 0) return { call: m[1]!, nth: Number(m[2]) };
+  return null;
+}
 
 export interface StraceReplayOptions {
   readonly files: StraceFiles;
@@ -112,6 +124,8 @@ export class StraceReplay {
   readonly pendingClones = new Map<number, PendingClone>();
   readonly warnings: string[] = [];
   main: Group | null = null;
+  /** The first process's vmscope process, kept running at its exit (`keepMain`). */
+  private kept: Process | null = null;
   stopped: { line: number; why: string } | null = null;
 
   private syscalls = 0;
@@ -508,7 +522,10 @@ export class StraceReplay {
     space.groups.delete(g);
     g.space = null;
     if (space.groups.size > 0) return;
-    if (this.options.keepMain && g === this.main && !opts.replacing) return;
+    if (this.options.keepMain && g === this.main && !opts.replacing) {
+      this.kept = space.proc;
+      return;
+    }
     if ('code' in how) kapi.exit(this.kernel, space.proc, how.code);
     else
       kapi.kill(
@@ -530,6 +547,12 @@ export class StraceReplay {
   }
 
   // ---------------------------------------------------------------- the end
+
+  /** The vmscope process of the log's first process: running, or kept at its exit (`keepMain`). */
+  mainProcess(): Process | null {
+    const proc = this.main?.space?.proc ?? this.kept;
+    return proc?.alive ? proc : null;
+  }
 
   /** The replay's summary; processes still running are shown as they are now. */
   finish(): StraceSummary {

@@ -53,7 +53,7 @@ describe('vmscope run', () => {
     expect(r.status).toBe(2);
     expect(r.out).toBe('');
     expect(r.err.trim().split('\n')).toEqual([
-      `${file}:1:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation') (did you mean 'spawn'?)`,
+      `${file}:1:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, strace, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation') (did you mean 'spawn'?)`,
       `${file}:2:4: error: unknown operation 'wrte' (did you mean 'write'?)`,
       `${file}:3:8: error: cannot show 'mpas' of a process (one of maps, status, smaps, smaps_rollup, pagetable, tlb) (did you mean 'maps'?)`,
     ]);

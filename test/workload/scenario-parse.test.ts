@@ -150,7 +150,7 @@ describe('scenario parser', () => {
     ['spawn A\nmachine teach16', "t.vms:2:1: error: 'machine' must come before every other statement"],
     [
       'spawn A\nfrobnicate A',
-      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, exec, replay, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation')",
+      "t.vms:2:1: error: unknown statement 'frobnicate' (expected machine, spawn, exec, replay, strace, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation')",
     ],
     [
       'spawn A\nA: mmap m 4K rw- shared private',
@@ -185,7 +185,7 @@ describe('every parse error is reported, as a compiler does', () => {
     );
     expect(errorOf(text)).toBe(
       [
-        "t.vms:3:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation') (did you mean 'spawn'?)",
+        "t.vms:3:1: error: unknown statement 'spwan' (expected machine, spawn, exec, replay, strace, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation') (did you mean 'spawn'?)",
         "t.vms:5:4: error: unknown operation 'wrte' (did you mean 'write'?)",
       ].join('\n'),
     );

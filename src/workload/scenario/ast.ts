@@ -122,6 +122,15 @@ export type Statement = (
       readonly args: readonly string[];
     }
   | { readonly kind: 'replay'; readonly name: string; readonly path: string }
+  | {
+      readonly kind: 'strace';
+      readonly name: string;
+      /** The strace log, and the binary its first execve ran (paths as written). */
+      readonly path: string;
+      readonly exe: string | null;
+      /** Where to stop: after log line N, or after the K-th call NAME (`mmap:12`); null: its exit. */
+      readonly at: string | null;
+    }
   | { readonly kind: 'op'; readonly proc: string; readonly body: Op }
   | { readonly kind: 'kill'; readonly proc: string }
   /** `sync; echo 3 > /proc/sys/vm/drop_caches`: unmapped file pages are written back and freed. */

@@ -111,6 +111,7 @@ const KEYWORDS = [
   'spawn',
   'exec',
   'replay',
+  'strace',
   'file',
   'truncate',
   'show',
@@ -125,7 +126,17 @@ const COMPARES: readonly CompareOp[] = ['==', '!=', '<=', '>=', '<', '>'];
 /** A process name or a label: letters, digits and _, not starting with a digit. */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Process expectation fields that are not /proc/PID/status sizes. */
-const PROC_FIELDS = ['minflt', 'majflt', 'Threads', 'signal', 'state', 'maps', 'ret', 'exitcode'] as const;
+const PROC_FIELDS = [
+  'minflt',
+  'majflt',
+  'Threads',
+  'signal',
+  'state',
+  'maps',
+  'ret',
+  'exitcode',
+  'divergences',
+] as const;
 const SIZE_FIELDS = new Set<string>([...STATUS_FIELDS, ...MEMINFO_FIELDS, ...ROLLUP_FIELDS, 'Size']);
 /** A file name in the simulated filesystem: a path without spaces. */
 const FILE_NAME = /^[A-Za-z0-9_./-]+$/;
@@ -473,6 +484,26 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       });
       return;
     }
+    case 'strace': {
+      // strace NAME LOG [exe=PROGRAM] [at=N|at=NAME:K]: a process that lives the log's life
+      // (NAME:K is the CLI's NAME#K, where # would start a comment).
+      const nameTok = newProcName(p, st);
+      const pathTok = p.next('an strace log (strace -f -y -v -s 4096 -o LOG PROG ARGS…)');
+      const o = p.options(['exe', 'at']);
+      const at = o.get('at');
+      if (at !== undefined && !/^([0-9]*[1-9][0-9]*|[a-z_][a-z0-9_]*:[0-9]*[1-9][0-9]*)$/.test(at.value))
+        throw p.error(`expected at=N (a log line) or at=NAME:K (the K-th call NAME), got '${at.text}'`, at);
+      st.statements.push({
+        kind: 'strace',
+        name: nameTok.text,
+        path: pathTok.text,
+        exe: o.get('exe')?.value || null,
+        at: at?.value ?? null,
+        place: p.place(first),
+        text,
+      });
+      return;
+    }
     case 'kill': {
       const nameTok = p.next('a process name');
       needProc(p, st, nameTok.text, nameTok);
@@ -518,7 +549,7 @@ function parseLine(p: LineParser, st: ParseState, text: string): void {
       if ((hint === 'spawn' || hint === 'exec' || hint === 'replay') && named && IDENT.test(named.text))
         if (!st.procs.has(named.text)) st.procs.set(named.text, new Set());
       throw p.error(
-        `unknown statement '${first.text}' (expected machine, spawn, exec, replay, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation')`,
+        `unknown statement '${first.text}' (expected machine, spawn, exec, replay, strace, file, truncate, kill, sync, drop_caches, show, expect, or 'NAME: operation')`,
         first,
         hint && `did you mean '${hint}'?`,
       );
