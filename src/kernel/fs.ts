@@ -92,6 +92,21 @@ export class SimFs {
   }
 
   /**
+   * rename(2): the file at `from` takes the name `to`; a file that had that name is unlinked (it
+   * lives on while mapped). @returns false when `from` names no file.
+   */
+  rename(from: string, to: string): boolean {
+    const obj = this.files.get(from);
+    if (obj === undefined) return false;
+    if (from === to) return true;
+    this.unlink(to);
+    this.files.delete(from);
+    obj.path = to;
+    this.files.set(to, obj);
+    return true;
+  }
+
+  /**
    * ftruncate: the file's new size. Pages wholly beyond it are unmapped everywhere (private copies
    * too, as Linux's `truncate_pagecache` does) and dropped; a later access there is SIGBUS.
    */

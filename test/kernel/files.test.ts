@@ -142,6 +142,26 @@ describe('the page cache is shared and outlives its mappings', () => {
     expectAllFreedAfterExit(kernel);
   });
 
+  test('rename: the mapped file shows its new name; the file it replaced lives on, deleted, while mapped', () => {
+    const kernel = bootKernel();
+    const a = spawnOk(kernel, 'A');
+    const old = dataFile(kernel, 1, '/tmp/b');
+    const fresh = dataFile(kernel, 2, '/tmp/a');
+    const mOld = mapFile(kernel, a, old, PAGE, MAP_SHARED, 0, PROT_READ);
+    const mFresh = mapFile(kernel, a, fresh, 2 * PAGE, MAP_SHARED, 0, PROT_READ);
+    expect(kernel.fs.rename('/tmp/a', '/tmp/b')).toBe(true);
+    expect(kernel.fs.rename('/tmp/nothing', '/tmp/c')).toBe(false);
+    const name = (at: number) => kernel.maps(a).find((e) => e.start === at)?.name;
+    expect(name(mFresh)).toBe('/tmp/b');
+    expect(name(mOld)).toBe('/tmp/b (deleted)');
+    expect(kernel.fs.lookup('/tmp/b')).toBe(fresh);
+    expect(kernel.fs.lookup('/tmp/a')).toBeUndefined();
+    expect(byte(kernel, a, mFresh + PAGE)).toBe(0x42);
+    expect(kernel.check()).toEqual([]);
+    kernel.fs.unlink('/tmp/b');
+    expectAllFreedAfterExit(kernel);
+  });
+
   test('truncating a mapped file: its pages go, and an access there is SIGBUS', () => {
     const kernel = bootKernel();
     const a = spawnOk(kernel, 'A');
