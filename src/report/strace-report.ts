@@ -4,11 +4,14 @@
  * their exit (or where the replay stopped), the JSON document, and the VmSize/VmRSS chart.
  */
 import type { StraceProcess, StraceSummary } from '../sim/strace-model.js';
-import type { SmapsEntry } from '../sim/strace-smaps.js';
 import { type ChartPoint, lineChartSvg } from './chart.js';
-import { formatMaps, formatMapsLine, formatStatus } from './procfs.js';
+import { formatMaps, formatStatus } from './procfs.js';
+import { formatSmaps } from './smaps.js';
 
 export type StraceShow = 'maps' | 'status' | 'smaps';
+
+/** The replay runs on an x86-64 machine. */
+const REPLAY_PAGE_SIZE = 4096;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
@@ -69,34 +72,6 @@ export function formatStraceSummary(s: StraceSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
-function kb(bytes: number): string {
-  return `${String(Math.floor(bytes / 1024)).padStart(8)} kB`;
-}
-
-/** /proc/PID/smaps text for the fields vmscope computes. */
-export function formatSmaps(entries: readonly SmapsEntry[]): string {
-  let out = '';
-  for (const e of entries) {
-    const field = (name: string, bytes: number): string => `${`${name}:`.padEnd(16)}${kb(bytes)}\n`;
-    out += `${formatMapsLine(e.line)}\n`;
-    out += field('Size', e.size);
-    out += field('KernelPageSize', 4096);
-    out += field('MMUPageSize', 4096);
-    out += field('Rss', e.rss);
-    out += field('Pss', e.pss);
-    out += field('Shared_Clean', e.sharedClean);
-    out += field('Shared_Dirty', e.sharedDirty);
-    out += field('Private_Clean', e.privateClean);
-    out += field('Private_Dirty', e.privateDirty);
-    out += field('Referenced', e.referenced);
-    out += field('Anonymous', e.anonymous);
-    out += field('Swap', e.swap);
-    out += field('Locked', 0);
-    out += `VmFlags: ${e.vmFlags} \n`;
-  }
-  return out;
-}
-
 /** One process's /proc file, or a sentence saying why there is none. */
 export function showText(p: StraceProcess, what: StraceShow): string {
   if (p.maps === null) return `(pid ${p.pid}: ${processState(p)})\n`;
@@ -106,7 +81,7 @@ export function showText(p: StraceProcess, what: StraceShow): string {
     case 'status':
       return p.status === null ? '' : formatStatus(p.status);
     case 'smaps':
-      return formatSmaps(p.smaps ?? []);
+      return formatSmaps(p.smaps ?? [], REPLAY_PAGE_SIZE);
   }
 }
 
@@ -151,7 +126,9 @@ export function straceJson(s: StraceSummary, shows: readonly StraceShow[], pid: 
         tids: p.tids,
         maps: p.maps === null ? null : formatMaps(p.maps),
         ...(shows.includes('status') ? { status: p.status } : {}),
-        ...(shows.includes('smaps') && p.maps !== null ? { smaps: formatSmaps(p.smaps ?? []) } : {}),
+        ...(shows.includes('smaps') && p.maps !== null
+          ? { smaps: formatSmaps(p.smaps ?? [], REPLAY_PAGE_SIZE) }
+          : {}),
       })),
   };
 }

@@ -9,7 +9,7 @@ import type { LoggedCall } from '../workload/strace/parser.js';
 import type { Value } from '../workload/strace/value.js';
 import { type FileNode, joinPath, OpenFile } from './strace-files.js';
 import * as kapi from './strace-kernel.js';
-import type { Task } from './strace-model.js';
+import { NOT_MEMORY, type Task } from './strace-model.js';
 import type { StraceReplay } from './strace-replay.js';
 
 const FILE_CALLS: ReadonlySet<string> = new Set([
@@ -64,14 +64,14 @@ export function isFileCall(name: string): boolean {
 const AT_FDCWD = -100;
 
 /** The working directory from an `AT_FDCWD</tmp>` annotation, whenever the log shows one. */
-function learnCwd(task: Task, v: Value): void {
+function learnCwd(r: StraceReplay, task: Task, v: Value): void {
   const { fd, path } = v.fd();
   if (fd !== AT_FDCWD || path === null) return;
   const g = task.group;
   if (g.cwd === null && g.guessedProgram !== null && g.space !== null) {
     // The program was named against a guessed directory: the first one the log shows was the real one.
     const rel = g.guessedProgram.split('/').pop() ?? '';
-    kapi.renameMapped(g.space.proc, g.guessedProgram, joinPath(path, rel));
+    kapi.renameProgram(r.kernel, g.guessedProgram, joinPath(path, rel));
   }
   g.guessedProgram = null;
   g.cwd = path;
@@ -95,9 +95,9 @@ function pathArg(v: Value, c: LoggedCall): string {
   return s.value;
 }
 
-function setSize(node: FileNode, size: number): void {
+function setSize(r: StraceReplay, node: FileNode, size: number): void {
   if (node.type !== 'regular') return;
-  kapi.resizeFile(node, size);
+  kapi.resizeFile(r.kernel, node, size);
 }
 
 /** The file behind `fd` (from the -y annotation when the fd table does not know it). */
@@ -122,7 +122,7 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
     case 'openat2':
     case 'creat': {
       const at = c.name === 'openat' || c.name === 'openat2' ? 1 : 0;
-      if (at === 1) learnCwd(task, c.arg(0));
+      if (at === 1) learnCwd(r, task, c.arg(0));
       if (!ok || res.kind !== 'value') {
         r.trackedCall(task, c);
         return;
@@ -142,7 +142,7 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
         node = size === null ? r.fs.create(path) : r.fs.node(path);
         if (size !== null) node.size ??= size;
       } else node = r.fs.node(path);
-      if (names.includes('O_TRUNC') && write) setSize(node, 0);
+      if (names.includes('O_TRUNC') && write) setSize(r, node, 0);
       task.fds.fds.set(
         value,
         new OpenFile(node, { read: !names.includes('O_WRONLY'), write, append: names.includes('O_APPEND') }),
@@ -186,7 +186,7 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
     case 'fcntl64': {
       const cmd = c.arg(1).raw;
       if (cmd !== 'F_DUPFD' && cmd !== 'F_DUPFD_CLOEXEC') {
-        r.skipCall(task, c, 'not a memory call');
+        r.skipCall(task, c, NOT_MEMORY);
         return;
       }
       const from = openFile(r, task, c.arg(0));
@@ -200,14 +200,14 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
     case 'writev': {
       const f = openFile(r, task, c.arg(0));
       if (f === null || f.node.type !== 'regular') {
-        r.skipCall(task, c, 'not a memory call');
+        r.skipCall(task, c, NOT_MEMORY);
         return;
       }
       if (ok && value > 0) {
         const writing = c.name === 'write' || c.name === 'writev';
         if (writing && f.append && f.node.size !== null) f.pos = f.node.size;
         f.pos += value;
-        if (writing && f.node.size !== null && f.pos > f.node.size) setSize(f.node, f.pos);
+        if (writing && f.node.size !== null && f.pos > f.node.size) setSize(r, f.node, f.pos);
       }
       r.trackedCall(task, c);
       return;
@@ -217,12 +217,12 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
     case 'pwritev2': {
       const f = openFile(r, task, c.arg(0));
       if (f === null || f.node.type !== 'regular') {
-        r.skipCall(task, c, 'not a memory call');
+        r.skipCall(task, c, NOT_MEMORY);
         return;
       }
       if (ok && value > 0 && f.node.size !== null) {
         const off = c.arg(3).int('a file offset');
-        if (off + value > f.node.size) setSize(f.node, off + value);
+        if (off + value > f.node.size) setSize(r, f.node, off + value);
       }
       r.trackedCall(task, c);
       return;
@@ -244,13 +244,13 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
     case 'ftruncate':
     case 'ftruncate64': {
       const f = openFile(r, task, c.arg(0));
-      if (f !== null && ok) setSize(f.node, c.arg(1).int('a length'));
+      if (f !== null && ok) setSize(r, f.node, c.arg(1).int('a length'));
       r.trackedCall(task, c);
       return;
     }
     case 'truncate':
     case 'truncate64':
-      if (ok) setSize(r.fs.node(pathFor(r, task, pathArg(c.arg(0), c), null)), c.arg(1).int('a length'));
+      if (ok) setSize(r, r.fs.node(pathFor(r, task, pathArg(c.arg(0), c), null)), c.arg(1).int('a length'));
       r.trackedCall(task, c);
       return;
     case 'fallocate': {
@@ -263,7 +263,7 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
         f.node.size !== null
       ) {
         const end = c.arg(2).int('an offset') + c.arg(3).int('a length');
-        if (end > f.node.size) setSize(f.node, end);
+        if (end > f.node.size) setSize(r, f.node, end);
       }
       r.trackedCall(task, c);
       return;
@@ -271,10 +271,10 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
     case 'unlink':
     case 'unlinkat': {
       const at = c.name === 'unlinkat' ? 1 : 0;
-      if (at === 1) learnCwd(task, c.arg(0));
+      if (at === 1) learnCwd(r, task, c.arg(0));
       if (ok) {
-        const gone = r.fs.unlink(pathFor(r, task, pathArg(c.arg(at), c), at === 1 ? c.arg(0) : null));
-        if (gone !== null) kapi.renameFile(gone);
+        const path = pathFor(r, task, pathArg(c.arg(at), c), at === 1 ? c.arg(0) : null);
+        kapi.unlinkFile(r.kernel, r.fs.unlink(path), path);
       }
       r.trackedCall(task, c);
       return;
@@ -286,10 +286,8 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
       if (ok) {
         const from = pathFor(r, task, pathArg(c.arg(two ? 1 : 0), c), two ? c.arg(0) : null);
         const to = pathFor(r, task, pathArg(c.arg(two ? 3 : 1), c), two ? c.arg(2) : null);
-        const replaced = r.fs.rename(from, to);
-        if (replaced !== null) kapi.renameFile(replaced);
-        const moved = r.fs.nodeOf(task.fds, -1, to).node;
-        if (moved !== null) kapi.renameFile(moved);
+        r.fs.rename(from, to);
+        kapi.renameFile(r.kernel, from, to);
       }
       r.trackedCall(task, c);
       return;
@@ -334,7 +332,7 @@ function statCall(r: StraceReplay, task: Task, c: LoggedCall, ok: boolean): void
       break;
     default: {
       // newfstatat/fstatat64(dirfd, path, buf, flags), statx(dirfd, path, flags, mask, buf)
-      learnCwd(task, c.arg(0));
+      learnCwd(r, task, c.arg(0));
       const rel = pathArg(c.arg(1), c);
       if (rel === '') node = openFile(r, task, c.arg(0))?.node ?? null;
       else node = r.fs.node(pathFor(r, task, rel, c.arg(0)));
@@ -347,6 +345,6 @@ function statCall(r: StraceReplay, task: Task, c: LoggedCall, ok: boolean): void
   }
   const size = buf.field(sizeField);
   const mode = buf.field(modeField)?.raw ?? '';
-  if (node !== null && size !== null && mode.startsWith('S_IFREG')) setSize(node, size.int('a file size'));
+  if (node !== null && size !== null && mode.startsWith('S_IFREG')) setSize(r, node, size.int('a file size'));
   r.trackedCall(task, c);
 }

@@ -1,8 +1,8 @@
 /**
- * Every kernel call a strace replay makes, in one module: exec, mmap and its relatives, brk, resource
- * limits, the end of a process, and the file objects behind mappings. The replay decides what the
- * log asks for; this module is how vmscope's kernel is asked. A call the kernel does not model yet
- * answers {@link Unmodelled} with the reason, so the replay can count it as skipped (never as agreeing).
+ * Every kernel call a strace replay makes, in one module: exec, fork, threads and their ends, mmap and
+ * its relatives (munmap, mprotect, brk, mremap, madvise, msync, the mlock family), resource limits,
+ * and the files behind mappings (created, grown, cut, renamed and unlinked in the kernel's
+ * filesystem). The replay decides what the log asks for; this module is how vmscope's kernel is asked.
  */
 import {
   EACCES,
@@ -12,6 +12,8 @@ import {
   MAP_FIXED,
   MAP_PRIVATE,
   MAP_SHARED,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
   PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
@@ -25,16 +27,8 @@ import type { MapsEntry, StatusFields } from '../kernel/proc.js';
 import type { Process } from '../kernel/process.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_WRITE } from '../kernel/vma.js';
 import { MAP_NAMES, PROT_NAMES, SIGNAL_BY_NAME } from '../workload/strace/names.js';
+import type { SmapsLine } from './snapshot.js';
 import type { FileNode } from './strace-files.js';
-
-/** The kernel has no model of this call (yet): the reason, for the skipped list. */
-export interface Unmodelled {
-  readonly unmodelled: string;
-}
-
-export function isUnmodelled(r: unknown): r is Unmodelled {
-  return typeof r === 'object' && r !== null && 'unmodelled' in r;
-}
 
 const MAP_SHARED_VALIDATE = MAP_NAMES.get('MAP_SHARED_VALIDATE')!;
 const PROT_GROWSDOWN = PROT_NAMES.get('PROT_GROWSDOWN')!;
@@ -61,8 +55,8 @@ const LEGACY_MAP_MASK = [
 ].reduce((m, n) => m | MAP_NAMES.get(n)!, 0x3f << 26 /* MAP_HUGE_MASK */);
 const EOPNOTSUPP = 95;
 
-/** The resource limits the replay applies (the ones that shape the address space). */
-export type Rlimit = 'stack' | 'data' | 'as';
+/** The resource limits the replay applies (the ones that shape the address space, and mlock's). */
+export type Rlimit = 'stack' | 'data' | 'as' | 'memlock';
 
 /**
  * execve into a new process whose resource limits are `rlimits` (inherited from the caller, as Linux
@@ -80,12 +74,9 @@ export function execProgram(k: Kernel, req: ExecRequest, rlimits: Rlimits | null
   }
 }
 
-/** Renames the file `from` that `proc` maps (exec's program named against a guessed directory). */
-export function renameMapped(proc: Process, from: string, to: string): void {
-  for (const vma of proc.mm?.vmas ?? []) {
-    if (vma.object !== null && vma.object.kind === 'file' && vma.object.path === from)
-      (vma.object as { path: string }).path = to;
-  }
+/** The file at `from` is at `to` (exec's program, named against a guessed working directory). */
+export function renameProgram(k: Kernel, from: string, to: string): void {
+  k.fs.rename(from, to);
 }
 
 /** The resource limits of `proc`'s address space (a copy). */
@@ -123,7 +114,7 @@ export function mmap(
     if ((flags & ~LEGACY_MAP_MASK) !== 0 || flags >= 2 ** 32) return -EOPNOTSUPP;
     flags = (flags & ~0x3) | MAP_SHARED;
   }
-  // do_mmap: a file mapping needs an fd open for reading (vmscope's kernel has no open files yet).
+  // do_mmap: a file mapping needs an fd open for reading (the replay keeps the fds; the kernel maps files).
   if (!anonymous && call.file !== null && !call.readableFd && (flags & 0x3) !== 0 && (flags & 0x3) !== 0x3)
     return -EACCES;
   let object: MemObject | null = null;
@@ -179,18 +170,52 @@ export function brk(k: Kernel, proc: Process, addr: number): number {
   return k.brk(proc, addr);
 }
 
-export function mremap(): number | Unmodelled {
-  return { unmodelled: 'mremap is not modelled by the kernel yet' };
+/** mremap(2). @returns the (new) address or -errno. */
+export function mremap(
+  k: Kernel,
+  proc: Process,
+  call: { old: number; oldLen: number; newLen: number; flags: number; newAddr: number },
+): number {
+  return k.mremap(proc, call.old, call.oldLen, call.newLen, call.flags, call.newAddr);
 }
 
 /**
- * Until the kernel models mremap: makes the address space look as Linux's did after
- * `mremap(old, oldLen, newLen, flags) = result`, with mmap and munmap — the mapping grown or shrunk
- * in place, or moved to `result` keeping its protection, sharing, file and offset (an anonymous
- * mapping keeps its page offset, as Linux's move does, so later merges come out the same). The
- * pages' contents are not carried (the replay never reads them).
+ * After an mremap whose result was not Linux's: makes the address space look as Linux's did after
+ * `mremap(old, oldLen, newLen, flags) = linux` (an address, or null when Linux refused it). `vm` is
+ * vmscope's result. vmscope's move or resize is undone or carried to Linux's address with mremap
+ * itself; where vmscope refused and Linux did not, Linux's result is built with mmap and munmap.
+ * @returns false when the address space could not be put right.
  */
-export function followMremap(
+export function carryOnMremap(
+  k: Kernel,
+  proc: Process,
+  call: { old: number; oldLen: number; newLen: number; dontUnmap: boolean },
+  vm: number,
+  linux: number | null,
+): boolean {
+  const ps = k.pageSize;
+  const oldLen = Math.ceil(call.oldLen / ps) * ps;
+  const newLen = Math.ceil(call.newLen / ps) * ps;
+  const move = MREMAP_MAYMOVE | MREMAP_FIXED;
+  if (vm < 0) {
+    if (linux !== null) followMremap(k, proc, { ...call, result: linux });
+    return true;
+  }
+  if (linux !== null) return vm === linux || k.mremap(proc, vm, newLen, newLen, move, linux) === linux;
+  // Linux refused it: take vmscope's change back.
+  if (vm === call.old) return k.mremap(proc, vm, newLen, oldLen, 0) === vm;
+  if (call.dontUnmap) return k.munmap(proc, vm, newLen) === 0;
+  return k.mremap(proc, vm, newLen, oldLen, move, call.old) === call.old;
+}
+
+/**
+ * Makes the address space look as Linux's did after `mremap(old, oldLen, newLen, flags) = result`,
+ * from the state before the call, with mmap and munmap — the mapping grown or shrunk in place, or
+ * moved to `result` keeping its protection, sharing, file and offset (an anonymous mapping keeps its
+ * page offset, as Linux's move does, so later merges come out the same). The pages' contents are not
+ * carried.
+ */
+function followMremap(
   k: Kernel,
   proc: Process,
   call: { old: number; oldLen: number; newLen: number; dontUnmap: boolean; result: number },
@@ -236,21 +261,55 @@ export function followMremap(
   if (!call.dontUnmap) k.munmap(proc, call.old, oldLen);
 }
 
-export function madvise(): number | Unmodelled {
-  return { unmodelled: 'madvise is not modelled by the kernel yet' };
+/** madvise(2) (`advice` is Linux's number). @returns 0 or -errno. */
+export function madvise(k: Kernel, proc: Process, addr: number, len: number, advice: number): number {
+  return k.madvise(proc, addr, len, advice);
 }
 
-export function msync(): number | Unmodelled {
-  return { unmodelled: 'msync is not modelled by the kernel yet' };
+/**
+ * mincore(2)'s result: 0 or -errno. (Which pages are resident depends on the program's touches, which
+ * the log does not show, so the vector is not compared.)
+ */
+export function mincore(k: Kernel, proc: Process, addr: number, len: number): number {
+  const r = k.mincore(proc, addr, len);
+  return typeof r === 'number' ? r : 0;
 }
 
-export function mlock(): number | Unmodelled {
-  return { unmodelled: 'memory locking is not modelled by the kernel yet' };
+/** msync(2). @returns 0 or -errno. */
+export function msync(k: Kernel, proc: Process, addr: number, len: number, flags: number): number {
+  return k.msync(proc, addr, len, flags);
 }
 
-/** fork/clone without CLONE_VM: a copy-on-write copy of `proc`. */
-export function fork(): Process | Unmodelled {
-  return { unmodelled: 'fork (a copy-on-write address space) is not modelled by the kernel yet' };
+/** mlock(2) and mlock2(2) (`flags`: MLOCK_ONFAULT). @returns 0 or -errno. */
+export function mlock(k: Kernel, proc: Process, addr: number, len: number, flags: number): number {
+  return k.mlock(proc, addr, len, flags);
+}
+
+export function munlock(k: Kernel, proc: Process, addr: number, len: number): number {
+  return k.munlock(proc, addr, len);
+}
+
+export function mlockall(k: Kernel, proc: Process, flags: number): number {
+  return k.mlockall(proc, flags);
+}
+
+export function munlockall(k: Kernel, proc: Process): number {
+  return k.munlockall(proc);
+}
+
+/** fork/clone without CLONE_VM: a child with a copy-on-write copy of `proc`. @returns it, or -errno. */
+export function fork(k: Kernel, proc: Process, name: string): Process | number {
+  return k.fork(proc, name);
+}
+
+/** clone with CLONE_VM|CLONE_THREAD: a thread of `proc`'s process. @returns it, or -errno. */
+export function thread(k: Kernel, proc: Process, name: string): Process | number {
+  return k.thread(proc, name);
+}
+
+/** exit(2) of one thread: its process and address space stay while another task uses them. */
+export function exitThread(k: Kernel, task: Process, code: number): void {
+  if (task.alive) k.exitThread(task, code);
 }
 
 /** exit_group (or the last thread's exit): the process's memory is reclaimed. */
@@ -271,33 +330,45 @@ export function setRlimit(proc: Process, which: Rlimit, value: number): void {
   proc.mm!.rlimits[which] = value;
 }
 
-/** The kernel object behind mappings of a file node (one per node, so its page cache is shared). */
+/**
+ * The kernel's file behind mappings of a file node (one per node, so its page cache is shared): the
+ * file of that name in the kernel's filesystem (exec's program is there already), else one created
+ * there with the node's size. A node the log names only as deleted gets a file outside the namespace.
+ */
 export function fileObject(k: Kernel, node: FileNode): MemObject {
   if (node.object === null) {
     // Size unknown (or /dev/zero): no access of the mapping is ever past the end.
     const size = node.type === 'regular' ? (node.size ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     const device = node.type === 'zero' ? '00:06' : 'fe:00';
-    node.object = k.pageCache.register(
-      new MemObject('file', node.shownName, null, size, device, k.fs.newInode(), k.pageSize),
-    );
+    if (node.unlinked) {
+      const obj = new MemObject('file', node.shownName, null, size, device, k.fs.newInode(), k.pageSize);
+      obj.linked = false;
+      node.object = k.pageCache.register(obj);
+    } else node.object = k.fs.lookup(node.path) ?? k.fs.create(node.path, null, size, { device });
   }
   return node.object;
 }
 
-/**
- * A file's name changed (unlink, rename): its mappings show the new one. The kernel's object keeps
- * its name as plain data until its filesystem comes; the kernel looks objects up by name only for
- * files with contents (exec's), which these are not.
- */
-export function renameFile(node: FileNode): void {
-  if (node.object !== null) (node.object as { path: string }).path = node.shownName;
+/** unlink(2) of `path`: the kernel's file goes from its directory; its mappings show `(deleted)`. */
+export function unlinkFile(k: Kernel, node: FileNode | null, path: string): void {
+  const obj = node?.object ?? null;
+  if (obj !== null) {
+    if (obj.linked && k.fs.lookup(obj.path) === obj) k.fs.unlink(obj.path);
+  } else k.fs.unlink(path);
 }
 
-/** The file's size changed (write, ftruncate, O_TRUNC): faults past the new end get SIGBUS. */
-export function resizeFile(node: FileNode, size: number): void {
+/** rename(2): the kernel's file at `from` (if there is one) is at `to`; one there before is unlinked. */
+export function renameFile(k: Kernel, from: string, to: string): void {
+  if (!k.fs.rename(from, to)) k.fs.unlink(to);
+}
+
+/**
+ * The file's size changed (write, ftruncate, O_TRUNC, fallocate): the kernel's file is cut (its pages
+ * past the end unmapped everywhere) or grown, so that faults past the new end get SIGBUS.
+ */
+export function resizeFile(k: Kernel, node: FileNode, size: number): void {
   node.size = size;
-  // The kernel's MemObject has no setter yet (its filesystem is coming); its size is plain data.
-  if (node.object !== null) (node.object as { sizeBytes: number }).sizeBytes = size;
+  if (node.object !== null && node.object.sizeBytes !== size) k.truncate(node.object, size);
 }
 
 /**
@@ -346,8 +417,19 @@ export function maps(k: Kernel, proc: Process): MapsEntry[] {
 }
 
 export function status(k: Kernel, proc: Process): StatusFields {
-  const { minflt: _m, majflt: _j, ...fields } = k.status(proc);
+  const { minflt: _m, majflt: _j, threads: _t, ...fields } = k.status(proc);
   return fields;
+}
+
+/** /proc/PID/smaps as data (without the kernel's VMAs, so that it outlives them). */
+export function smaps(k: Kernel, proc: Process): SmapsLine[] {
+  return k.smaps(proc).map(({ maps: { vma: _v, ...maps }, size, fields, flags, thpEligible }) => ({
+    maps,
+    size,
+    fields,
+    flags,
+    thpEligible,
+  }));
 }
 
 /** The number of signal `name` (`SIGSEGV` → 11), or 0 when Linux has none of that name. */

@@ -9,9 +9,11 @@ import type { StatusFields } from '../kernel/proc.js';
 import type { Process } from '../kernel/process.js';
 import { errnoName } from '../workload/strace/names.js';
 import type { LoggedCall } from '../workload/strace/parser.js';
-import type { MapsLine } from './snapshot.js';
+import type { MapsLine, SmapsLine } from './snapshot.js';
 import type { FdTable } from './strace-files.js';
-import type { SmapsEntry } from './strace-smaps.js';
+
+/** Why a call or signal that has nothing to do with memory is skipped. */
+export const NOT_MEMORY = 'not a memory call';
 
 /** How the replay handled one event of the log. */
 export type RecordKind = 'compared' | 'applied' | 'tracked' | 'skipped';
@@ -59,7 +61,7 @@ export interface StraceProcess {
   readonly maps: readonly MapsLine[] | null;
   readonly status: StatusFields | null;
   /** /proc/PID/smaps at the same moment, when the replay was asked for it. */
-  readonly smaps: readonly SmapsEntry[] | null;
+  readonly smaps: readonly SmapsLine[] | null;
   /** vmscope's pid of its process at the end (or -1). */
   readonly vmPid: number;
 }
@@ -93,12 +95,28 @@ export interface StraceSummary {
   readonly samples: readonly Sample[];
 }
 
-/** An address space: one vmscope process, used by one or more of the log's processes. */
+/**
+ * An address space: the vmscope tasks that use it (a process and its threads, each a kernel task),
+ * and the log's processes that use it — its own, and CLONE_VM children (vfork, posix_spawn) that
+ * borrow it until they exec, as Linux's do.
+ */
 export class Space {
-  readonly proc: Process;
+  /** The kernel tasks of this address space, the first one first. */
+  readonly tasks: Process[];
   readonly groups = new Set<Group>();
   constructor(proc: Process) {
-    this.proc = proc;
+    this.tasks = [proc];
+  }
+
+  /** A live task of the address space (the first that is), or the first task when none is. */
+  get proc(): Process {
+    for (const t of this.tasks) if (t.alive) return t;
+    return this.tasks[0]!;
+  }
+
+  /** The live tasks, first one first. */
+  live(): Process[] {
+    return this.tasks.filter((t) => t.alive);
   }
 }
 
@@ -114,7 +132,7 @@ export class Group {
   signal: string | null = null;
   finalMaps: MapsLine[] | null = null;
   finalStatus: StatusFields | null = null;
-  finalSmaps: SmapsEntry[] | null = null;
+  finalSmaps: SmapsLine[] | null = null;
   lastVmPid = -1;
   /** Why the replay cannot apply its memory calls (a fork it cannot copy), or null. */
   unfollowed: string | null = null;
@@ -125,6 +143,8 @@ export class Group {
   everRan = false;
   /** Resource limits while the replay knows no address space for it (a fork's child), to pass on. */
   rlimits: Rlimits | null = null;
+  /** vmscope's error when its fork failed where Linux's succeeded (-errno), or 0. */
+  forkError = 0;
 
   constructor(pid: number, name: string) {
     this.pid = pid;
@@ -137,6 +157,17 @@ export class Task {
   readonly group: Group;
   fds: FdTable;
   alive = true;
+  /**
+   * Its own kernel task (a thread made by the kernel's clone, a fork's child, an exec's process), or
+   * null when it borrows its address space's (a CLONE_VM child that is not a thread).
+   */
+  proc: Process | null = null;
+  /** The kernel task its calls are made as: its own, or a live one of its address space. */
+  caller(): Process | null {
+    if (this.proc?.alive) return this.proc;
+    const p = this.group.space?.proc;
+    return p?.alive ? p : null;
+  }
   constructor(tid: number, group: Group, fds: FdTable) {
     this.tid = tid;
     this.group = group;

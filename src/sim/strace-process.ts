@@ -1,8 +1,9 @@
 /**
  * The strace replay's process calls: execve (the program and its interpreter loaded as Linux does,
- * from the sysroot), the clone family (a thread shares its process's address space; a CLONE_VM child
- * shares it until it execs; a fork needs the kernel's copy-on-write fork), exit and exit_group, and
- * the resource limits that shape an address space (RLIMIT_STACK, RLIMIT_DATA, RLIMIT_AS).
+ * from the sysroot), the clone family (a thread is a kernel thread sharing its process's address
+ * space; a CLONE_VM child borrows it until it execs; a fork gets the kernel's copy-on-write copy),
+ * exit (one thread) and exit_group (the process), and the resource limits that shape an address
+ * space or limit locking (RLIMIT_STACK, RLIMIT_DATA, RLIMIT_AS, RLIMIT_MEMLOCK).
  */
 import { InputError } from '../base/errors.js';
 import type { ExecFileSource } from '../kernel/exec/vfs.js';
@@ -78,17 +79,27 @@ function has(flags: number, bit: number): boolean {
 }
 
 /**
- * The child of a clone-family call by `parent`: a thread (CLONE_THREAD) in its process; a process
- * sharing its address space (CLONE_VM, as vfork); or a fork, whose copy needs the kernel's fork.
+ * The child of a clone-family call by `parent`: a thread (CLONE_THREAD), a kernel thread of its
+ * process; a process sharing its address space (CLONE_VM, as vfork), which borrows it until it
+ * execs; or a fork, a process with a copy-on-write copy of it (the kernel's fork).
  */
 export function cloneChild(r: StraceReplay, parent: Task, tid: number, flags: number): Task {
   const fds = has(flags, CLONE_FILES) ? parent.fds : parent.fds.clone();
   const pg = parent.group;
+  const caller = parent.caller();
   if (has(flags, CLONE_THREAD)) {
     const t = new Task(tid, pg, fds);
     pg.tasks.add(t);
     pg.tids.push(tid);
     r.tasks.set(tid, t);
+    if (caller !== null && pg.space !== null) {
+      const made = kapi.thread(r.kernel, caller, pg.name);
+      // A thread the kernel could not make (EAGAIN) borrows the address space as it is.
+      if (typeof made !== 'number') {
+        t.proc = made;
+        pg.space.tasks.push(made);
+      }
+    }
     return t;
   }
   const child = r.newGroup(tid, fds);
@@ -97,18 +108,21 @@ export function cloneChild(r: StraceReplay, parent: Task, tid: number, flags: nu
   g.cwd = pg.cwd;
   g.rlimits = inheritedRlimits(pg);
   const space = pg.space;
-  if (space === null) {
+  if (space === null || caller === null) {
     g.unfollowed = pg.unfollowed ?? 'its parent is not replayed';
   } else if (has(flags, CLONE_VM)) {
     g.space = space;
     space.groups.add(g);
   } else {
-    const forked = kapi.fork();
-    if (kapi.isUnmodelled(forked)) {
-      g.unfollowed = `in a forked child: ${forked.unmodelled} (replayed again once it execs)`;
+    const forked = kapi.fork(r.kernel, caller, pg.name);
+    if (typeof forked === 'number') {
+      g.forkError = forked;
+      g.unfollowed = `its fork failed in vmscope (${valueText(forked, false)})`;
     } else {
+      child.proc = forked;
       g.space = new Space(forked);
       g.space.groups.add(g);
+      g.rlimits = null;
     }
   }
   return child;
@@ -165,7 +179,11 @@ function cloneCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   else if (pending?.child !== tid)
     r.warn(c.line, `pid ${tid} was in the log before the ${c.name} that made it`);
   const g = child.group;
-  if (g === task.group || g.space !== null) r.appliedCall(task, c);
+  if (g.forkError !== 0) {
+    // Linux made the child; vmscope's fork could not.
+    r.compareValues(task, c.endLine, c.text, String(tid), valueText(g.forkError, false), c.name);
+    g.forkError = 0;
+  } else if (g === task.group || g.space !== null) r.appliedCall(task, c);
   else r.skipCall(task, c, g.unfollowed ?? 'its child is not replayed');
 }
 
@@ -250,6 +268,7 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   }
   g.space = new Space(result.proc);
   g.space.groups.add(g);
+  task.proc = result.proc;
   g.rlimits = null;
   if (absolute === path) g.guessedProgram = null;
   r.compare(task, c, 0);
@@ -310,6 +329,7 @@ const LIMITS: ReadonlyMap<number, kapi.Rlimit> = new Map([
   [RLIMIT_NAMES.get('RLIMIT_STACK')!, 'stack'],
   [RLIMIT_NAMES.get('RLIMIT_DATA')!, 'data'],
   [RLIMIT_NAMES.get('RLIMIT_AS')!, 'as'],
+  [RLIMIT_NAMES.get('RLIMIT_MEMLOCK')!, 'memlock'],
 ]);
 
 /**
@@ -330,8 +350,8 @@ function rlimitCall(r: StraceReplay, task: Task, c: LoggedCall): void {
     const pid = c.arg(0).int('a pid');
     if (pid !== 0) target = r.tasks.get(pid) ?? task;
   }
-  const proc = target.group.space?.proc;
-  if (!proc?.alive) {
+  const proc = target.caller();
+  if (proc === null) {
     // No address space to check against, but the limit passes on to what the process execs.
     const limits = target.group.rlimits;
     const newLimit = pl ? c.arg(2) : c.name === 'setrlimit' ? c.arg(1) : null;

@@ -7,8 +7,9 @@
  * unless it is strict. Calls that touch no memory are counted and skipped, by name; file calls are
  * tracked (fds, paths, sizes) because mappings need them.
  *
- * The log's pids and tids map to vmscope's processes: a thread (CLONE_THREAD) shares its process's
- * address space; a CLONE_VM child (vfork) shares it until it execs; a fork needs the kernel's fork.
+ * The log's pids and tids map to vmscope's tasks: a thread (CLONE_THREAD) is a kernel thread of its
+ * process; a CLONE_VM child (vfork) shares its parent's address space until it execs; a fork's child
+ * gets the kernel's copy-on-write copy. exit ends one thread, exit_group the whole process.
  *
  * Events come one at a time ({@link StraceReplay.feed}), as the parser reads them, so a log of any
  * length streams. Input errors (a call whose arguments cannot be read) are InputErrors naming the
@@ -31,6 +32,7 @@ import {
   type CallRecord,
   type Divergence,
   Group,
+  NOT_MEMORY,
   type RecordKind,
   resultText,
   type Sample,
@@ -40,6 +42,9 @@ import {
   Task,
   valueText,
 } from './strace-model.js';
+
+export { NOT_MEMORY } from './strace-model.js';
+
 import {
   CLONE_CALLS,
   cloneChild,
@@ -48,7 +53,6 @@ import {
   isProcessCall,
   type PendingClone,
 } from './strace-process.js';
-import { smapsEntries } from './strace-smaps.js';
 
 /** Where the program and its interpreter come from, and what the sysroot knows of other files. */
 export interface StraceFiles {
@@ -210,13 +214,13 @@ export class StraceReplay {
     if (isProcessCall(c.name)) handleProcessCall(this, task, c);
     else if (isMemoryCall(c.name)) {
       const g = task.group;
-      if (g.space === null) {
+      if (g.space === null || task.caller() === null) {
         this.skip(c.pid, c.name, c.line, c.endLine, c.text, g.unfollowed ?? 'before the log shows an execve');
       } else if (c.result.kind === 'none') {
         this.skip(c.pid, c.name, c.line, c.endLine, c.text, 'no result in the log (?)');
       } else handleMemoryCall(this, task, c);
     } else if (isFileCall(c.name)) handleFileCall(this, task, c);
-    else this.skip(c.pid, c.name, c.line, c.endLine, c.text, 'not a memory call');
+    else this.skip(c.pid, c.name, c.line, c.endLine, c.text, NOT_MEMORY);
   }
 
   // ---------------------------------------------------------------- pids and tids
@@ -275,11 +279,7 @@ export class StraceReplay {
   /** Compares vmscope's result `vm` with Linux's; records a divergence. @returns whether they agree. */
   compare(task: Task, c: LoggedCall, vm: number): boolean {
     const address = ADDRESS_CALLS.has(c.name);
-    const linux = c.result;
-    let agree: boolean;
-    if (linux.kind === 'error') agree = vm < 0 && errnoName(-vm) === linux.errno;
-    else if (linux.kind === 'value') agree = vm === linux.value;
-    else agree = false;
+    const agree = this.agrees(c, vm);
     this.syscalls++;
     if (agree) this.agreeCount++;
     else {
@@ -297,6 +297,14 @@ export class StraceReplay {
       this.record(c, task, 'compared', resultText(c, address), valueText(vm, address), agree, null);
     this.sample(task, c.endLine);
     return agree;
+  }
+
+  /** Whether vmscope's result `vm` (a value or -errno) is Linux's. */
+  agrees(c: LoggedCall, vm: number): boolean {
+    const linux = c.result;
+    if (linux.kind === 'error') return vm < 0 && errnoName(-vm) === linux.errno;
+    if (linux.kind === 'value') return vm === linux.value;
+    return false;
   }
 
   /** A check that is not a call's result (a fault's signal, a limit's value). */
@@ -405,8 +413,8 @@ export class StraceReplay {
   private sample(task: Task, line: number): void {
     this.callIndex++;
     if (!this.options.samples || this.callIndex % this.sampleEvery !== 0) return;
-    const proc = task.group.space?.proc;
-    if (!proc?.alive) return;
+    const proc = task.caller();
+    if (proc === null) return;
     const st = kapi.status(this.kernel, proc);
     this.samples.push({
       call: this.callIndex,
@@ -446,6 +454,11 @@ export class StraceReplay {
     const checkable =
       (e.signal === 'SIGSEGV' && (code === 'SEGV_MAPERR' || code === 'SEGV_ACCERR')) ||
       (e.signal === 'SIGBUS' && code === 'BUS_ADRERR');
+    if (e.signal !== 'SIGSEGV' && e.signal !== 'SIGBUS') {
+      // SIGCHLD, SIGALRM, SIGINT…: no memory event (what the signal does, exit or not, the log shows).
+      this.skip(g.pid, e.signal, e.line, e.line, `--- ${e.signal} ---`, NOT_MEMORY);
+      return;
+    }
     if (!checkable || addrValue === null) {
       this.skip(g.pid, e.signal, e.line, e.line, `--- ${e.signal} ---`, 'a signal the replay cannot check');
       return;
@@ -492,12 +505,17 @@ export class StraceReplay {
     this.pendingClones.delete(task.tid);
   }
 
-  /** A task ends (exit, or its process's exit); the last one ends the process. */
+  /**
+   * A task ends (exit(2), or `+++ exited +++`): the last one of its process ends the process; another
+   * one's kernel task goes, leaving the address space to the others (exit of one thread).
+   */
   endTask(task: Task, line: number, how: { code: number }): void {
     if (!task.alive) return;
     task.alive = false;
     const g = task.group;
     if ([...g.tasks].every((t) => !t.alive)) this.endGroup(g, line, how);
+    else if (task.proc !== null && (g.space?.live().length ?? 0) > 1)
+      kapi.exitThread(this.kernel, task.proc, how.code);
   }
 
   /** A process of the log ends: its maps are kept as they were, then its address space goes. */
@@ -515,25 +533,41 @@ export class StraceReplay {
     this.detach(g, 'code' in how ? { code: how.code } : { signal: how.signal });
   }
 
-  /** Takes `g` off its address space; the last user's exit reclaims it. */
+  /**
+   * Takes `g` off its address space (its exit, or an execve replacing it): its own kernel tasks end,
+   * unless they carry the address space for another process of the log that still uses it (a CLONE_VM
+   * child); the last user's exit reclaims the address space. The first process is left running at its
+   * exit when the replay keeps it (`keepMain`): one kernel task of it stays, its other threads go.
+   */
   detach(g: Group, how: { code: number } | { signal: string }, opts = { replacing: false }): void {
     const space = g.space;
     if (space === null) return;
     space.groups.delete(g);
     g.space = null;
-    if (space.groups.size > 0) return;
+    const own = new Set<Process>();
+    for (const t of g.tasks) {
+      if (t.proc?.alive) own.add(t.proc);
+      t.proc = null;
+    }
+    const k = this.kernel;
     if (this.options.keepMain && g === this.main && !opts.replacing) {
-      this.kept = space.proc;
+      const [kept, ...others] = own.size > 0 ? [...own] : space.live();
+      for (const p of others) kapi.exitThread(k, p, 'code' in how ? how.code : 0);
+      this.kept = kept ?? null;
       return;
     }
-    if ('code' in how) kapi.exit(this.kernel, space.proc, how.code);
-    else
-      kapi.kill(
-        this.kernel,
-        space.proc,
-        kapi.signalNumber(how.signal),
-        `killed by ${how.signal} (as in the log)`,
-      );
+    const code = 'code' in how ? how.code : 0;
+    if (space.groups.size > 0) {
+      // Another process of the log still uses the address space: keep one task alive for it.
+      for (const p of own) if (space.live().length > 1) kapi.exitThread(k, p, code);
+      return;
+    }
+    // The last user: every task still on the address space ends, one thread group at a time.
+    for (let live = space.live(); live.length > 0; live = space.live()) {
+      const p = live[0]!;
+      if ('code' in how) kapi.exit(k, p, how.code);
+      else kapi.kill(k, p, kapi.signalNumber(how.signal), `killed by ${how.signal} (as in the log)`);
+    }
   }
 
   /** Keeps a process's maps and status as they are now (its exit, or the stop). */
@@ -542,15 +576,16 @@ export class StraceReplay {
     if (!proc?.alive) return;
     g.finalMaps = kapi.maps(this.kernel, proc).map(({ vma: _v, ...line }) => line);
     g.finalStatus = kapi.status(this.kernel, proc);
-    if (this.options.smaps) g.finalSmaps = smapsEntries(this.kernel, proc);
-    g.lastVmPid = proc.pid;
+    if (this.options.smaps) g.finalSmaps = kapi.smaps(this.kernel, proc);
+    g.lastVmPid = proc.tgid;
   }
 
   // ---------------------------------------------------------------- the end
 
   /** The vmscope process of the log's first process: running, or kept at its exit (`keepMain`). */
   mainProcess(): Process | null {
-    const proc = this.main?.space?.proc ?? this.kept;
+    const space = this.main?.space;
+    const proc = space ? space.proc : this.kept;
     return proc?.alive ? proc : null;
   }
 
@@ -568,7 +603,7 @@ export class StraceReplay {
         maps: g.finalMaps,
         status: g.finalStatus,
         smaps: g.finalSmaps,
-        vmPid: g.space?.proc.pid ?? g.lastVmPid,
+        vmPid: g.space?.proc.tgid ?? g.lastVmPid,
       };
     });
     return {

@@ -45,10 +45,14 @@ export function logPath(name: string): string {
   return corpusPath('strace', name, 'strace.txt');
 }
 
-/** Replays a case's log (environment A=1, as recorded) and returns the replay and its summary. */
+/**
+ * Replays a case's log (environment A=1, as recorded), or the log with `edit` applied to its text,
+ * and returns the replay and its summary.
+ */
 export function replayCase(
   name: string,
   options: Partial<StraceReplayOptions> = {},
+  edit: ((text: string) => string) | null = null,
 ): { replay: StraceReplay; summary: StraceSummary } {
   const sysroot = sysrootFiles(corpusPath('elf', 'sysroot'), null);
   const bytes = binary(name);
@@ -61,7 +65,8 @@ export function replayCase(
   const parser = new StraceParser(logPath(name), (e) => {
     replay.feed(e);
   });
-  parser.push(new Uint8Array(readFileSync(logPath(name))));
+  const log = new Uint8Array(readFileSync(logPath(name)));
+  parser.push(edit === null ? log : new TextEncoder().encode(edit(new TextDecoder().decode(log))));
   if (replay.stopped === null) parser.end();
   return { replay, summary: replay.finish() };
 }

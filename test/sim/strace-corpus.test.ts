@@ -6,18 +6,9 @@
  * replay stopped at that openat must give the same maps.
  */
 import { expect } from 'vitest';
+import { NOT_MEMORY } from '../../src/sim/strace-replay.js';
 import { describeCorpus, testCorpus } from '../corpus.js';
 import { ELF_CASES, markedPoints, ourMaps, recordedMaps, replayCase, SHARING_CASES } from './strace-cases.js';
-
-/** What the kernel cannot do yet (issue 9); their cases are checked once it can. */
-const NEEDS: Readonly<Record<string, string>> = {
-  'fork-cow': 'fork with copy-on-write',
-  'shared-anon': 'fork with copy-on-write',
-};
-
-function needs(name: string): string | undefined {
-  return NEEDS[name.replace(/-a-(pie|nopie)$/, '')];
-}
 
 describeCorpus('strace replay of the corpus ELF cases', () => {
   testCorpus.each(ELF_CASES)('%s: every call agrees and the maps at exit are the recorded ones', (name) => {
@@ -26,7 +17,7 @@ describeCorpus('strace replay of the corpus ELF cases', () => {
     // The loader's and the program's mmap, mprotect, munmap, brk and rlimit calls were all compared.
     expect(summary.syscalls).toBeGreaterThanOrEqual(8);
     expect(summary.agree).toBe(summary.syscalls);
-    expect(summary.skipped.filter((s) => s.why !== 'not a memory call')).toEqual([]);
+    expect(summary.skipped.filter((s) => s.why !== NOT_MEMORY)).toEqual([]);
     const [main] = summary.processes;
     expect(main?.state).toBe('exited');
     const recorded = recordedMaps(name);
@@ -45,17 +36,29 @@ describeCorpus('strace replay of the corpus ELF cases', () => {
 });
 
 describeCorpus('strace replay of the corpus sharing cases', () => {
-  testCorpus.each(SHARING_CASES)('%s: every replayed call agrees', (name) => {
-    const { replay, summary } = replayCase(name);
-    expect(summary.divergences).toEqual([]);
-    expect(summary.agree).toBe(summary.syscalls);
-    expect(replay.kernel.check()).toEqual([]);
-  });
+  testCorpus.each(SHARING_CASES)(
+    '%s: every call agrees; nothing but calls unrelated to memory is skipped',
+    (name) => {
+      const { replay, summary } = replayCase(name);
+      expect(summary.divergences).toEqual([]);
+      expect(summary.syscalls).toBeGreaterThanOrEqual(15);
+      expect(summary.agree).toBe(summary.syscalls);
+      expect(summary.skipped.filter((s) => s.why !== NOT_MEMORY)).toEqual([]);
+      // Each process of the log ended as it did on Linux.
+      for (const p of summary.processes) expect([p.pid, p.state, p.exitCode]).toEqual([p.pid, 'exited', 0]);
+      expect(replay.kernel.live()).toEqual([]);
+      expect(replay.kernel.check()).toEqual([]);
+      replay.kernel.dropCaches();
+      expect(replay.kernel.meminfo().MemFree).toBe(replay.kernel.bootFreeFrames * replay.kernel.pageSize);
+    },
+  );
 
-  testCorpus.each(SHARING_CASES.filter((n) => needs(n) === undefined))(
+  testCorpus.each(SHARING_CASES)(
     '%s: at each point the program printed its maps, --at that line gives them',
     (name) => {
-      for (const point of markedPoints(name)) {
+      const points = markedPoints(name);
+      expect(points.length).toBeGreaterThanOrEqual(3);
+      for (const point of points) {
         const { summary } = replayCase(name, { stop: { line: point.line } });
         const proc = summary.processes.find((p) => p.pid === point.pid);
         expect(ourMaps(proc?.maps ?? null), `${name} at ${point.name} (line ${point.line})`).toEqual(
@@ -65,12 +68,32 @@ describeCorpus('strace replay of the corpus sharing cases', () => {
     },
   );
 
-  testCorpus.each(SHARING_CASES.filter((n) => needs(n) !== undefined).map((n) => [n, needs(n)!]))(
-    '%s needs the kernel to model %s: what it cannot replay is skipped by name, never agreed',
+  testCorpus.each(SHARING_CASES.filter((n) => n.startsWith('fork-cow') || n.startsWith('shared-anon')))(
+    "%s: the child is the kernel's copy-on-write fork, a process of its own",
     (name) => {
-      const { summary } = replayCase(name);
-      const reasons = summary.skipped.filter((s) => s.why !== 'not a memory call');
-      expect(reasons.some((s) => s.name === 'clone' && s.why.includes('fork'))).toBe(true);
+      const points = markedPoints(name);
+      const child = points.find((p) => p.pid !== points[0]!.pid)!;
+      const { replay, summary } = replayCase(name, { stop: { line: child.line } });
+      const [parent, forked] = summary.processes;
+      expect(forked?.pid).toBe(child.pid);
+      expect(forked?.vmPid).not.toBe(parent?.vmPid);
+      const proc = replay.kernel.process(forked!.vmPid)!;
+      expect(proc.ppid).toBe(parent!.vmPid);
+      expect(replay.kernel.check()).toEqual([]);
+    },
+  );
+
+  testCorpus.each(SHARING_CASES.filter((n) => n.startsWith('threads')))(
+    '%s: the threads are kernel threads of one process, parked and then gone',
+    (name) => {
+      const parked = markedPoints(name).find((p) => p.name === 'threads-parked')!;
+      const { replay, summary } = replayCase(name, { stop: { line: parked.line } });
+      const [main] = summary.processes;
+      expect(main?.tids.length).toBe(4);
+      expect(replay.kernel.status(replay.kernel.process(main!.vmPid)!).threads).toBe(4);
+      const joined = markedPoints(name).find((p) => p.name === 'joined')!;
+      const after = replayCase(name, { stop: { line: joined.line } });
+      expect(after.replay.kernel.status(after.replay.kernel.process(main!.vmPid)!).threads).toBe(1);
     },
   );
 });

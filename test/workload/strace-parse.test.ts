@@ -135,6 +135,15 @@ describe('strace lines', () => {
     expect(c.arg(3).flags(MAP_NAMES, 'flags')).toBe(0x22 + 0x40000 + 21 * 2 ** 26);
   });
 
+  test('a 64-bit value no double holds keeps its page offset above 2^52 (too large, and not aligned)', () => {
+    const c = one('1 mremap(0xffffffffffffffff, 8192, 18446744073709547520, 0) = -1 EINVAL (x)\n');
+    expect(c.arg(0).int('an address')).toBe(2 ** 52 + 0xfff);
+    expect(c.arg(2).int('a length')).toBe(2 ** 52); // 0xfffffffffffff000: aligned
+    expect(c.arg(1).int('a length')).toBe(8192);
+    expect(one('1 munmap(0x1fffffffffffff, 4096) = 0\n').arg(0).int('an address')).toBe(2 ** 52 + 0xfff);
+    expect(one('1 munmap(0xfffffffffffff, 4096) = 0\n').arg(0).int('an address')).toBe(2 ** 52 - 1);
+  });
+
   test('a call cut by <unfinished ...> and its <... resumed> half become one call, at the resumed line', () => {
     const ev = events(
       [

@@ -245,8 +245,14 @@ export function scanResult(text: string, i: number, to: number): { result: CallR
   return { result: { kind: 'value', value, path }, at };
 }
 
+/** From here up, a number stands for itself only by its page offset (see {@link parseNumber}). */
+export const HUGE = 2 ** 52;
+
 /**
  * An integer literal as strace prints them: decimal, `0x` hex, `0`-prefixed octal, with a minus.
+ * A 64-bit value of 2^52 or more (`0xffffffffffffffff`, far above any user address) cannot be held
+ * exactly by a double: it becomes {@link HUGE} plus its offset in a 4 KiB page, so that the kernel
+ * refuses it as Linux does — as too large, or as not aligned.
  * @returns NaN when `text[from, to)` is not one.
  */
 export function parseNumber(text: string, from: number, to: number): number {
@@ -258,6 +264,7 @@ export function parseNumber(text: string, from: number, to: number): number {
   }
   if (i >= to) return Number.NaN;
   let value = 0;
+  let low = 0; // the value modulo 4096, exact
   if (text.charCodeAt(i) === 0x30 && (text.charCodeAt(i + 1) | 0x20) === 0x78 /* 0x */) {
     i += 2;
     if (i >= to) return Number.NaN;
@@ -266,16 +273,18 @@ export function parseNumber(text: string, from: number, to: number): number {
       const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
       if (d < 0) return Number.NaN;
       value = value * 16 + d;
+      low = ((low << 4) | d) & 0xfff;
     }
-    return sign * value;
+    return sign * (value < HUGE ? value : HUGE + low);
   }
   const base = text.charCodeAt(i) === 0x30 && to - i > 1 ? 8 : 10;
   for (; i < to; i++) {
     const d = text.charCodeAt(i) - 0x30;
     if (d < 0 || d >= base) return Number.NaN;
     value = value * base + d;
+    low = (low * base + d) % 4096;
   }
-  return sign * value;
+  return sign * (value < HUGE ? value : HUGE + low);
 }
 
 /** A `-y` path's text with strace's escapes (`\x3e`, `\76`, `\\`) undone. */
