@@ -51,3 +51,29 @@ export function xorshift32(seed: number): () => number {
     return x;
   };
 }
+
+/** One line of the goals table `npm run bench` ends with. `met` null: not measured (and why, in the figure). */
+export interface GoalRow {
+  readonly goal: string;
+  readonly figure: string;
+  readonly met: boolean | null;
+}
+
+/** Every goal the sections measured, in order. */
+export const goals: GoalRow[] = [];
+
+export function recordGoal(goal: string, figure: string, met: boolean | null): void {
+  goals.push({ goal, figure, met });
+}
+
+/** The goals as a table. */
+export function goalTable(rows: readonly GoalRow[]): string[] {
+  const w1 = Math.max(4, ...rows.map((r) => r.goal.length));
+  const w2 = Math.max(6, ...rows.map((r) => r.figure.length));
+  const line = (a: string, b: string, c: string) => `  ${a.padEnd(w1)}  ${b.padEnd(w2)}  ${c}`;
+  return [
+    line('goal', 'figure', ''),
+    line('-'.repeat(w1), '-'.repeat(w2), '-------'),
+    ...rows.map((r) => line(r.goal, r.figure, r.met === null ? 'skipped' : r.met ? 'met' : 'NOT met')),
+  ];
+}

@@ -33,7 +33,7 @@ import { DirectMemory, type HeapMemory } from '../src/user/memory.js';
 import { OP_FREE, OP_REALLOC, OpColumns, replay } from '../src/user/replay.js';
 import { RepParser } from '../src/workload/alloc/rep.js';
 import { corpusPath } from '../test/corpus-path.js';
-import { xorshift32 } from './harness.js';
+import { recordGoal, xorshift32 } from './harness.js';
 
 const CORPUS_ALLOC = corpusPath('alloc');
 const MiB = 1024 * 1024;
@@ -95,6 +95,8 @@ interface RandomResult {
   readonly mode: Mode;
   readonly opsPerSec: number;
   readonly utilization: number;
+  /** Bytes from the heap start to the end of the highest live block (plus mmapped bytes), at the end. */
+  readonly extentBytes: number;
 }
 
 /** Fills `ptrs` with blocks, reaches a steady state, then runs steps for the time budget. */
@@ -103,7 +105,7 @@ function randomRun(
   ptrs: Float64Array,
   extent: () => number,
   dead: () => boolean,
-): [number, number] {
+): [number, number, number] {
   const live = ptrs.length;
   const held = new Float64Array(live);
   for (let i = 0; i < live; i++) {
@@ -125,8 +127,9 @@ function randomRun(
     done += 1024;
     elapsed = performance.now() - t0;
   }
-  if (dead()) return [Number.NaN, Number.NaN];
-  return [(done * 2 * 1000) / elapsed, held.reduce((x, y) => x + y, 0) / extent()];
+  if (dead()) return [Number.NaN, Number.NaN, Number.NaN];
+  const bytes = extent();
+  return [(done * 2 * 1000) / elapsed, held.reduce((x, y) => x + y, 0) / bytes, bytes];
 }
 
 /** Highest end of a live block in the brk heap, from the heap start, plus mmapped bytes. */
@@ -142,7 +145,7 @@ function randomFor(subject: Subject): RandomResult[] {
   for (const live of LIVE) {
     const pool = live >= 100000 ? 256 * MiB : 64 * MiB;
     for (const mode of ['direct', 'mmu'] as const) {
-      let r: [number, number];
+      let r: [number, number, number];
       if (subject === THING) {
         if (mode === 'mmu') continue;
         const p = new MemPool({ size: pool, align: 16 });
@@ -163,7 +166,7 @@ function randomFor(subject: Subject): RandomResult[] {
           () => a.signal !== null,
         );
       }
-      out.push({ live, mode, opsPerSec: r[0], utilization: r[1] });
+      out.push({ live, mode, opsPerSec: r[0], utilization: r[1], extentBytes: r[2] });
     }
   }
   return out;
@@ -344,10 +347,79 @@ export function benchMalloc(): string[] {
   lines.push(
     '* = not finished within the time budget (the rate of the part replayed); short traces are timed warm, best of several runs',
   );
+  lines.push(...flatnessGoals(results));
   const binned = results.find((r) => r.subject === 'binned')!.traces.map((t) => t.utilization!);
   lines.push(
     `binned utilization on the traces: min ${Math.min(...binned).toFixed(3)}, ${binned.filter((u) => u >= 0.85).length} of ${binned.length} at 0.85 or more`,
   );
+  return lines;
+}
+
+/**
+ * The honest ceiling for flatness: a plain loop of random 8-byte loads and stores (one of each per
+ * operation) over a buffer as large as the allocator's heap. @returns operations per second.
+ */
+function plainRandomLoop(bytes: number): number {
+  const words = new Float64Array(Math.max(1024, Math.floor(bytes / 8)));
+  const n = words.length;
+  const next = xorshift32(88172645);
+  const index = new Int32Array(1 << 20);
+  for (let i = 0; i < index.length; i++) index[i] = next() % n;
+  let best = 0;
+  for (let round = 0; round < 5; round++) {
+    let sum = 0;
+    const t0 = performance.now();
+    const ops = 1 << 23;
+    for (let i = 0; i < ops; i++) {
+      const a = index[i & 0xfffff]!;
+      const b = index[(i + 12345) & 0xfffff]!;
+      sum += words[a]!;
+      words[b] = i;
+    }
+    const dt = (performance.now() - t0) / 1000;
+    best = Math.max(best, ops / dt);
+    if (sum === -1) best = 0; // keeps the loads
+  }
+  return best;
+}
+
+/** TLSF and binned against the goals: rates direct and through the MMU, and flatness from 1k to 100k live blocks. */
+function flatnessGoals(results: readonly JobResult[]): string[] {
+  const lines: string[] = [];
+  const rate = (r: JobResult, live: number, mode: Mode) =>
+    r.random.find((x) => x.live === live && x.mode === mode)!;
+  const tlsf = results.find((r) => r.subject === 'tlsf')!;
+  const small = rate(tlsf, 1000, 'direct').extentBytes;
+  const large = rate(tlsf, 100000, 'direct').extentBytes;
+  const plainSmall = plainRandomLoop(small);
+  const plainLarge = plainRandomLoop(large);
+  const plainRatio = plainSmall / plainLarge;
+  const allowed = Math.max(1.5, plainRatio);
+  lines.push(
+    `plain random load+store loop: ${fmtRate(plainSmall)} over ${(small / 2 ** 20).toFixed(1)} MiB, ${fmtRate(plainLarge)} over ${(large / 2 ** 20).toFixed(0)} MiB: ${plainRatio.toFixed(2)}x slower (so 100k live blocks may be ${allowed.toFixed(2)}x slower than 1k)`,
+  );
+  for (const name of ['tlsf', 'binned'] as const) {
+    const r = results.find((x) => x.subject === name)!;
+    const d1 = rate(r, 1000, 'direct').opsPerSec;
+    const d100 = rate(r, 100000, 'direct').opsPerSec;
+    const m1 = rate(r, 1000, 'mmu').opsPerSec;
+    const m100 = rate(r, 100000, 'mmu').opsPerSec;
+    recordGoal(
+      `malloc ${name} >= 10 M ops/s direct (1k / 100k live)`,
+      `${fmtRate(d1)} / ${fmtRate(d100)}`,
+      Math.min(d1, d100) >= 10e6,
+    );
+    recordGoal(
+      `malloc ${name} >= 2 M ops/s through the MMU (1k / 100k)`,
+      `${fmtRate(m1)} / ${fmtRate(m100)}`,
+      Math.min(m1, m100) >= 2e6,
+    );
+    recordGoal(
+      `malloc ${name} 100k live no more than ${allowed.toFixed(2)}x slower than 1k (direct)`,
+      `${(d1 / d100).toFixed(2)}x`,
+      d1 / d100 <= allowed,
+    );
+  }
   return lines;
 }
 
