@@ -148,7 +148,7 @@ export async function runMallocCommand(
   if (io.isTTY && !flags.json) io.err('\r\x1b[K');
   if (flags.json) io.out(jsonText(mallocJson(results)));
   else io.out(mallocTable(results, { wide: flags.wide ?? false }));
-  if (flags.plot !== undefined && !writeOutput('--plot', flags.plot, mallocChartSvg(results), io))
+  if (flags.plot !== undefined && !writeOutput('--plot', flags.plot, await mallocChartSvg(results), io))
     return EXIT_INPUT;
   return results.some((r) => outcome(r) !== 'ok') ? EXIT_FAILED : EXIT_OK;
 }

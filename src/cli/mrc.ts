@@ -282,7 +282,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   }
   if (flags.plot !== undefined) {
     const points: ChartPoint[] = rows.map((r) => ({ x: r.frames, y: r.missRatio, series: r.policy }));
-    const svg = lineChartSvg({
+    const svg = await lineChartSvg({
       title: `miss-ratio curves: ${basename(file)} (${count(accesses)} accesses, footprint ${count(footprint)} pages)`,
       xLabel: 'frames',
       yLabel: 'miss ratio',

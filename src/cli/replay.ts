@@ -403,7 +403,7 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
         { x: p.mpl, y: p.faultRate * 100, series: 'fault rate %' },
         { x: p.mpl, y: p.utilization * 100, series: 'utilization %' },
       ]);
-      const svg = lineChartSvg({
+      const svg = await lineChartSvg({
         title: `thrashing: ${policyName}, ${flags.frames} frames`,
         xLabel: 'processes',
         yLabel: '%',
@@ -426,7 +426,7 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
     const title = flags.policyOnly
       ? `faults over time: ${policyName}, ${flags.frames} frames`
       : `RSS over time: ${policyName}, ${flags.frames} frames`;
-    const svg = lineChartSvg({
+    const svg = await lineChartSvg({
       title,
       xLabel: 'accesses',
       yLabel: flags.policyOnly ? 'faults' : 'kB',

@@ -176,7 +176,7 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
   for (const w of summary.warnings) io.err(`${log}: warning: ${w}\n`);
   if (flags.pid !== null && !summary.processes.some((p) => p.pid === flags.pid))
     throw new InputError('flag', `--pid ${flags.pid}: the log has no such process`, { file: '--pid' });
-  if (flags.plot !== null) writeFileSync(flags.plot, straceChartSvg(summary));
+  if (flags.plot !== null) writeFileSync(flags.plot, await straceChartSvg(summary));
   if (flags.json) {
     io.out(jsonText(straceJson(summary, flags.show, flags.pid)));
   } else {

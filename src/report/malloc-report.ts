@@ -3,12 +3,11 @@
  * a chart of heap extent against live bytes over the run as a standalone SVG (Observable Plot on
  * linkedom's DOM: no browser).
  */
-import * as Plot from '@observablehq/plot';
+import type * as PlotModule from '@observablehq/plot';
 import Table from 'cli-table3';
-import { parseHTML } from 'linkedom';
 import { SIGNAL_NAMES } from '../kernel/errno.js';
 import type { ReplayResult } from '../user/replay.js';
-import { appendLegend, LEGEND_WIDTH, seriesColors } from './chart.js';
+import { appendLegend, chartKit, LEGEND_WIDTH, seriesColors } from './chart.js';
 import { bytes, count, fields, percent } from './format.js';
 import { outcome } from './malloc-outcome.js';
 
@@ -155,7 +154,8 @@ const PANEL_HEIGHT = 300;
  * One panel per trace: the heap extent of each allocator and the live bytes (dashed) over the
  * operations, with a legend in the right margin. @returns an SVG document.
  */
-export function mallocChartSvg(results: readonly ReplayResult[]): string {
+export async function mallocChartSvg(results: readonly ReplayResult[]): Promise<string> {
+  const { Plot, parseHTML } = await chartKit();
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
   const traces = [...new Set(results.map((r) => r.trace))];
   const allocators = [...new Set(results.map((r) => r.allocator))];
@@ -175,7 +175,7 @@ export function mallocChartSvg(results: readonly ReplayResult[]): string {
       series: 'live bytes',
     }));
     const el = Plot.plot({
-      document: document as unknown as Plot.PlotOptions['document'],
+      document: document as unknown as PlotModule.PlotOptions['document'],
       width: PANEL_WIDTH,
       height: PANEL_HEIGHT,
       marginLeft: 70,

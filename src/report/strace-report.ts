@@ -134,7 +134,7 @@ export function straceJson(s: StraceSummary, shows: readonly StraceShow[], pid: 
 }
 
 /** VmSize and VmRSS of each process over the log's calls, as an SVG chart. */
-export function straceChartSvg(s: StraceSummary): string {
+export function straceChartSvg(s: StraceSummary): Promise<string> {
   const points: ChartPoint[] = [];
   for (const x of s.samples) {
     points.push({ x: x.call, y: x.vmSize / 1024, series: `${x.pid} VmSize` });
