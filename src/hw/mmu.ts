@@ -90,8 +90,9 @@ export class Mmu {
   asid = 0;
   private user = true;
 
-  /** Raw counters; also the TLB's LRU clock (hits + misses), so never reset. */
-  private hitCount = 0;
+  /** The TLB's LRU clock: hits + misses so far, so never reset. */
+  private clock = 0;
+  /** Raw miss counter (hits are `clock - missCount`). */
   private missCount = 0;
   private hitsBase = 0;
   private missesBase = 0;
@@ -155,15 +156,51 @@ export class Mmu {
     // Inlined where `access` is a constant, this choice folds away.
     const keys = access === 0 ? this.tlbReadKey : access === 1 ? this.tlbWriteKey : this.tlbExecKey;
     if (keys[i] === key) {
-      this.tlbStamp[i] = ++this.hitCount + this.missCount; // the LRU clock: hits + misses so far
+      this.tlbStamp[i] = ++this.clock;
       return this.tlbBase[i]! + (va - vpn * this.pageSize);
     }
     return this.slowTranslate(va, vpn, key, access);
   }
 
+  /**
+   * Translates the accesses `va[from..to)` (kinds `kinds[i]`, each an {@link AccessKind}) for as long
+   * as each one hits through the TLB's hint — the first test {@link translate} makes — writing each
+   * physical address to `pa[i]`. It leaves the TLB and the counters as the same `translate` calls
+   * would. Faster than those calls: the TLB's arrays stay in locals for the whole run, where a loop
+   * of `translate` reloads them on every access (after its miss path, a call, the JIT can assume
+   * nothing about them).
+   * @returns the index of the first access that is not such a hit (for `translate`), or `to`.
+   */
+  translateRun(va: Float64Array, kinds: Uint8Array, pa: Float64Array, from: number, to: number): number {
+    const inv = this.invPageSize;
+    const pageSize = this.pageSize;
+    const asid = this.asid;
+    const front = this.tlbFront;
+    const frontMask = this.tlbFrontMask;
+    const readKey = this.tlbReadKey;
+    const writeKey = this.tlbWriteKey;
+    const execKey = this.tlbExecKey;
+    const base = this.tlbBase;
+    const stamp = this.tlbStamp;
+    let clock = this.clock;
+    let i = from;
+    for (; i < to; i++) {
+      const v = va[i]!;
+      const vpn = Math.floor(v * inv);
+      const e = front[vpn & frontMask]!;
+      const kind = kinds[i]!;
+      const keys = kind === 0 ? readKey : kind === 1 ? writeKey : execKey;
+      if (keys[e] !== vpn * 65536 + asid) break;
+      stamp[e] = ++clock;
+      pa[i] = base[e]! + (v - vpn * pageSize);
+    }
+    this.clock = clock;
+    return i;
+  }
+
   /** TLB hits since boot (or the last {@link resetCounters}). */
   get tlbHits(): number {
-    return this.hitCount - this.hitsBase;
+    return this.clock - this.missCount - this.hitsBase;
   }
 
   /** TLB misses since boot (or the last {@link resetCounters}); each one is a walk. */
@@ -183,9 +220,10 @@ export class Mmu {
     for (let i = first; i < first + tlb.ways; i++) {
       if (tlb.key[i] !== key) continue;
       if (tlb.accessKey[access][i] !== key) break; // short of rights or of the dirty bit: walk
-      tlb.touch(i, vpn, ++this.hitCount + this.missCount);
+      tlb.touch(i, vpn, ++this.clock);
       return tlb.base[i]! + (va - vpn * this.pageSize);
     }
+    this.clock++;
     this.missCount++;
     const fmt = this.fmt;
     const mem = this.mem;
@@ -246,7 +284,7 @@ export class Mmu {
       if (x) perm |= TLB_X;
       if (u) perm |= TLB_U;
       if (fmt.dirty === 0 || (newLo & fmt.dirty) !== 0) perm |= TLB_D;
-      this.tlb.grant(this.tlb.fill(vpn, this.asid, pfn, perm, this.hitCount + this.missCount), this.need);
+      this.tlb.grant(this.tlb.fill(vpn, this.asid, pfn, perm, this.clock), this.need);
       return pfn * pageSize + (va - vpn * pageSize);
     }
     return this.fail(va, access, FAULT_RESERVED, last);
@@ -331,7 +369,7 @@ export class Mmu {
   }
 
   resetCounters(): void {
-    this.hitsBase = this.hitCount;
+    this.hitsBase = this.clock - this.missCount;
     this.missesBase = this.missCount;
     this.walks = 0;
     this.pteReads = 0;

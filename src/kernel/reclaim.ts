@@ -289,6 +289,42 @@ export class Reclaim {
     if (this.allocation === 'pff') this.countAccess(set);
   }
 
+  /**
+   * Accesses the MMU served from the TLB, in order: frame `pfns[i]` for `i` in [from, to), written
+   * where `writes[i]` is 1, next use `next[i]` (`NEVER` without `next`). Exactly `touch` then one tick
+   * of the clock for each; under global replacement the policy is held in a local for the whole run.
+   */
+  touchRun(pfns: Int32Array, writes: Uint8Array, next: Float64Array | null, from: number, to: number): void {
+    if (from >= to) return;
+    if (this.scope !== 'global' || this.allocation === 'pff') {
+      for (let i = from; i < to; i++) {
+        if (next !== null) this.nextUse = next[i]!;
+        this.touch(pfns[i]!, writes[i]!);
+        this.now++;
+      }
+      return;
+    }
+    const policy = this.sets[0]!.policy;
+    const slotOf = this.slotOf;
+    let now = this.now;
+    if (next === null) {
+      const nextUse = this.nextUse;
+      for (let i = from; i < to; i++) {
+        const slot = slotOf[pfns[i]!]!;
+        if (slot >= 0) policy.touch(slot, now, writes[i]!, nextUse);
+        now++;
+      }
+    } else {
+      for (let i = from; i < to; i++) {
+        const slot = slotOf[pfns[i]!]!;
+        if (slot >= 0) policy.touch(slot, now, writes[i]!, next[i]!);
+        now++;
+      }
+      this.nextUse = next[to - 1]!;
+    }
+    this.now = now;
+  }
+
   /** PFF bookkeeping: one more access in the set's window; at its end, adjust the share. */
   private countAccess(set: PolicySet): void {
     if (this.allocation === 'pff' && ++set.windowAccesses >= (this.config.pffWindow ?? 1000))

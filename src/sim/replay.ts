@@ -10,7 +10,7 @@
  */
 import { InputError } from '../base/errors.js';
 import { Machine } from '../hw/machine.js';
-import { ACCESS_READ, ACCESS_WRITE } from '../hw/mmu.js';
+import { ACCESS_READ, ACCESS_WRITE, type AccessKind } from '../hw/mmu.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import type { PolicyOptions } from '../kernel/reclaim/policy.js';
@@ -116,6 +116,11 @@ export class SystemReplay {
   private readonly offset: number;
   private readonly maxPage: number;
   private readonly invPage: number;
+  // Scratch for one batch: addresses, access kinds, physical addresses and frames of TLB hits.
+  private va = new Float64Array(0);
+  private kinds = new Uint8Array(0);
+  private pa = new Float64Array(0);
+  private pfns = new Int32Array(0);
 
   constructor(opts: SystemReplayOptions) {
     const pageSize = 4096;
@@ -164,7 +169,8 @@ export class SystemReplay {
    * Runs `count` accesses of process `p`: `pages[i]`, written where `writes[i]` is non-zero. With
    * `next` (oracles), `next[i]` is the global time of that page's next access (`NEVER` when none).
    * @returns the accesses run (fewer when the process died on the way).
-   * @throws InputError for a page id beyond user space (`file` names the trace).
+   * @throws InputError for a page id beyond user space (`file` names the trace), before any of the
+   * batch runs.
    */
   run(
     p: number,
@@ -179,38 +185,70 @@ export class SystemReplay {
     k.switchTo(proc.mm!);
     const mmu = k.machine.mmu;
     const reclaim = k.reclaim;
-    const ps = k.pageSize;
     const inv = this.invPage;
-    const offset = this.offset;
-    const maxPage = this.maxPage;
+    if (this.va.length < count) this.grow(count);
+    const { va, kinds, pa, pfns } = this;
+    this.addresses(proc, pages, writes, count);
+    // Runs of TLB hits go through the MMU and then the policy in two tight loops (the order of
+    // events is unchanged: a hit changes nothing a later translation or the policy reads); every
+    // other access goes one at a time through translate and, on a fault, the kernel. Runs stop at
+    // the next RSS sample.
     let i = 0;
-    for (; i < count; i++) {
-      const page = pages[i]!;
-      if (page > maxPage) {
-        throw new InputError(
-          'replay',
-          `page ${page} is beyond the ${Math.log2(k.layout.taskSize)}-bit user space of the replaying process`,
-          {
-            file: proc.name,
-          },
-        );
+    while (i < count) {
+      const end = Math.min(count, i + (this.nextSample - this.accesses));
+      const hitsEnd = mmu.translateRun(va, kinds, pa, i, end);
+      if (hitsEnd > i) {
+        for (let j = i; j < hitsEnd; j++) pfns[j] = Math.floor(pa[j]! * inv);
+        reclaim.touchRun(pfns, kinds, next, i, hitsEnd);
+        this.accesses += hitsEnd - i;
+        i = hitsEnd;
+        if (this.accesses === this.nextSample) this.sample();
+        if (i === end) continue;
       }
-      const va = (page + offset) * ps;
-      const access = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
+      const access = kinds[i]! as AccessKind;
       if (next !== null) reclaim.nextUse = next[i]!;
-      const pa = mmu.translate(va, access);
-      if (pa >= 0) {
-        reclaim.touch(Math.floor(pa * inv), access);
+      const one = mmu.translate(va[i]!, access);
+      if (one >= 0) {
+        reclaim.touch(Math.floor(one * inv), access);
         reclaim.now++;
-      } else if (k.access(proc, va, access) < 0) {
+      } else if (k.access(proc, va[i]!, access) < 0) {
         break; // killed: out of memory, or a page it may not touch
       } else {
         k.switchTo(proc.mm!);
       }
+      i++;
       if (++this.accesses === this.nextSample) this.sample();
     }
     this.accessesBy[p]! += i;
     return i;
+  }
+
+  /** Addresses and access kinds of the batch, for the MMU; every page checked first. */
+  private addresses(proc: Process, pages: Float64Array, writes: Uint8Array, count: number): void {
+    const ps = this.kernel.pageSize;
+    const offset = this.offset;
+    const maxPage = this.maxPage;
+    const va = this.va;
+    const kinds = this.kinds;
+    for (let i = 0; i < count; i++) {
+      const page = pages[i]!;
+      if (page > maxPage) {
+        throw new InputError(
+          'replay',
+          `page ${page} is beyond the ${Math.log2(this.kernel.layout.taskSize)}-bit user space of the replaying process`,
+          { file: proc.name },
+        );
+      }
+      va[i] = (page + offset) * ps;
+      kinds[i] = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
+    }
+  }
+
+  private grow(count: number): void {
+    this.va = new Float64Array(count);
+    this.kinds = new Uint8Array(count);
+    this.pa = new Float64Array(count);
+    this.pfns = new Int32Array(count);
   }
 
   private sample(): void {
