@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each reported against a baseline run in the same process, then
  * the table of goals with each figure and whether it is met. `npm run bench -- commands malloc` runs
- * only the sections named (translate, replay, policies, commands, malloc, fork, web).
+ * only the sections named (translate, replay, policies, commands, malloc, fork, strace, web).
  */
 import { benchCommands } from './commands.js';
 import { benchFork } from './fork.js';
