@@ -10,10 +10,12 @@ import { dirname, join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { isPowerOfTwo } from '../base/units.js';
+import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { OracleGeneralEncoder } from '../workload/trace/oracle-general.js';
 import { VmtEncoder } from '../workload/trace/vmtrace.js';
 import { EXIT_OK, type Io } from './io.js';
+import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type PageSource } from './trace-input.js';
 import { STDIN, sourceName } from './trace-source.js';
@@ -24,6 +26,8 @@ export const COMPRESSIONS = ['zstd', 'gzip', 'none'] as const;
 
 export interface ConvertFlags {
   readonly from: TraceFormat | 'auto';
+  /** The columns of a CSV trace (`--csv`; implies `from` csv). */
+  readonly columns?: CsvSpec;
   readonly to: OutputFormat;
   readonly pageSize?: number;
   /** Unset: from OUT's name (`.zst`, `.gz`), else none. */
@@ -127,8 +131,9 @@ export async function runConvert(input: string, out: string, flags: ConvertFlags
   const toStdout = out === STDIN;
   if (!toStdout && out === input)
     throw new InputError('flag', 'the output would overwrite the input', { file: out });
-  const options = flags.pageSize === undefined ? {} : { pageSize: flags.pageSize };
-  const source = openPageStream(input, flags.from, options, { threads: flags.threads, minCapacity: BATCH });
+  const options = decodeOptions(flags.pageSize, flags.columns);
+  const from = traceFormatOf(flags.from, flags.columns);
+  const source = openPageStream(input, from, options, { threads: flags.threads, minCapacity: BATCH });
   await source.fill(1).catch(async (e) => {
     await source.close();
     throw e;
@@ -149,7 +154,8 @@ export async function runConvert(input: string, out: string, flags: ConvertFlags
   try {
     if (flags.to === 'vmscope') {
       const pending: Uint8Array[] = [];
-      const hasWrites = info.format === 'lackey' || info.format === 'vmscope';
+      // Formats that say which accesses write; the others read only.
+      const hasWrites = !['pages', 'txt', 'oracleGeneral'].includes(info.format);
       const enc = new VmtEncoder(
         { addressing: info.addressing, pageSize: info.pageSize, writes: hasWrites },
         (b) => pending.push(b),

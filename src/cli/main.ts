@@ -26,6 +26,7 @@ import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
 import { runStrace, STRACE_SHOW_CHOICES } from './strace.js';
 import { runTour } from './tour.js';
+import { csvColumnsArg } from './trace-formats.js';
 import { DEFAULT_READ_THREADS } from './trace-input.js';
 
 const VERSION = '0.1.0';
@@ -125,13 +126,18 @@ function program(io: Io, setStatus: (s: number) => void): Command {
   cmd
     .command('replay')
     .description(
-      'replay memory traces (valgrind lackey or page lists; plain, .gz or .zst) through the whole system, or only the policy',
+      'replay memory traces (lackey, page lists, din, CSV, MSR, libCacheSim txt or oracleGeneral, vmscope; plain, .gz or .zst) through the whole system, or only the policy',
     )
     .argument('<file...>', 'trace files; several replay as several processes, interleaved round-robin')
     .addOption(
       new Option('--format <format>', 'trace format (auto: from its first bytes)')
         .choices([...TRACE_FORMATS, 'auto'] as const)
         .default('auto' as const),
+    )
+    .option(
+      '--csv <columns>',
+      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
+      csvColumnsArg,
     )
     .option(
       '--policy <name>',
@@ -222,6 +228,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
           files,
           {
             format: opts.format,
+            ...(opts.csv ? { columns: opts.csv } : {}),
             policy: opts.policy,
             frames: opts.frames,
             tlb: opts.tlb,
@@ -256,6 +263,11 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         .choices([...TRACE_FORMATS, 'auto'] as const)
         .default('auto' as const),
     )
+    .option(
+      '--csv <columns>',
+      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
+      csvColumnsArg,
+    )
     .addOption(
       new Option('--to <format>', 'output format').choices(OUTPUT_FORMATS).default('vmscope' as const),
     )
@@ -288,6 +300,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
           out,
           {
             from: opts.from,
+            ...(opts.csv ? { columns: opts.csv } : {}),
             to: opts.to,
             ...(opts.pageSize === undefined ? {} : { pageSize: opts.pageSize }),
             ...(opts.compress === undefined ? {} : { compress: opts.compress }),
@@ -302,7 +315,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
   cmd
     .command('mrc')
     .description('miss-ratio curves: the fault rate of each policy at every memory size, from one trace')
-    .argument('<file>', 'a trace (valgrind lackey or one page number per line; plain, .gz or .zst)')
+    .argument('<file>', 'a trace (any format replay reads; plain, .gz or .zst)')
     .option(
       '--policies <list>',
       'comma-separated policies: built-in names in any case, or plug-in modules (./my-policy.js)',
@@ -316,6 +329,11 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       new Option('--format <format>', 'trace format (auto: from its first bytes)')
         .choices([...TRACE_FORMATS, 'auto'] as const)
         .default('auto' as const),
+    )
+    .option(
+      '--csv <columns>',
+      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
+      csvColumnsArg,
     )
     .addOption(
       new Option(
@@ -332,7 +350,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       DEFAULT_THREADS,
     )
     .option('--seed <n>', 'seed of the random policies', countArg, 0)
-    .option('--csv <file>', 'write policy,frames,faults,miss_ratio rows')
+    .option('--table <file.csv>', 'write policy,frames,faults,miss_ratio rows')
     .option('--plot <file.svg>', 'write the curves as an SVG chart')
     .option('--json', 'print the curves as JSON')
     .addHelpText(
@@ -348,7 +366,8 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             format: opts.format,
             ...(c.getOptionValueSource('pageSize') === 'cli' ? { pageSize: opts.pageSize } : {}),
             json: opts.json ?? false,
-            ...(opts.csv ? { csv: opts.csv } : {}),
+            ...(opts.table ? { table: opts.table } : {}),
+            ...(opts.csv ? { columns: opts.csv } : {}),
             ...(opts.plot ? { plot: opts.plot } : {}),
             ...(opts.frames !== undefined ? { frames: opts.frames } : {}),
             threads: opts.threads,

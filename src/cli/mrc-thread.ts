@@ -6,8 +6,10 @@ import { PageIdMap } from '../kernel/reclaim/idmap.js';
 import { isPluginSpec } from '../kernel/reclaim/registry.js';
 import { NextUses } from '../sim/cachesim.js';
 import { type MissRatioCurve, SizeSweep } from '../sim/mrc.js';
+import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { loadPolicy } from './plugins.js';
+import { decodeOptions } from './trace-formats.js';
 import { openPageStream } from './trace-input.js';
 import { catchInputError, type WorkerResult } from './worker-result.js';
 
@@ -15,6 +17,8 @@ export interface MrcTask {
   readonly file: string;
   readonly format: TraceFormat | 'auto';
   readonly pageSize?: number;
+  /** The columns of a CSV trace (`--csv`). */
+  readonly csv?: CsvSpec;
   /** A built-in name, or a plug-in's absolute path (the worker loads it). */
   readonly policy: string;
   readonly sizes: readonly number[];
@@ -29,15 +33,23 @@ export interface MrcTask {
   } | null;
 }
 
-/** Reads the whole trace once (decoded ahead by a worker with `threads` ≥ 2), handing each batch to `each`. */
+/**
+ * Reads the whole trace once (decoded ahead by a worker with `threads` ≥ 2), handing each batch to
+ * `each`. @returns the format it was read as (null for an empty trace given no format).
+ */
 export async function tracePass(
   file: string,
-  flags: { readonly format: TraceFormat | 'auto'; readonly pageSize?: number; readonly nextFile?: string },
+  flags: {
+    readonly format: TraceFormat | 'auto';
+    readonly pageSize?: number;
+    readonly csv?: CsvSpec;
+    readonly nextFile?: string;
+  },
   each: (pages: Float64Array, writes: Uint8Array, count: number, next: Float64Array | null) => void,
   threads = 1,
-): Promise<void> {
+): Promise<TraceFormat | null> {
   const options = {
-    ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+    ...decodeOptions(flags.pageSize, flags.csv),
     ...(flags.nextFile === undefined ? {} : { nextFile: flags.nextFile }),
   };
   const s = openPageStream(file, flags.format, options, { threads, minCapacity: 1 << 16 });
@@ -46,7 +58,7 @@ export async function tracePass(
       await s.fill(1 << 16);
       const { pages, writes, next, count } = s.take(1 << 16);
       if (count > 0) each(pages, writes, count, next);
-      if (s.eof && s.pending === 0) return;
+      if (s.eof && s.pending === 0) return s.format;
     }
   } finally {
     await s.close();

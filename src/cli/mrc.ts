@@ -14,12 +14,14 @@ import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
 import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSizes } from '../sim/mrc.js';
+import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { type MrcTask, tracePass } from './mrc-thread.js';
 import { countArg } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicies } from './plugins.js';
+import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type StreamInfo } from './trace-input.js';
 import { unwrap } from './worker-result.js';
@@ -29,10 +31,13 @@ export interface MrcFlags {
   /** The sizes; absent: powers of two from 1 up to the trace's footprint, and the footprint. */
   readonly frames?: string;
   readonly format: TraceFormat | 'auto';
+  /** The columns of a CSV trace (`--csv`; implies `format` csv). */
+  readonly columns?: CsvSpec;
   /** Unset: a vmscope trace's own, else 4096. */
   readonly pageSize?: number;
   readonly json: boolean;
-  readonly csv?: string;
+  /** Write the curves as CSV rows here (`--table`). */
+  readonly table?: string;
   readonly plot?: string;
   readonly threads: number;
   /** Seed of the random policies. */
@@ -96,6 +101,7 @@ interface Input {
   readonly file: string;
   readonly format: TraceFormat | 'auto';
   readonly pageSize?: number;
+  readonly csv?: CsvSpec;
   readonly nextFile?: string;
 }
 
@@ -155,12 +161,10 @@ async function futureInput(
   trace: Input,
   readThreads: number,
 ): Promise<{ input: Input; spill: FutureSpill | null }> {
-  const probe = openPageStream(
-    trace.file,
-    trace.format,
-    trace.pageSize === undefined ? {} : { pageSize: trace.pageSize },
-    { threads: 1, minCapacity: 1 },
-  );
+  const probe = openPageStream(trace.file, trace.format, decodeOptions(trace.pageSize, trace.csv), {
+    threads: 1,
+    minCapacity: 1,
+  });
   let info: StreamInfo | null;
   try {
     await probe.fill(1);
@@ -228,18 +232,19 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   if (!(flags.threads >= 1))
     throw new InputError('flag', `--threads must be at least 1, got ${flags.threads}`, { file: '--threads' });
   const given = flags.frames === undefined ? null : parseSizes(flags.frames);
-  if (flags.csv !== undefined) checkOutputPath('--csv', flags.csv);
+  if (flags.table !== undefined) checkOutputPath('--table', flags.table);
   if (flags.plot !== undefined) checkOutputPath('--plot', flags.plot);
   const trace: Input = {
     file,
-    format: flags.format,
+    format: traceFormatOf(flags.format, flags.columns),
     ...(flags.pageSize === undefined ? {} : { pageSize: flags.pageSize }),
+    ...(flags.columns === undefined ? {} : { csv: flags.columns }),
   };
   // Passes on this thread decode the trace in a worker when there is a second thread to use.
   const readThreads = Math.min(flags.threads, 2);
   // LRU's pass comes first: it is exact for every size at once, and it counts the footprint.
   const lru = new LruStackDistance();
-  await tracePass(file, trace, (pages, _w, n) => lru.push(pages, n), readThreads);
+  const format = await tracePass(file, trace, (pages, _w, n) => lru.push(pages, n), readThreads);
   const footprint = lru.distinctPages;
   const sizes = given ?? defaultSizes(footprint);
   const future = policies.some((p) => policyNeedsFuture(p)) ? await futureInput(trace, readThreads) : null;
@@ -273,12 +278,12 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
       missRatio: c.accesses === 0 ? 0 : c.faults[i]! / c.accesses,
     })),
   );
-  if (flags.json) io.out(jsonText({ file, accesses, footprint, coldFaults: lru.coldFaults, curves }));
-  else io.out(mrcTable(file, accesses, footprint, sizes, curves));
+  if (flags.json) io.out(jsonText({ file, format, accesses, footprint, coldFaults: lru.coldFaults, curves }));
+  else io.out(mrcTable(file, format, accesses, footprint, sizes, curves));
   let status = EXIT_OK;
-  if (flags.csv !== undefined) {
+  if (flags.table !== undefined) {
     const csv = `policy,frames,faults,miss_ratio\n${rows.map((r) => `${r.policy},${r.frames},${r.faults},${r.missRatio}`).join('\n')}\n`;
-    if (!writeOutput('--csv', flags.csv, csv, io)) status = EXIT_INPUT;
+    if (!writeOutput('--table', flags.table, csv, io)) status = EXIT_INPUT;
   }
   if (flags.plot !== undefined) {
     const points: ChartPoint[] = rows.map((r) => ({ x: r.frames, y: r.missRatio, series: r.policy }));
@@ -298,6 +303,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
 /** The curves as a table: faults and miss ratio per size and policy, the footprint above. */
 function mrcTable(
   file: string,
+  format: TraceFormat | null,
   accesses: number,
   footprint: number,
   sizes: readonly number[],
@@ -314,7 +320,7 @@ function mrcTable(
       ...curves.map((c) => `${count(c.faults[i]!)} (${percent(c.faults[i]! / Math.max(1, c.accesses), 3)})`),
     ]);
   });
-  return `${basename(file)}: ${count(accesses)} accesses, footprint ${count(footprint)} distinct pages: from ${count(footprint)} frames up, only the ${count(curves[0]?.coldFaults ?? footprint)} cold misses remain\n${t.toString()}\n`;
+  return `${basename(file)} (${format ?? 'empty'}): ${count(accesses)} accesses, footprint ${count(footprint)} distinct pages: from ${count(footprint)} frames up, only the ${count(curves[0]?.coldFaults ?? footprint)} cold misses remain\n${t.toString()}\n`;
 }
 
 export const DEFAULT_THREADS = availableParallelism();

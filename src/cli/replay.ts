@@ -19,16 +19,20 @@ import {
 } from '../report/replay-report.js';
 import { CacheSim } from '../sim/cachesim.js';
 import { SystemReplay } from '../sim/replay.js';
+import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { warn } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicy } from './plugins.js';
+import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { interleave, openPageStream, type PageSource, type StreamInfo } from './trace-input.js';
 
 export interface ReplayFlags {
   readonly format: TraceFormat | 'auto';
+  /** The columns of a CSV trace (`--csv`; implies `format` csv). */
+  readonly columns?: CsvSpec;
   readonly policy: string;
   readonly frames: number;
   readonly tlb: string;
@@ -87,7 +91,7 @@ type Visit = (
 
 /** Opens every file (decoded ahead by worker threads with --threads 2 or more) and reads its head. */
 async function openStreams(files: readonly string[], flags: ReplayFlags): Promise<PageSource[]> {
-  const options = flags.pageSize === undefined ? {} : { pageSize: flags.pageSize };
+  const options = decodeOptions(flags.pageSize, flags.columns);
   const streams: PageSource[] = [];
   try {
     for (const f of files)
@@ -371,6 +375,7 @@ async function sweepMpl(
  * first (it says so on stderr), 2 when the chart could not be written.
  */
 export async function runReplay(files: readonly string[], flags: ReplayFlags, io: Io): Promise<number> {
+  flags = { ...flags, format: traceFormatOf(flags.format, flags.columns) };
   const policy = await loadPolicy(flags.policy, process.cwd(), { file: '--policy' });
   const policyName = describePolicy(policy).name;
   if (!Number.isSafeInteger(flags.frames) || flags.frames < 1) {

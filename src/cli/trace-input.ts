@@ -17,6 +17,7 @@ import { InputError, InvariantError, invariant } from '../base/errors.js';
 import type { FuturePageBatch, PageBatch } from '../workload/trace/batch.js';
 import { createTraceDecoder, type DecodeOptions, type TraceDecoder } from '../workload/trace/decoder.js';
 import { detectTraceFormat, FORMAT_HELP, HEAD_BYTES, type TraceFormat } from '../workload/trace/detect.js';
+import { CSV_HELP, looksLikeCsv } from '../workload/trace/text-formats.js';
 import { NextFileReader } from './trace-next.js';
 import {
   createRing,
@@ -128,10 +129,12 @@ export class TraceReader {
     this.head = [];
     const format = this.wanted === 'auto' ? detectTraceFormat(head) : this.wanted;
     if (format === null) {
-      const what = whole && head.length === 0 ? 'the trace is empty' : 'cannot tell its format';
-      throw new InputError('trace', `${what}: expected ${FORMAT_HELP} (or give --format)`, {
+      const empty = whole && head.length === 0;
+      const what = empty ? 'the trace is empty' : 'cannot tell its format';
+      const message = !empty && looksLikeCsv(head) ? CSV_HELP : `expected ${FORMAT_HELP} (or give --format)`;
+      throw new InputError('trace', `${what}: ${message}`, {
         file: this.name,
-        ...(whole && head.length === 0 ? {} : { line: 1 }),
+        ...(empty ? {} : { line: 1 }),
       });
     }
     this.decoder = createTraceDecoder(format, this.name, this.options, this.sink);

@@ -19,6 +19,8 @@ export interface ReplayProcessRow {
   /** Why it died, in words. */
   readonly signal: string | null;
   readonly peakRssPages?: number;
+  /** The format its trace was read as. */
+  readonly format?: string;
 }
 
 /** The totals both modes report (the full system adds the rest). */
@@ -95,7 +97,7 @@ export function formatReplay(s: ReplayTotals): string {
   });
   for (const p of s.processes) {
     pt.push([
-      p.name,
+      p.format === undefined ? p.name : `${p.name} (${p.format})`,
       count(p.accesses),
       count(p.faults),
       ...(full ? [p.peakRssPages === undefined ? '-' : bytes(p.peakRssPages * s.pageSize)] : []),

@@ -7,7 +7,7 @@ import { detectTraceFormat, FORMAT_HELP } from '../workload/trace/detect.js';
 export interface LoadedTrace {
   readonly pages: Float64Array;
   readonly writes: Uint8Array;
-  /** Lackey page ids are address / page size; page lists are opaque ids. */
+  /** Lackey and din page ids are address / page size; the other formats' are opaque ids. */
   readonly addressing: 'addresses' | 'ids';
 }
 

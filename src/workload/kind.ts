@@ -1,7 +1,8 @@
 /**
  * What a file a person hands vmscope is, from its first bytes (already decompressed), so that it
  * goes to what reads it — or is refused in words — instead of failing in the wrong parser: an ELF
- * program, a memory-access trace (valgrind lackey, page numbers), an allocation trace (CMU
+ * program, a memory-access trace (valgrind lackey, page numbers, din, MSR, libCacheSim txt, vmscope's
+ * and libCacheSim's binary formats), an allocation trace (CMU
  * malloc-lab `.rep`, the shim's raw log), an strace log, or a scenario.
  */
 import { detectTraceFormat } from './trace/detect.js';
@@ -12,6 +13,10 @@ export type InputKind =
   | 'pages'
   | 'vmscope'
   | 'oracleGeneral'
+  | 'din'
+  | 'msr'
+  | 'txt'
+  | 'csv'
   | 'rep'
   | 'shim-log'
   | 'strace'
@@ -25,6 +30,10 @@ export const INPUT_KIND_NAMES: Readonly<Record<InputKind, string>> = {
   pages: 'a list of page numbers (a memory trace)',
   vmscope: "a memory trace in vmscope's binary format (.vmt)",
   oracleGeneral: "a memory trace in libCacheSim's oracleGeneral format",
+  din: 'a Dinero din memory trace',
+  msr: 'an MSR Cambridge block trace',
+  txt: 'a libCacheSim txt trace (one object id per line)',
+  csv: 'a CSV trace',
   rep: 'a CMU malloc-lab allocation trace (.rep)',
   'shim-log': 'an allocation log of the LD_PRELOAD shim',
   strace: 'an strace log',

@@ -138,7 +138,7 @@ describe('output files in a folder that does not exist', () => {
   const missing = join(dir, 'no-such-folder', 'out');
   test.each([
     ['replay', ['replay', '--plot', `${missing}.svg`, belady], '--plot'],
-    ['mrc --csv', ['mrc', '--csv', `${missing}.csv`, belady], '--csv'],
+    ['mrc --table', ['mrc', '--table', `${missing}.csv`, belady], '--table'],
     ['mrc --plot', ['mrc', '--plot', `${missing}.svg`, belady], '--plot'],
     ['malloc', ['malloc', '--plot', `${missing}.svg`, rep], '--plot'],
   ])('%s: exit 2 before any work, naming the flag and the folder', async (_name, argv, flag) => {
@@ -161,9 +161,9 @@ describe('output files in a folder that does not exist', () => {
 
   test('the files are written after the results are printed, when they can be', async () => {
     const csv = join(dir, 'ok.csv');
-    const r = await run('mrc', '--csv', csv, '--policies', 'fifo', '--frames', '3,4', belady);
+    const r = await run('mrc', '--table', csv, '--policies', 'fifo', '--frames', '3,4', belady);
     expect(r.status).toBe(0);
-    expect(r.out).toContain('belady.txt: 12 accesses');
+    expect(r.out).toContain('belady.txt (pages): 12 accesses');
     expect(existsSync(csv)).toBe(true);
     expect(readFileSync(csv, 'utf8')).toBe(
       'policy,frames,faults,miss_ratio\nfifo,3,9,0.75\nfifo,4,10,0.8333333333333334\n',

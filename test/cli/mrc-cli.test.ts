@@ -27,7 +27,7 @@ describe('vmscope mrc', () => {
       '--threads',
       '2',
       '--json',
-      '--csv',
+      '--table',
       csv,
       trace,
     );
@@ -83,7 +83,7 @@ describe('mrc defaults a new user can read', () => {
   test('by default the sizes stop at the footprint, which is printed; counts stand beside the ratios', async () => {
     const r = await run('mrc', '--policies', 'lru,fifo', belady);
     expect(r.status).toBe(0);
-    expect(r.out).toContain('belady.txt: 12 accesses, footprint 5 distinct pages');
+    expect(r.out).toContain('belady.txt (pages): 12 accesses, footprint 5 distinct pages');
     const rows = r.out.split('\n').filter((l) => /^│ +\d/.test(l));
     expect(rows.map((l) => Number(/^│ +(\d+)/.exec(l)![1]))).toEqual([1, 2, 4, 5]);
     expect(r.out).toMatch(/│ +4 │ +8 \(66\.667%\) │ +10 \(83\.333%\) │/);

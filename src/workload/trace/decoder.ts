@@ -6,11 +6,13 @@
  */
 import { InputError } from '../../base/errors.js';
 import type { PageBatch } from './batch.js';
+import type { CsvSpec } from './csv.js';
 import type { TraceFormat } from './detect.js';
 import { LackeyParser } from './lackey.js';
 import { OracleGeneralDecoder } from './oracle-general.js';
 import { PagesParser } from './pages.js';
 import { LackeyPageSplitter } from './split.js';
+import { createTextParser } from './text-formats.js';
 import { VmtDecoder } from './vmtrace.js';
 
 /** The page size lackey addresses are divided by when none is asked for. */
@@ -22,6 +24,8 @@ export interface DecodeOptions {
    * addresses must have been converted with it. Unset: the trace's own (vmscope), else 4096.
    */
   readonly pageSize?: number;
+  /** The columns of a CSV trace (`--csv`): required for `csv`, ignored by the other formats. */
+  readonly csv?: CsvSpec;
 }
 
 export interface TraceDecoder {
@@ -94,6 +98,24 @@ export function createTraceDecoder(
         addressing: 'ids',
         pageSize,
         hasFuture: true,
+      };
+    }
+    case 'din':
+    case 'csv':
+    case 'msr':
+    case 'txt': {
+      const p = createTextParser(format, file, pageSize, options, sink);
+      return {
+        format,
+        push: (c) => p.push(c),
+        end: () => p.end(),
+        get records() {
+          return p.records;
+        },
+        // din holds byte addresses; the others' pages are ids of disks' or objects' own spaces.
+        addressing: format === 'din' ? 'addresses' : 'ids',
+        pageSize,
+        hasFuture: false,
       };
     }
     case 'vmscope': {

@@ -2,14 +2,23 @@
  * What a trace is, from its first bytes, never from its name: first the compression around it
  * (gzip, zstd), then, on the decompressed bytes, the format. Binary formats are recognised by
  * their magic bytes or the shape of their records; a text format by its first line that is neither
- * blank nor a valgrind line (`==PID==`, `--PID--`). To teach vmscope a new format, add a rule to
- * `BINARY` or `TEXT` below (and a decoder to `decoder.ts`).
+ * blank nor a valgrind line (`==PID==`, `--PID--`), and when that line fits no `TEXT` rule, the
+ * first lines together by the field-oriented family of `text-formats.ts` (din, MSR, libCacheSim
+ * txt). To teach vmscope a new format, add a rule to `BINARY` or `TEXT` below, or to
+ * `text-formats.ts` for a field-oriented one (and a decoder to `decoder.ts`).
  */
 import { looksLikeOracleGeneral } from './oracle-general.js';
+import { detectTextFormat, TEXT_FORMATS, type TextFormat } from './text-formats.js';
 import { isVmtrace } from './vmtrace.js';
 
-export type TraceFormat = 'lackey' | 'pages' | 'vmscope' | 'oracleGeneral';
-export const TRACE_FORMATS: readonly TraceFormat[] = ['lackey', 'pages', 'vmscope', 'oracleGeneral'];
+export type TraceFormat = 'lackey' | 'pages' | 'vmscope' | 'oracleGeneral' | TextFormat;
+export const TRACE_FORMATS: readonly TraceFormat[] = [
+  'lackey',
+  'pages',
+  'vmscope',
+  'oracleGeneral',
+  ...TEXT_FORMATS,
+];
 
 export type Compression = 'gzip' | 'zstd';
 
@@ -43,16 +52,17 @@ const TEXT: readonly (readonly [TraceFormat, RegExp])[] = [
 export function detectTraceFormat(head: Uint8Array): TraceFormat | null {
   for (const [format, test] of BINARY) if (test(head)) return format;
   const text = new TextDecoder('latin1').decode(head.subarray(0, 65536));
+  const lines = text.split('\n');
   // A data line cut short by the end of the head is read as it is.
-  for (const raw of text.split('\n')) {
+  for (const raw of lines) {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '' || /^\s*(==|--)/.test(line)) continue;
     for (const [format, pattern] of TEXT) if (pattern.test(line)) return format;
-    return null;
+    return detectTextFormat(lines.map((l) => l.replace(/\r$/, '')));
   }
   return null;
 }
 
 /** What `--format` accepts besides `auto`, for messages. */
 export const FORMAT_HELP =
-  'valgrind lackey lines (I/L/S/M), one page number per line, a vmscope trace (.vmt) or libCacheSim oracleGeneral';
+  'valgrind lackey lines (I/L/S/M), one page number per line, Dinero din, MSR Cambridge CSV, one object id per line (libCacheSim txt), a vmscope trace (.vmt) or libCacheSim oracleGeneral';

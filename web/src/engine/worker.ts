@@ -184,7 +184,16 @@ async function replay(req: Extract<Request, { type: 'trace' }>): Promise<void> {
       post({ type: 'alloc-done', id: req.id, result });
       return;
     }
-    if (kind !== 'lackey' && kind !== 'pages' && kind !== 'vmscope' && kind !== 'oracleGeneral') {
+    const traceKinds: readonly string[] = [
+      'lackey',
+      'pages',
+      'vmscope',
+      'oracleGeneral',
+      'din',
+      'msr',
+      'txt',
+    ];
+    if (!traceKinds.includes(kind)) {
       const what = INPUT_KIND_NAMES[kind];
       const hint =
         kind === 'strace'
