@@ -9,6 +9,7 @@
  * inserts, touches and times. Page tables live in frames of their own, beyond that limit.
  */
 import { InputError } from '../base/errors.js';
+import { hex0x } from '../base/units.js';
 import { Machine } from '../hw/machine.js';
 import { ACCESS_READ, ACCESS_WRITE, type AccessKind } from '../hw/mmu.js';
 import { Kernel } from '../kernel/kernel.js';
@@ -16,6 +17,7 @@ import type { Process } from '../kernel/process.js';
 import type { PolicyOptions } from '../kernel/reclaim/policy.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
+import { IdPlacement } from './page-ids.js';
 
 export interface SystemReplayOptions {
   /** Frames user pages may hold (the policy's slots). */
@@ -31,7 +33,8 @@ export interface SystemReplayOptions {
   readonly names: readonly string[];
   /**
    * How page ids become addresses: `addresses` — ids are address / page size (lackey); `ids` — opaque
-   * ids, every one a page of the process, id 0 included (plain page lists).
+   * ids, every one a page of the process, id 0 included, any up to 2^53 (plain page lists), placed
+   * in 512-page blocks as page-ids.ts says.
    */
   readonly addressing: 'addresses' | 'ids';
   /** Replacement scope and, for local replacement, how frames are shared (default global). */
@@ -113,7 +116,8 @@ export class SystemReplay {
   accesses = 0;
   private sampleEvery: number;
   private nextSample: number;
-  private readonly offset: number;
+  /** For opaque ids: each process's placement of them; null when ids are addresses / page size. */
+  private readonly placements: (IdPlacement | null)[];
   private readonly maxPage: number;
   private readonly invPage: number;
   // Scratch for one batch: addresses, access kinds, physical addresses and frames of TLB hits.
@@ -144,10 +148,12 @@ export class SystemReplay {
         allocation: opts.allocation ?? 'equal',
       },
     });
-    this.offset = opts.addressing === 'ids' ? 1 : 0;
     const k = this.kernel;
     const end = k.layout.taskSize;
-    this.maxPage = end / pageSize - 1 - this.offset;
+    this.maxPage = end / pageSize - 1;
+    this.placements = opts.names.map(() =>
+      opts.addressing === 'ids' ? IdPlacement.forSpace(k.layout, machine.arch) : null,
+    );
     this.invPage = 1 / pageSize;
     for (const name of opts.names) {
       const proc = addReplayProcess(k, name);
@@ -169,8 +175,8 @@ export class SystemReplay {
    * Runs `count` accesses of process `p`: `pages[i]`, written where `writes[i]` is non-zero. With
    * `next` (oracles), `next[i]` is the global time of that page's next access (`NEVER` when none).
    * @returns the accesses run (fewer when the process died on the way).
-   * @throws InputError for a page id beyond user space (`file` names the trace), before any of the
-   * batch runs.
+   * @throws InputError for an address beyond user space, or more distinct blocks of ids than the
+   *   space holds (`file` names the trace), before any of the batch runs.
    */
   run(
     p: number,
@@ -188,7 +194,7 @@ export class SystemReplay {
     const inv = this.invPage;
     if (this.va.length < count) this.grow(count);
     const { va, kinds, pa, pfns } = this;
-    this.addresses(proc, pages, writes, count);
+    this.addresses(p, pages, writes, count);
     // Runs of TLB hits go through the MMU and then the policy in two tight loops (the order of
     // events is unchanged: a hit changes nothing a later translation or the policy reads); every
     // other access goes one at a time through translate and, on a fault, the kernel. Runs stop at
@@ -224,22 +230,28 @@ export class SystemReplay {
   }
 
   /** Addresses and access kinds of the batch, for the MMU; every page checked first. */
-  private addresses(proc: Process, pages: Float64Array, writes: Uint8Array, count: number): void {
-    const ps = this.kernel.pageSize;
-    const offset = this.offset;
+  private addresses(p: number, pages: Float64Array, writes: Uint8Array, count: number): void {
+    const k = this.kernel;
+    const ps = k.pageSize;
+    const proc = this.procs[p]!;
+    const placement = this.placements[p]!;
     const maxPage = this.maxPage;
     const va = this.va;
     const kinds = this.kinds;
     for (let i = 0; i < count; i++) {
       const page = pages[i]!;
-      if (page > maxPage) {
+      let vpn = page;
+      if (placement !== null) {
+        vpn = placement.vpn(page);
+        if (vpn < 0) throw this.spaceFull(proc, placement, this.accessesBy[p]! + i + 1);
+      } else if (page > maxPage) {
         throw new InputError(
           'replay',
-          `page ${page} is beyond the ${Math.log2(this.kernel.layout.taskSize)}-bit user space of the replaying process`,
+          `access ${this.accessesBy[p]! + i + 1}: address ${hex0x(page * ps)} is beyond user space, which ends at ${hex0x(k.layout.taskSize)}`,
           { file: proc.name },
         );
       }
-      va[i] = (page + offset) * ps;
+      va[i] = vpn * ps;
       kinds[i] = writes[i] !== 0 ? ACCESS_WRITE : ACCESS_READ;
     }
   }
@@ -249,6 +261,14 @@ export class SystemReplay {
     this.kinds = new Uint8Array(count);
     this.pa = new Float64Array(count);
     this.pfns = new Int32Array(count);
+  }
+
+  private spaceFull(proc: Process, placement: IdPlacement, access: number): InputError {
+    return new InputError(
+      'replay',
+      `access ${access}: the trace uses more than ${placement.capacity} blocks of ${placement.blockPages} page ids, more than the process's space holds`,
+      { file: proc.name },
+    );
   }
 
   private sample(): void {

@@ -59,6 +59,7 @@ import { KernelMemory } from '../user/kernel-memory.js';
 import type { Allocator, AllocatorName } from '../user/malloc/api.js';
 import { createAllocator } from '../user/malloc/registry.js';
 import type { AddrExpr, CompareOp, Scenario, Statement } from '../workload/scenario/ast.js';
+import { IdPlacement } from './page-ids.js';
 import { addReplayProcess } from './replay.js';
 import {
   type Snapshot,
@@ -321,18 +322,25 @@ class Runner {
             throw this.error(st, `cannot replay the log: ${e.format().replace(': error: ', ': ')}`);
           throw e;
         }
+        // Every access is checked before anything runs. Opaque ids are placed in the process's space
+        // as a full-system replay places them.
+        const taskSize = k.layout.taskSize;
+        const placement = trace.addressing === 'ids' ? IdPlacement.forSpace(k.layout, k.machine.arch) : null;
+        const vpns = new Float64Array(trace.pages.length);
+        for (let i = 0; i < vpns.length; i++) {
+          const page = trace.pages[i]!;
+          const vpn = placement === null ? page : placement.vpn(page);
+          if (vpn < 0 || vpn * k.pageSize >= taskSize)
+            throw this.error(st, `${st.path}: access ${i + 1} is beyond user space`);
+          vpns[i] = vpn;
+        }
         const proc = addReplayProcess(k, st.name);
         if (proc === null) throw this.error(st, `cannot replay ${st.path}: the machine is out of memory`);
         this.procs.set(st.name, proc);
         this.labels.set(st.name, new Map());
-        const offset = trace.addressing === 'ids' ? 1 : 0;
         let done = 0;
-        for (; done < trace.pages.length && proc.alive; done++) {
-          const va = (trace.pages[done]! + offset) * k.pageSize;
-          if (va >= proc.mm!.taskSize)
-            throw this.error(st, `${st.path}: access ${done + 1} is beyond user space`);
-          k.access(proc, va, trace.writes[done] ? ACCESS_WRITE : ACCESS_READ);
-        }
+        for (; done < vpns.length && proc.alive; done++)
+          k.access(proc, vpns[done]! * k.pageSize, trace.writes[done] ? ACCESS_WRITE : ACCESS_READ);
         outcome = { kind: 'replay', pid: proc.pid, accesses: done };
         break;
       }
