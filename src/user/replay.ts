@@ -28,6 +28,7 @@
 import { KernelMemory } from './kernel-memory.js';
 import type { Allocator } from './malloc/api.js';
 import { alignedAlloc, posixMemalign, pvalloc, valloc } from './malloc/api.js';
+import { HeapStop } from './stop.js';
 
 export const OP_MALLOC = 0;
 export const OP_FREE = 1;
@@ -366,14 +367,22 @@ export class Replayer implements OpSink {
     this.live = l;
   }
 
-  /** A byte written in each page of a new block (a program initialising it). */
+  /**
+   * A byte written in each page of a new block (a program initialising it). The program may die
+   * doing so (the OOM killer, with no frame left for the page): the memory records the signal and
+   * stops the write, and the caller sees the death in `signal`.
+   */
   private touchBlock(p: number, size: number): void {
     const mem = this.allocator.mem;
     const ps = mem.pageSize;
     if (size === 0) return;
-    for (let va = p; va < p + size; va = va - (va % ps) + ps) {
-      mem.write32(va - (va % 4), 0);
-      if (this.allocator.signal !== null) return;
+    try {
+      for (let va = p; va < p + size; va = va - (va % ps) + ps) {
+        mem.write32(va - (va % 4), 0);
+        if (this.allocator.signal !== null) return;
+      }
+    } catch (e) {
+      if (!(e instanceof HeapStop)) throw e;
     }
   }
 

@@ -9,6 +9,7 @@ import { SIGKILL } from '../../src/kernel/errno.js';
 import { ALLOCATOR_NAMES, type Allocator } from '../../src/user/malloc/api.js';
 import { createAllocator } from '../../src/user/malloc/registry.js';
 import { DirectMemory } from '../../src/user/memory.js';
+import { OP_MALLOC, OpColumns, replay } from '../../src/user/replay.js';
 import { FAULT_STOP } from '../../src/user/stop.js';
 
 /** Direct memory whose `dieAt`-th access kills the program, as an OOM kill on a fault would. */
@@ -89,4 +90,25 @@ describe.each(ALLOCATOR_NAMES)('%s', (name) => {
       expect(a.malloc(10)).toBe(0); // a dead program allocates nothing more
     }
   });
+});
+
+describe('a trace replay whose program dies initialising a new block', () => {
+  test.each(ALLOCATOR_NAMES)(
+    "%s: the death is the replay's result, not an internal error (regression: a HeapStop escaped `vmscope malloc`)",
+    (name) => {
+      const ops = new OpColumns();
+      ops.op(OP_MALLOC, 0, 100, 0, 0, 5);
+      ops.op(OP_MALLOC, 1, 9000, 0, 0, 6);
+      // How many accesses the two mallocs make, so that the next one is the touch of the second block.
+      const probe = new DyingMemory({ sizeBytes: 2 << 20 });
+      const a0 = createAllocator(name, probe);
+      a0.malloc(100);
+      probe.writeBytes(0, new Uint8Array(0)); // the touch of the first block's one page, as replay does
+      a0.malloc(9000);
+      const mem = new DyingMemory({ sizeBytes: 2 << 20 });
+      mem.dieAt = probe.accesses + 1;
+      const r = replay(createAllocator(name, mem), 't.rep', ops, { touch: true });
+      expect(r.died).toMatchObject({ op: 2, line: 6, signal: SIGKILL, reason: 'out of memory' });
+    },
+  );
 });
