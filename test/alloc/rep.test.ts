@@ -47,6 +47,20 @@ describe('parseRep', () => {
     expect(sink.ops).toEqual([[OP_MALLOC, 0, 7]]);
   });
 
+  test('ids are numbered densely as first used, so a sparse id costs no table (regression: one block with id 268435455 grew the id tables to 2^28 entries)', () => {
+    const sink = collect();
+    parseRep('t.rep', '0\n268435456\n3\n1\na 268435455 16\na 7 8\nf 268435455\n', sink);
+    expect(sink.ops).toEqual([
+      [OP_MALLOC, 0, 16],
+      [OP_MALLOC, 1, 8],
+      [OP_FREE, 0, 0],
+    ]);
+    // Errors still name the trace's own ids.
+    expect(errorOf('0\n9\n2\n1\na 8 16\nf 5\n').format()).toBe(
+      't.rep:6:3: error: free of id 5, which was never allocated',
+    );
+  });
+
   test('any split of the bytes into chunks gives the same operations', () => {
     const bytes = new TextEncoder().encode(GOOD);
     const whole = collect();

@@ -17,6 +17,11 @@
  * With `allowMisuse`, a free or realloc of an id already freed is passed on (the replayer hands
  * the allocator the block's old pointer, and the program dies as it would under glibc): a trace of
  * a buggy program can be replayed to see what each allocator does with it.
+ *
+ * The sink sees ids numbered densely in the order the trace first uses them, so that what it keeps
+ * per id grows with the blocks a trace has, not with the largest id it names (a 30-byte trace whose
+ * one block is id 268435455 would otherwise cost gigabytes). A trace whose ids appear in increasing
+ * order from 0 — as CS:APP's and the corpus's do — keeps its own ids.
  */
 import { InputError } from '../../base/errors.js';
 import { OP_FREE, OP_MALLOC, OP_REALLOC, type OpSink } from '../../user/replay.js';
@@ -40,8 +45,10 @@ export class RepParser extends LineStream {
   private line = 0;
   private readonly header: number[] = [];
   private opCount = 0;
-  /** Per id: +line of the live allocation, -line of the free, 0 never seen. */
+  /** Per dense id: +line of the live allocation, -line of the free. */
   private state = new Int32Array(0);
+  /** The trace's ids → dense ids, in the order first seen. */
+  private readonly dense = new Map<number, number>();
   private maxId = -1;
 
   private readonly allowMisuse: boolean;
@@ -150,9 +157,14 @@ export class RepParser extends LineStream {
         this.line,
         columns[0],
       );
-    if (id >= this.state.length) this.growState(id);
+    let slot = this.dense.get(id);
+    if (slot === undefined) {
+      slot = this.dense.size;
+      this.dense.set(id, slot);
+      if (slot >= this.state.length) this.growState(slot);
+    }
     if (id > this.maxId) this.maxId = id;
-    const seen = this.state[id]!;
+    const seen = this.state[slot]!;
     this.opCount++;
     if (this.opCount > this.header[2]!)
       throw this.error(
@@ -170,18 +182,18 @@ export class RepParser extends LineStream {
             this.line,
             columns[0],
           );
-        this.state[id] = this.line;
-        this.sink.op(OP_MALLOC, id, fields[1]!, 0, 0, this.line);
+        this.state[slot] = this.line;
+        this.sink.op(OP_MALLOC, slot, fields[1]!, 0, 0, this.line);
         return;
       case 'f':
         this.checkLive('free', id, seen, columns[0]!);
-        this.state[id] = -this.line;
-        this.sink.op(OP_FREE, id, 0, 0, 0, this.line);
+        this.state[slot] = -this.line;
+        this.sink.op(OP_FREE, slot, 0, 0, 0, this.line);
         return;
       default:
         this.checkLive('realloc', id, seen, columns[0]!);
-        if (fields[1] === 0) this.state[id] = -this.line; // realloc(p, 0) frees
-        this.sink.op(OP_REALLOC, id, fields[1]!, 0, 0, this.line);
+        if (fields[1] === 0) this.state[slot] = -this.line; // realloc(p, 0) frees
+        this.sink.op(OP_REALLOC, slot, fields[1]!, 0, 0, this.line);
     }
   }
 
@@ -219,10 +231,10 @@ export class RepParser extends LineStream {
     return this.error('rep-syntax', `unknown operation '${word}' (expected a, f or r)`, this.line, column);
   }
 
-  private growState(id: number): void {
+  private growState(slot: number): void {
     let n = Math.max(1024, this.state.length);
-    while (n <= id) n *= 2;
-    const s = new Int32Array(Math.min(n, this.header[1]!));
+    while (n <= slot) n *= 2;
+    const s = new Int32Array(n);
     s.set(this.state);
     this.state = s;
   }
