@@ -292,8 +292,9 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
       xLabel: 'frames',
       yLabel: 'miss ratio',
       points,
-      xType: sizes.length > 1 && sizes.at(-1)! / sizes[0]! >= 16 ? 'log' : 'linear',
-      xIntegers: sizes.length <= 12,
+      ...(sizes.length > 1 && sizes.at(-1)! / sizes[0]! >= 16
+        ? { xType: 'log' as const } // ticks at powers of two
+        : { xIntegers: sizes.length <= 12 }),
     });
     if (!writeOutput('--plot', flags.plot, svg, io)) status = EXIT_INPUT;
   }

@@ -1,13 +1,10 @@
 /**
  * Option values as people type them, the same for every command: sizes with binary units
  * (`--ram 64MiB`, `--swap 4GiB`, `--page-size 4KiB`), counts with binary multipliers (`--frames 32k`
- * is 32768 frames), policy names in any case, ports. Commander calls these while it parses, so a bad
+ * is 32768 frames), ports. Commander calls these while it parses, so a bad
  * value is an error naming its flag (exit 2) before anything runs.
  */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import { InputError } from '../base/errors.js';
-import { isPolicyName, type PolicyName, policyNames } from '../kernel/reclaim/registry.js';
-import { suggest } from '../workload/scenario/parse.js';
 import { parseInteger, parseSize } from '../workload/values.js';
 import type { Io } from './io.js';
 
@@ -54,19 +51,6 @@ export function portArg(text: string): number {
   if (!(n >= 0 && n <= 65535))
     throw new InvalidArgumentError(`expected a port from 0 to 65535, got '${text}'`);
   return n;
-}
-
-/** A policy name in any case (`LRU`, as OSTEP's homework takes it). @throws InputError naming `flag`. */
-export function checkPolicy(name: string, flag = '--policy'): PolicyName {
-  const lower = name.trim().toLowerCase();
-  if (isPolicyName(lower)) return lower;
-  const hint = suggest(lower, policyNames);
-  throw new InputError(
-    'flag',
-    `unknown policy '${name}' (one of ${policyNames.join(', ')})`,
-    { file: flag },
-    hint && `did you mean '${hint}'?`,
-  );
 }
 
 /** A warning on stderr, in the form errors take: `vmscope replay: warning: …`. */

@@ -414,7 +414,6 @@ export async function runReplay(files: readonly string[], flags: ReplayFlags, io
         yLabel: '%',
         points: chart,
         xIntegers: true,
-        yDomain: [0, 100],
       });
       if (!writeOutput('--plot', flags.plot, svg, io)) return EXIT_INPUT;
     }

@@ -5,6 +5,7 @@ import { FAULT_NAMES, type Probe } from '../hw/mmu.js';
 import { formatTlbPerm } from '../hw/tlb.js';
 import { FRAME_KIND_NAMES } from '../kernel/frames.js';
 import type { Snapshot } from '../sim/snapshot.js';
+import { count, counted } from './format.js';
 import { formatMaps, formatMeminfo, formatStatus } from './procfs.js';
 import { formatSmaps, formatSmapsRollup } from './smaps.js';
 
@@ -82,11 +83,11 @@ export function formatSnapshot(arch: Arch, s: Snapshot): string {
       return `${out.join('\n')}\n`;
     }
     case 'swap': {
-      if (s.slots === 0) return `no swap device (policy ${s.policy}; ${s.evictions} evictions)\n`;
+      if (s.slots === 0) return `no swap device (policy ${s.policy}; ${counted(s.evictions, 'eviction')})\n`;
       const size = (n: number) => (n % 1024 === 0 ? `${n / 1024} kB` : `${n} B`);
       const out = [
-        `swap: ${s.slots} slots of ${size(s.pageSize)}, ${s.used} in use, ${s.slots - s.used} free; policy ${s.policy}`,
-        `  since boot: ${s.evictions} evictions, ${s.writebacks} pages written to swap, ${s.swapIns} read back`,
+        `swap: ${counted(s.slots, 'slot')} of ${size(s.pageSize)}, ${count(s.used)} in use, ${count(s.slots - s.used)} free; policy ${s.policy}`,
+        `  since boot: ${counted(s.evictions, 'eviction')}, ${counted(s.writebacks, 'page')} written to swap, ${count(s.swapIns)} read back`,
       ];
       for (const p of s.byProcess) if (p.swapBytes > 0) out.push(`  ${p.name}: VmSwap ${size(p.swapBytes)}`);
       for (const e of s.entries)

@@ -4,6 +4,7 @@
  * shared object's. Without swap, a note says where it will appear.
  */
 import { useEffect, useRef } from 'preact/hooks';
+import { count, counted } from '../../../src/report/format.js';
 import { processColor } from '../logic/grid.js';
 import { hex } from '../logic/va.js';
 import { selectAddress } from './actions.js';
@@ -49,8 +50,8 @@ export function Swap() {
   return (
     <div class="swap">
       <p class="small" id="swap-stats">
-        {swap.slotCount} slots of {sc.machine.pageSize} bytes · {used} used · {swap.writes} pages written out
-        · {swap.reads} read back
+        {counted(swap.slotCount, 'slot')} of {sc.machine.pageSize} bytes · {count(used)} used ·{' '}
+        {counted(swap.writes, 'page')} written out · {count(swap.reads)} read back
       </p>
       <canvas ref={canvas} id="swap-canvas" />
       {swap.holders.length > 0 && (

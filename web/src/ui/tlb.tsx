@@ -3,6 +3,7 @@
  * tagged with the ASID of the address space it belongs to. Entries for the selected page or frame
  * are marked; clicking one walks its page.
  */
+import { count, counted } from '../../../src/report/format.js';
 import type { TlbEntryInfo } from '../engine/protocol.js';
 import { processColor } from '../logic/grid.js';
 import { hex } from '../logic/va.js';
@@ -64,12 +65,13 @@ export function Tlb() {
         <b>
           {t.entryCount} entries, {t.ways}-way, {t.sets} sets: {t.entries.length} valid.
         </b>{' '}
-        since boot: <b>{t.hits}</b> hits, <b>{t.misses}</b> misses (hit ratio {pct(t.hits, total)}), {t.walks}{' '}
-        walks, {t.pteReads} PTE reads
+        since boot: <b>{count(t.hits)}</b> {t.hits === 1 ? 'hit' : 'hits'}, <b>{count(t.misses)}</b>{' '}
+        {t.misses === 1 ? 'miss' : 'misses'} (hit ratio {pct(t.hits, total)}), {counted(t.walks, 'walk')},{' '}
+        {count(t.pteReads)} PTE {t.pteReads === 1 ? 'read' : 'reads'}
         {stepTlb && (
           <>
             {' '}
-            · this step: {stepTlb.hits} hits, {stepTlb.misses} misses
+            · this step: {counted(stepTlb.hits, 'hit')}, {counted(stepTlb.misses, 'miss')}
           </>
         )}
       </p>
