@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { Piscina } from 'piscina';
 import { InputError } from '../base/errors.js';
@@ -21,6 +20,7 @@ import { type MrcTask, tracePass } from './mrc-thread.js';
 import { countArg } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicies } from './plugins.js';
+import { terminalBar } from './progress.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type StreamInfo } from './trace-input.js';
@@ -191,16 +191,8 @@ interface Progress {
 }
 
 function progressBar(total: number, io: Io): Progress {
-  if (!io.isTTY || total === 0) return { done() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'mrc [{bar}] {value}/{total} sizes | {policy}',
-      hideCursor: true,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, 0, { policy: '' });
+  const bar = terminalBar(io, 'mrc [{bar}] {value}/{total} sizes | {policy}', total, { policy: '' });
+  if (bar === null) return { done() {}, stop() {} };
   let n = 0;
   return {
     done(policy, sizes) {

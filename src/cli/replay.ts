@@ -3,12 +3,12 @@
  * reclaim, swap), or, with --policy-only, straight into the replacement policy.
  */
 import { basename } from 'node:path';
-import cliProgress from 'cli-progress';
 import { InputError } from '../base/errors.js';
 import { isPowerOfTwo } from '../base/units.js';
 import { createPolicy, describePolicy, policyNeedsFuture } from '../kernel/reclaim/registry.js';
 import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
+import { count } from '../report/format.js';
 import { jsonText } from '../report/json.js';
 import {
   formatReplay,
@@ -25,6 +25,7 @@ import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { warn } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicy } from './plugins.js';
+import { terminalBar } from './progress.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { interleave, openPageStream, type PageSource, type StreamInfo } from './trace-input.js';
@@ -161,16 +162,13 @@ async function drive(
 
 function progressBar(streams: readonly PageSource[], io: Io): { tick(): void; stop(): void } {
   const total = streams.reduce((s, x) => s + x.sizeBytes, 0);
-  if (!io.isTTY || total === 0) return { tick() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'replay [{bar}] {percentage}% | {value}/{total} MB read | {accesses} accesses',
-      hideCursor: true,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
+  const bar = terminalBar(
+    io,
+    'replay [{bar}] {percentage}% | {value}/{total} MB read | {accesses} accesses',
+    Math.ceil(total / 1e6),
+    { accesses: 0 },
   );
-  bar.start(Math.ceil(total / 1e6), 0, { accesses: 0 });
+  if (bar === null) return { tick() {}, stop() {} };
   let last = 0;
   return {
     tick() {
@@ -178,7 +176,7 @@ function progressBar(streams: readonly PageSource[], io: Io): { tick(): void; st
       if (now - last < 200) return;
       last = now;
       bar.update(Math.floor(streams.reduce((s, x) => s + x.bytesRead, 0) / 1e6), {
-        accesses: streams.reduce((s, x) => s + x.records, 0),
+        accesses: count(streams.reduce((s, x) => s + x.records, 0)),
       });
     },
     stop() {

@@ -1,0 +1,22 @@
+/** Progress bars on stderr, drawn only for a terminal (and never in CI or when piped). */
+import cliProgress from 'cli-progress';
+import type { Io } from './io.js';
+
+/**
+ * A bar in vmscope's style, started at 0 of `total`, or null when it should not be drawn (not a
+ * terminal, or nothing to count). `format` is cli-progress's, with `payload`'s keys as tokens.
+ */
+export function terminalBar(
+  io: Io,
+  format: string,
+  total: number,
+  payload: Record<string, unknown>,
+): cliProgress.SingleBar | null {
+  if (!io.isTTY || total === 0) return null;
+  const bar = new cliProgress.SingleBar(
+    { format, hideCursor: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, payload);
+  return bar;
+}
