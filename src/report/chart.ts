@@ -125,7 +125,7 @@ export async function lineChartSvg(spec: ChartSpec): Promise<string> {
     height: 420,
     marginLeft: 64,
     marginRight: LEGEND_WIDTH,
-    marginTop: 36,
+    marginTop: 52,
     style: { fontFamily: 'DejaVu Sans, sans-serif', fontSize: '11px', background: 'white', color: 'black' },
     x: {
       type: spec.xType ?? 'linear',
@@ -144,7 +144,7 @@ export async function lineChartSvg(spec: ChartSpec): Promise<string> {
     marks: [
       Plot.ruleY([0]),
       Plot.lineY(points, { x: 'x', y: 'y', stroke: 'series', marker: xs.length <= 40 ? 'circle' : null }),
-      Plot.text([spec.title], { frameAnchor: 'top-left', dy: -24, fontSize: 13, fontWeight: 'bold' }),
+      Plot.text([spec.title], { frameAnchor: 'top-left', dy: -30, fontSize: 13, fontWeight: 'bold' }),
     ],
   });
   const svg = el.tagName.toLowerCase() === 'svg' ? el : (el.querySelector('svg:last-of-type') ?? el);

@@ -110,4 +110,26 @@ describe('mrc defaults a new user can read', () => {
     for (const name of ['lru', 'fifo', 'opt']) expect(text).toContain(`>${name}</text>`);
     expect(text).not.toMatch(/>1\.0</);
   });
+  test('the plot on a log axis ticks only powers of two (128 and 150 overlapped) and its title clears the y label', async () => {
+    const pages = join(dir, 'loop200.txt');
+    writeFileSync(pages, `${Array.from({ length: 600 }, (_, i) => i % 200).join('\n')}\n`);
+    const svg = join(dir, 'log.svg');
+    const r = await run('mrc', '--policies', 'lru', '--plot', svg, pages);
+    expect(r.status).toBe(0);
+    const text = readFileSync(svg, 'utf8');
+    const ticks = text.match(/aria-label="x-axis tick label">(.*?)<\/g>/)![1]!;
+    const labels = [...ticks.matchAll(/>([^<]+)<\/text>/g)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    expect(labels.length).toBeGreaterThan(3);
+    for (const n of labels) expect(Math.log2(n) % 1).toBe(0);
+    // Both sit in the top margin: the y label at its top, the title below it (11px text).
+    const at = (label: string) => {
+      const g = text.match(
+        new RegExp(
+          `translate\\(-?[\\d.]+,(-?[\\d.]+)\\)"[^>]*aria-label="${label}"><text transform="translate\\([\\d.]+,([\\d.]+)\\)`,
+        ),
+      )!;
+      return Number(g[1]) + Number(g[2]);
+    };
+    expect(at('text')).toBeGreaterThanOrEqual(at('y-axis label') + 14);
+  });
 });
