@@ -5,6 +5,7 @@ import { ACCESS_NAMES } from '../hw/mmu.js';
 import { SEGV_CODE_NAMES, SIGNAL_NAMES } from '../kernel/errno.js';
 import type { FaultHow, KernelEvent } from '../kernel/events.js';
 import { errnoText, type Outcome, type StepRecord } from '../sim/scenario-runner.js';
+import { count, counted } from './format.js';
 
 const HOW: Record<FaultHow, string> = {
   'zero-fill': 'demand-zero fill',
@@ -84,13 +85,13 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
     case 'access': {
       const verb = ACCESS_NAMES[o.access];
       const t = step.tlb;
-      const tlb = `TLB ${t.hits} hit${t.hits === 1 ? '' : 's'}, ${t.misses} miss${t.misses === 1 ? '' : 'es'}${t.pteReads ? `, ${t.pteReads} PTE reads` : ''}`;
+      const tlb = `TLB ${counted(t.hits, 'hit')}, ${counted(t.misses, 'miss')}${t.pteReads ? `, ${counted(t.pteReads, 'PTE read')}` : ''}`;
       if (o.pa < 0) return `${verb} at ${hex0x(o.va)} failed; ${tlb}`;
       const bytes = o.bytes.length
         ? `: ${o.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')}${o.len > o.bytes.length ? ' …' : ''}`
         : '';
       const what = o.access === 2 ? 'fetched' : o.access === 1 ? 'wrote' : 'read';
-      return `${what} ${o.len} byte${o.len === 1 ? '' : 's'} at ${hex0x(o.va)} (pa ${hex0x(o.pa)})${bytes}; ${tlb}`;
+      return `${what} ${counted(o.len, 'byte')} at ${hex0x(o.va)} (pa ${hex0x(o.pa)})${bytes}; ${tlb}`;
     }
     case 'syscall': {
       if (o.name === 'free') return `free(${o.args.join(', ')})`;
@@ -101,17 +102,17 @@ export function narrateOutcome(o: Outcome, step: StepRecord): string | null {
       return `${o.name}(${o.args.join(', ')}) = ${result}${o.label ? ` -> ${o.label}` : ''}`;
     }
     case 'exit':
-      return `${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
+      return `${counted(o.reclaimedFrames, 'frame')} reclaimed`;
     case 'replay':
-      return `pid ${o.pid} replayed ${o.accesses} accesses`;
+      return `pid ${o.pid} replayed ${counted(o.accesses, 'access')}`;
     case 'strace':
-      return `pid ${o.pid} lived the log's life: ${o.calls} calls compared with Linux's results, ${o.agree} agree${o.calls > o.agree ? `, ${o.calls - o.agree} diverge` : ''}; ${o.skipped} skipped`;
+      return `pid ${o.pid} lived the log's life: ${counted(o.calls, 'call')} compared with Linux's results, ${count(o.agree)} agree${o.calls > o.agree ? `, ${count(o.calls - o.agree)} diverge` : ''}; ${count(o.skipped)} skipped`;
     case 'kill':
-      return `killed; ${o.reclaimedFrames} frame${o.reclaimedFrames === 1 ? '' : 's'} reclaimed`;
+      return `killed; ${counted(o.reclaimedFrames, 'frame')} reclaimed`;
     case 'sync':
-      return `${o.writtenPages} dirty page${o.writtenPages === 1 ? '' : 's'} written back`;
+      return `${counted(o.writtenPages, 'dirty page')} written back`;
     case 'drop_caches':
-      return `${o.droppedPages} page-cache page${o.droppedPages === 1 ? '' : 's'} dropped`;
+      return `${counted(o.droppedPages, 'page-cache page')} dropped`;
     default:
       return null;
   }

@@ -4,6 +4,7 @@ import type { KernelEvent } from '../kernel/events.js';
 import { FRAME_KIND_NAMES } from '../kernel/frames.js';
 import type { Outcome, RunResult, StepRecord } from '../sim/scenario-runner.js';
 import type { Snapshot } from '../sim/snapshot.js';
+import { counted } from './format.js';
 import { hexAddress, syscallResultJson } from './json.js';
 import { narrateEvent, narrateOutcome } from './narrate.js';
 import { formatSnapshot } from './show.js';
@@ -46,7 +47,7 @@ export function formatStep(
   if (result) lines.push(`    -> ${result}`);
   if (step.killed) {
     const n = step.killed.reclaimedFrames;
-    lines.push(`    -> ${step.killed.proc} killed; ${n} frame${n === 1 ? '' : 's'} reclaimed`);
+    lines.push(`    -> ${step.killed.proc} killed; ${counted(n, 'frame')} reclaimed`);
   }
   if ((allocated || freed) && step.statement.kind === 'op')
     lines.push(`    (frames: ${allocated} allocated, ${freed} freed)`);

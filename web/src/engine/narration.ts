@@ -9,6 +9,7 @@ import { ACCESS_NAMES } from '../../../src/hw/mmu.js';
 import { SIGNAL_NAMES } from '../../../src/kernel/errno.js';
 import type { KernelEvent } from '../../../src/kernel/events.js';
 import { FRAME_KIND_NAMES } from '../../../src/kernel/frames.js';
+import { counted } from '../../../src/report/format.js';
 import { narrateEvent, narrateOutcome } from '../../../src/report/narrate.js';
 import { formatSnapshot } from '../../../src/report/show.js';
 import type { StepRecord } from '../../../src/sim/scenario-runner.js';
@@ -84,32 +85,60 @@ function procOf(step: StepRecord): string | null {
   }
 }
 
-/** What kind of event, in the plural, for counting (`page faults: demand-zero fill`). */
-function eventKind(e: KernelEvent, arch: Arch): string {
+/** What kind of event, as [one, many], for counting (`page faults: demand-zero fill`). */
+function eventKind(e: KernelEvent, arch: Arch): readonly [string, string] {
   switch (e.type) {
-    case 'fault':
-      return e.result === 'segv' ? 'faults refused' : `${e.result} page faults${e.how ? ` (${e.how})` : ''}`;
-    case 'pt-alloc':
-      return `page tables allocated (${arch.levelNames[e.level] ?? e.level})`;
-    case 'pt-free':
-      return `page tables freed (${arch.levelNames[e.level] ?? e.level})`;
+    case 'fault': {
+      if (e.result === 'segv') return ['fault refused', 'faults refused'];
+      const how = e.how ? ` (${e.how})` : '';
+      return [`${e.result} page fault${how}`, `${e.result} page faults${how}`];
+    }
+    case 'pt-alloc': {
+      const level = ` (${arch.levelNames[e.level] ?? e.level})`;
+      return [`page table allocated${level}`, `page tables allocated${level}`];
+    }
+    case 'pt-free': {
+      const level = ` (${arch.levelNames[e.level] ?? e.level})`;
+      return [`page table freed${level}`, `page tables freed${level}`];
+    }
     case 'frame-alloc':
-      return `frames allocated (${FRAME_KIND_NAMES[e.kind]})`;
+      return [
+        `frame allocated (${FRAME_KIND_NAMES[e.kind]})`,
+        `frames allocated (${FRAME_KIND_NAMES[e.kind]})`,
+      ];
     case 'frame-free':
-      return `frames freed (${FRAME_KIND_NAMES[e.kind]})`;
+      return [`frame freed (${FRAME_KIND_NAMES[e.kind]})`, `frames freed (${FRAME_KIND_NAMES[e.kind]})`];
     default:
-      return `${e.type} events`;
+      return KIND_WORDS[e.type] ?? [`${e.type} event`, `${e.type} events`];
   }
 }
 
-/** Counts of each kind of event, most frequent first: `8192 minor page faults (zero-fill)`. */
+/** The other kinds of event, as [one, many]. */
+const KIND_WORDS: Partial<Record<KernelEvent['type'], readonly [string, string]>> = {
+  'tlb-flush': ['TLB flush', 'TLB flushes'],
+  'swap-out': ['page swapped out', 'pages swapped out'],
+  'swap-in': ['page swapped in', 'pages swapped in'],
+  'page-out': ['page evicted', 'pages evicted'],
+  writeback: ['page written back', 'pages written back'],
+  cow: ['copy-on-write copy', 'copy-on-write copies'],
+  'vma-map': ['mapping created', 'mappings created'],
+  'vma-unmap': ['mapping removed', 'mappings removed'],
+  'vma-protect': ['mapping reprotected', 'mappings reprotected'],
+  'stack-grow': ['stack growth', 'stack growths'],
+  syscall: ['system call', 'system calls'],
+  signal: ['signal', 'signals'],
+};
+
+/** Counts of each kind of event, most frequent first: `8,192 minor page faults (zero-fill)`. */
 export function summarizeEvents(events: readonly KernelEvent[], arch: Arch): string[] {
-  const counts = new Map<string, number>();
+  const counts = new Map<string, { n: number; words: readonly [string, string] }>();
   for (const e of events) {
-    const k = eventKind(e, arch);
-    counts.set(k, (counts.get(k) ?? 0) + 1);
+    const words = eventKind(e, arch);
+    const c = counts.get(words[1]);
+    if (c) c.n++;
+    else counts.set(words[1], { n: 1, words });
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`);
+  return [...counts.values()].sort((a, b) => b.n - a.n).map(({ n, words }) => counted(n, words[0], words[1]));
 }
 
 /** The address a step is about, in the process it acts on. */
@@ -164,7 +193,7 @@ export function stepInfo(
     result: narrateOutcome(step.outcome, step),
     verdict: step.verdict,
     killed: k
-      ? `${k.proc} killed by ${SIGNAL_NAMES[k.signal.signal] ?? 'a signal'}: ${k.signal.reason}; ${k.reclaimedFrames} frame${k.reclaimedFrames === 1 ? '' : 's'} reclaimed`
+      ? `${k.proc} killed by ${SIGNAL_NAMES[k.signal.signal] ?? 'a signal'}: ${k.signal.reason}; ${counted(k.reclaimedFrames, 'frame')} reclaimed`
       : null,
     events: step.events.slice(0, EVENT_LIMIT).map((e) => eventInfo(e, names, arch)),
     eventCount: step.events.length,
