@@ -241,7 +241,7 @@ function doAnonymousPage(
   entryPa: number,
   access: AccessKind,
 ): FaultVerdict {
-  if (access !== ACCESS_WRITE && k.vm.zeroPfn >= 0 && !vma.isShared()) {
+  if (access !== ACCESS_WRITE && k.vm.zeroPfn >= 0 && !vma.isShared() && !mm.forbidsZeroPage) {
     // do_anonymous_page on a read: the shared zero page, read-only, counted nowhere.
     const fmt = k.machine.arch.pte;
     const rights = { ...k.vm.rightsFor(vma, k.vm.zeroPfn), write: false };

@@ -44,6 +44,11 @@ export class Mm {
   taskSize = 0;
   /** Show the x86-64 `[vsyscall]` page in maps (64-bit processes loaded by exec). */
   vsyscall = false;
+  /**
+   * Reads of untouched anonymous memory take a zeroed frame of their own instead of the shared zero
+   * page (Linux's `mm_forbids_zeropage`): a trace replay wants every page it names to take a frame.
+   */
+  forbidsZeroPage = false;
   /** Where the argument and environment strings are (mm->arg_start … env_end), 0 when unknown. */
   argStart = 0;
   argEnd = 0;

@@ -91,20 +91,62 @@ export interface RssSample {
   readonly faults: number;
 }
 
+/** At most this many mappings for a replay process made from a whole trace (see replayRegions). */
+export const REPLAY_MAX_VMAS = 64;
+/** Untouched pages between two touched ones that are mapped all the same (holes inside one area). */
+const REPLAY_MIN_GAP = 16;
+
 /**
- * A process for replaying a trace in `k`: one rwx anonymous VMA from mmap_min_addr to TASK_SIZE, so
- * that every page a trace names is a valid page. @returns null when there is no memory for its tables.
+ * The mappings a replay process needs for the pages it will touch (`vpns`, virtual page numbers in
+ * any order): page ranges `[startVpn, endVpn)` covering every one of them, split at the
+ * `maxVmas - 1` widest gaps of more than 16 untouched pages, so that VmSize says how much address space the
+ * trace spans (its code, heap, libraries and stack apart) rather than all of user space.
  */
-export function addReplayProcess(k: Kernel, name: string): Process | null {
+export function replayRegions(vpns: ArrayLike<number>, maxVmas = REPLAY_MAX_VMAS): [number, number][] {
+  if (vpns.length === 0) return [];
+  const sorted = Float64Array.from(vpns).sort();
+  const unique: number[] = [sorted[0]!];
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) unique.push(sorted[i]!);
+  // Gaps between neighbours (index i: between unique[i-1] and unique[i]), widest first.
+  const gaps: number[] = [];
+  for (let i = 1; i < unique.length; i++) if (unique[i]! - unique[i - 1]! > REPLAY_MIN_GAP) gaps.push(i);
+  gaps.sort((a, b) => unique[b]! - unique[b - 1]! - (unique[a]! - unique[a - 1]!) || a - b);
+  const cuts = gaps.slice(0, Math.max(0, maxVmas - 1)).sort((a, b) => a - b);
+  const regions: [number, number][] = [];
+  let from = 0;
+  for (const cut of [...cuts, unique.length]) {
+    regions.push([unique[from]!, unique[cut - 1]! + 1]);
+    from = cut;
+  }
+  return regions;
+}
+
+/**
+ * A process for replaying a trace in `k`: rwx anonymous memory where the trace goes — by default one
+ * VMA from mmap_min_addr to TASK_SIZE, so that every page a stream can name is valid; given
+ * `regions` (page ranges from {@link replayRegions}), a VMA for each. Its reads of untouched pages
+ * take frames (no shared zero page), as in the cache simulation a replay is compared with.
+ * @returns null when there is no memory for its tables.
+ */
+export function addReplayProcess(
+  k: Kernel,
+  name: string,
+  regions: readonly (readonly [number, number])[] | null = null,
+): Process | null {
   const pid = k.allocPid();
   const mm = k.newMm(pid);
   if (mm === null) return null;
   const start = mm.layout.dacMmapMinAddr;
   const end = mm.layout.taskSize;
   mm.mmapBase = start;
-  mm.insert(
-    new Vma(start, end, VM_READ | VM_WRITE | VM_EXEC | VM_MAY_ALL | VM_NORESERVE, start / k.pageSize, null),
-  );
+  mm.forbidsZeroPage = true;
+  const flags = VM_READ | VM_WRITE | VM_EXEC | VM_MAY_ALL | VM_NORESERVE;
+  const ps = k.pageSize;
+  for (const [from, to] of regions ?? [[start / ps, end / ps]]) {
+    const lo = Math.max(from * ps, start);
+    const hi = Math.min(to * ps, end);
+    if (lo < hi) mm.insert(new Vma(lo, hi, flags, lo / ps, null));
+  }
   return k.addProcess(name, mm, pid);
 }
 

@@ -60,7 +60,7 @@ import type { Allocator, AllocatorName } from '../user/malloc/api.js';
 import { createAllocator } from '../user/malloc/registry.js';
 import type { AddrExpr, CompareOp, Scenario, Statement } from '../workload/scenario/ast.js';
 import { IdPlacement } from './page-ids.js';
-import { addReplayProcess } from './replay.js';
+import { addReplayProcess, replayRegions } from './replay.js';
 import {
   type Snapshot,
   snapshotFrames,
@@ -334,7 +334,8 @@ class Runner {
             throw this.error(st, `${st.path}: access ${i + 1} is beyond user space`);
           vpns[i] = vpn;
         }
-        const proc = addReplayProcess(k, st.name);
+        // Mapped where the trace goes, so VmSize and maps show its extent, not all of user space.
+        const proc = addReplayProcess(k, st.name, replayRegions(vpns));
         if (proc === null) throw this.error(st, `cannot replay ${st.path}: the machine is out of memory`);
         this.procs.set(st.name, proc);
         this.labels.set(st.name, new Map());
