@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { isPowerOfTwo } from '../base/units.js';
+import { jsonText } from '../report/json.js';
 import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { OracleGeneralEncoder } from '../workload/trace/oracle-general.js';
@@ -219,7 +220,7 @@ export async function runConvert(input: string, out: string, flags: ConvertFlags
   };
   // With the trace on standard output, the summary goes to standard error.
   const say = (text: string) => (toStdout ? io.err(text) : io.out(text));
-  if (flags.json) say(`${JSON.stringify(summary, null, 2)}\n`);
+  if (flags.json) say(jsonText(summary));
   else
     say(
       `${summary.input} (${info.format}) → ${summary.output} (${flags.to}${compress === 'none' ? '' : `, ${compress}`}): ${records.toLocaleString('en-US')} accesses\n`,

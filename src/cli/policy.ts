@@ -5,6 +5,7 @@
  */
 import Table from 'cli-table3';
 import { describePolicy, policyInfo, policyNames } from '../kernel/reclaim/registry.js';
+import { jsonText } from '../report/json.js';
 import { runConformance } from '../sim/conformance.js';
 import { colors, EXIT_FAILED, EXIT_OK, type Io } from './io.js';
 import { loadPolicy } from './plugins.js';
@@ -23,7 +24,14 @@ export async function runPolicyCheck(spec: string, flags: PolicyCheckFlags, io: 
   const failed = results.filter((r) => r.problems.length > 0).length;
   if (flags.json) {
     io.out(
-      `${JSON.stringify({ policy: d.name, file: d.file, kind: d.kind, needsFuture: d.needsFuture, checks: results, failed }, null, 2)}\n`,
+      jsonText({
+        policy: d.name,
+        file: d.file,
+        kind: d.kind,
+        needsFuture: d.needsFuture,
+        checks: results,
+        failed,
+      }),
     );
     return failed > 0 ? EXIT_FAILED : EXIT_OK;
   }
@@ -50,7 +58,7 @@ export async function runPolicyCheck(spec: string, flags: PolicyCheckFlags, io: 
 export function runPolicyList(json: boolean, io: Io): number {
   const rows = policyNames.map((name) => ({ name, ...policyInfo(name) }));
   if (json) {
-    io.out(`${JSON.stringify(rows, null, 2)}\n`);
+    io.out(jsonText(rows));
     return EXIT_OK;
   }
   const t = new Table({ head: ['policy', 'kind', 'rule'], style: { head: [], border: [], compact: true } });

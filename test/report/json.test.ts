@@ -119,4 +119,16 @@ describe('addresses in JSON', () => {
       expect(stackText.out).toContain(`sp ${doc.sp},`);
     },
   );
+  test('every command writes its --json through report/json.ts (policy list and convert did not)', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const pretty = /JSON\.stringify\([^;]*null,\s*2\)/;
+    for (const layer of ['cli', 'report']) {
+      const folder = new URL(`../../src/${layer}/`, import.meta.url);
+      for (const name of readdirSync(folder).filter((f) => f.endsWith('.ts') && f !== 'json.ts'))
+        expect(readFileSync(new URL(name, folder), 'utf8'), `src/${layer}/${name}`).not.toMatch(pretty);
+    }
+    const list = await run('policy', 'list', '--json');
+    expect(list.status).toBe(0);
+    expect(list.out).toBe(jsonText(JSON.parse(list.out)));
+  });
 });
