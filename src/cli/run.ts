@@ -118,6 +118,10 @@ export function runParsed(scenario: Scenario, flags: RunFlags, io: Io): number {
     onStep: (step) => {
       if (step.outcome.kind === 'spawn' && step.statement.kind === 'spawn')
         names.set(step.outcome.pid, step.statement.name);
+      for (const e of step.events) {
+        if (e.type === 'fork') names.set(e.child, e.name);
+        if (e.type === 'thread') names.set(e.tid, e.name);
+      }
       if (flags.json) return;
       const line = step.statement.place.line;
       if (lessonLines !== null) {

@@ -1,7 +1,8 @@
 /**
  * Steps in words for the event log: the CLI's narration (src/report/narrate.ts) for what it
- * narrates, and a short sentence of our own for the finer events it leaves out (frame allocations,
- * TLB flushes, syscalls), marked `detail` so the page can hide them.
+ * narrates, a sentence of our own for copy-on-write breaks (with both frames), and a short one for
+ * the finer events it leaves out (frame allocations, TLB flushes, syscalls), marked `detail` so the
+ * page can hide them.
  */
 import { hex0x } from '../../../src/base/units.js';
 import type { Arch } from '../../../src/hw/arch.js';
@@ -19,6 +20,17 @@ function num(e: KernelEvent, key: string): number | null {
   const v = (e as unknown as Record<string, unknown>)[key];
   return typeof v === 'number' ? v : null;
 }
+
+/**
+ * A copy-on-write break in words. The CLI leaves it to the fault it resolved (`copy-on-write: private
+ * copy made`); the log says it too, with the frame that was copied, which it links.
+ */
+function cowText(e: Extract<KernelEvent, { type: 'cow' }>, who: (pid: number) => string): string {
+  return `copy-on-write: ${who(e.pid)}'s page ${hex0x(e.va)} now has its own frame ${hex0x(e.to)}, a copy of frame ${hex0x(e.from)}`;
+}
+
+/** Events the CLI leaves out that the log shows among the narrated ones (not as detail). */
+const NARRATED_HERE = new Set<KernelEvent['type']>(['cow']);
 
 /** A sentence for an event the CLI's narration skips. */
 function detailText(e: KernelEvent, names: ReadonlyMap<number, string>, arch: Arch): string {
@@ -44,6 +56,8 @@ function detailText(e: KernelEvent, names: ReadonlyMap<number, string>, arch: Ar
       return `page fault: ${ACCESS_NAMES[e.access]} at ${hex0x(e.va)} ${e.where === '' ? 'where nothing is mapped' : `in ${e.where}`}: refused (${e.reason ?? 'not allowed'})`;
     case 'exit':
       return `${who(e.pid)} ended (exit status ${e.code}${e.killed ? `, killed by ${SIGNAL_NAMES[e.code - 128] ?? 'a signal'}` : ''})`;
+    case 'cow':
+      return cowText(e, who);
     default:
       return e.type;
   }
@@ -56,11 +70,12 @@ export function eventInfo(e: KernelEvent, names: ReadonlyMap<number, string>, ar
   if (e.type === 'vma-map' || e.type === 'vma-unmap' || e.type === 'vma-protect') va = e.start;
   if (e.type === 'stack-grow') va = e.newStart;
   if (e.type === 'signal' && e.va === 0) va = null;
-  const pfn = num(e, 'pfn');
+  // A copy-on-write break is about the writer's new frame.
+  const pfn = e.type === 'cow' ? e.to : num(e, 'pfn');
   return {
     type: e.type,
     text: text ?? detailText(e, names, arch),
-    detail: text === null,
+    detail: text === null && !NARRATED_HERE.has(e.type),
     pid: num(e, 'pid'),
     va,
     pfn: pfn !== null && pfn >= 0 ? pfn : null,

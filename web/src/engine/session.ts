@@ -201,6 +201,13 @@ export class ScenarioSession {
         onStep: (rec: StepRecord) => {
           const st = rec.statement;
           const o = rec.outcome;
+          // A fork's child and a new thread are named by the statement that made them.
+          for (const e of rec.events) {
+            if (e.type !== 'fork' && e.type !== 'thread') continue;
+            const pid = e.type === 'fork' ? e.child : e.tid;
+            names.set(pid, e.name);
+            pids.set(e.name, pid);
+          }
           if (
             (o.kind === 'spawn' || o.kind === 'replay') &&
             (st.kind === 'spawn' || st.kind === 'exec' || st.kind === 'replay')
