@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each reported against a baseline run in the same process, then
  * the table of goals with each figure and whether it is met. `npm run bench -- commands malloc` runs
- * only the sections named (translate, replay, policies, commands, malloc, fork, strace, web).
+ * only the sections named (translate, replay, policies, commands, malloc, fork, strace, webview, web).
  */
 import { benchCommands } from './commands.js';
 import { benchFork } from './fork.js';
@@ -12,6 +12,7 @@ import { benchReplay } from './replay.js';
 import { benchStrace } from './strace.js';
 import { benchTranslate } from './translate.js';
 import { benchWeb } from './web.js';
+import { benchWebView } from './webview.js';
 
 const sections: Record<string, () => string[] | Promise<string[]>> = {
   translate: benchTranslate,
@@ -21,6 +22,7 @@ const sections: Record<string, () => string[] | Promise<string[]>> = {
   malloc: benchMalloc,
   fork: benchFork,
   strace: benchStrace,
+  webview: benchWebView,
   web: benchWeb,
 };
 const wanted = process.argv.slice(2);

@@ -122,6 +122,10 @@ export interface VmaView {
   readonly dirtyPages: number;
   /** Pages whose PTE holds a swap slot. */
   readonly swappedPages: number;
+  /** Pages that map the shared zero page (read, never written): in no RSS. */
+  readonly zeroPages: number;
+  /** Resident pages whose frame is mapped more than once (here and elsewhere, or twice here). */
+  readonly sharedPages: number;
   /** Pages per bucket (1 for small VMAs: one bucket per page). */
   readonly bucketPages: number;
   /** Per bucket: resident fraction × 255. */
@@ -130,10 +134,40 @@ export interface VmaView {
   readonly dirty: Uint8Array;
   /** Per bucket: swapped-out fraction × 255. */
   readonly swapped: Uint8Array;
+  /** Per bucket: fraction × 255 of pages that map the shared zero page. */
+  readonly zero: Uint8Array;
+  /** Per bucket: fraction × 255 of pages whose frame is mapped more than once. */
+  readonly shared: Uint8Array;
+  /** The VMA's /proc/PID/smaps counters (null for [vsyscall], which has no VMA). */
+  readonly smaps: SmapsView | null;
+}
+
+/**
+ * A VMA's smaps counters, or a process's sums (smaps_rollup), in bytes — but `pss` and `swapPss` in
+ * bytes × 4096 (Linux's PSS_SHIFT: the fraction is cut only when printed, `pss / 4096 / 1024` kB).
+ * A page is shared when mapped more than once, whatever MAP_SHARED says.
+ */
+export interface SmapsView {
+  readonly rss: number;
+  readonly pss: number;
+  readonly sharedClean: number;
+  readonly sharedDirty: number;
+  readonly privateClean: number;
+  readonly privateDirty: number;
+  readonly anonymous: number;
+  readonly swap: number;
+  readonly swapPss: number;
 }
 
 export interface ProcView {
   readonly pid: number;
+  /**
+   * The pid that names its address space (its process's first task): what {@link FramesView}'s
+   * mappers say. A thread shows its process's memory under its own pid.
+   */
+  readonly mmPid: number;
+  /** The thread group's pid (the process's; equals `pid` except for a thread). */
+  readonly tgid: number;
   readonly name: string;
   readonly state: string;
   /** `SIGSEGV (SEGV_ACCERR): write to …`, for a killed process. */
@@ -144,6 +178,8 @@ export interface ProcView {
   readonly asid: number | null;
   readonly status: StatusFields & { readonly minflt: number; readonly majflt: number };
   readonly vmas: readonly VmaView[];
+  /** smaps_rollup: the sums of every VMA's smaps (null once the process has ended). */
+  readonly rollup: SmapsView | null;
   readonly brk: number;
   readonly startBrk: number;
 }
@@ -154,9 +190,27 @@ export interface FramesView {
   readonly owners: Int32Array;
   readonly refcount: Int32Array;
   readonly mapcount: Int32Array;
-  /** The first process mapping the frame, and at which virtual page (-1 when unmapped). */
+  /**
+   * The first address space mapping the frame (by {@link ProcView.mmPid}), and at which virtual page
+   * (-1 when unmapped). For a frame mapped once this is its only mapper.
+   */
   readonly mapPid: Int32Array;
   readonly mapVpn: Float64Array;
+  /**
+   * Frames mapped more than once, with every mapper — compactly, since most frames are mapped once:
+   * `sharedPfns` in increasing order, and the mappers of `sharedPfns[i]` at
+   * `[sharedStart[i], sharedStart[i + 1])` of `mapperPids` / `mapperVpns` (from the kernel's reverse
+   * map). The shared zero page is listed too when anything maps it: its first
+   * {@link ZERO_MAPPER_LIMIT} mappers, `zeroMappers` counting them all.
+   */
+  readonly sharedPfns: Int32Array;
+  readonly sharedStart: Int32Array;
+  readonly mapperPids: Int32Array;
+  readonly mapperVpns: Float64Array;
+  /** The shared zero page's frame (-1 when the kernel runs without one). */
+  readonly zeroPfn: number;
+  /** Page-table entries mapping the zero page, over every address space (Linux counts it nowhere). */
+  readonly zeroMappers: number;
   /** For page-table frames: the level of the table (0 = root); -1 otherwise. */
   readonly ptLevel: Int8Array;
   readonly freeFrames: number;
@@ -450,6 +504,8 @@ export type Response =
 
 /** Events kept per step (a statement touching 1 GiB makes 262 144 faults). */
 export const EVENT_LIMIT = 200;
+/** Mappers of the shared zero page listed in the frames view (they are counted beyond it). */
+export const ZERO_MAPPER_LIMIT = 1024;
 /** Buckets per VMA in the residency strip. */
 export const RESIDENCY_BUCKETS = 256;
 /** Non-empty entries listed per table in a walk. */

@@ -1,6 +1,7 @@
 /**
- * Plain-data views of a kernel, for the page: what each process maps and how much of it is resident,
- * who holds each frame, the TLB, swap, and one page-table walk. Inspection only: nothing here
+ * Plain-data views of a kernel, for the page: what each process maps and how much of it is resident
+ * (with its smaps), who holds each frame and every address space that maps it, the TLB, swap, and one
+ * page-table walk. Inspection only: nothing here
  * changes the kernel (no accessed bits, no TLB fills), so a view can be taken at any time.
  */
 import { FAULT_NAMES } from '../../../src/hw/mmu.js';
@@ -10,6 +11,8 @@ import { walkTables } from '../../../src/kernel/inspect.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import type { Mm } from '../../../src/kernel/mm.js';
 import type { Process } from '../../../src/kernel/process.js';
+import type { MapperVisit } from '../../../src/kernel/rmap.js';
+import { emptySmaps, gatherVma, type SmapsFields } from '../../../src/kernel/smaps.js';
 import { snapshotSwap } from '../../../src/sim/snapshot.js';
 import {
   type AddressSelection,
@@ -17,6 +20,7 @@ import {
   type ProcView,
   type PteInfo,
   RESIDENCY_BUCKETS,
+  type SmapsView,
   type StateView,
   type SwapView,
   TABLE_ENTRY_LIMIT,
@@ -24,6 +28,7 @@ import {
   type VmaView,
   type WalkLevel,
   type WalkView,
+  ZERO_MAPPER_LIMIT,
 } from './protocol.js';
 
 /** A leaf entry's state, for residency. */
@@ -57,78 +62,159 @@ function signalText(p: Process): string | null {
   return `${name}${code}: ${s.reason}`;
 }
 
+/** The smaps counters the page shows, from the kernel's own (Linux's smaps_account). */
+function smapsView(f: SmapsFields): SmapsView {
+  return {
+    rss: f.Rss,
+    pss: f.Pss,
+    sharedClean: f.Shared_Clean,
+    sharedDirty: f.Shared_Dirty,
+    privateClean: f.Private_Clean,
+    privateDirty: f.Private_Dirty,
+    anonymous: f.Anonymous,
+    swap: f.Swap,
+    swapPss: f.SwapPss,
+  };
+}
+
+/** Who maps each frame: filled while the address spaces are walked (see {@link stateView}). */
+interface MapperTable {
+  readonly mapPid: Int32Array;
+  readonly mapVpn: Float64Array;
+  /** The zero page's mappers seen so far (the first ZERO_MAPPER_LIMIT), and how many in all. */
+  readonly zeroPids: number[];
+  readonly zeroVpns: number[];
+  zeroMappers: number;
+}
+
 /**
- * Walks every leaf of `mm` once, filling the frames' reverse map and each VMA's residency buckets.
+ * What one address space maps, with each VMA's residency and smaps: one walk of every leaf for the
+ * residency buckets (noting each frame's first mapper, and every mapper of the zero page), and the
+ * kernel's own smaps count per VMA.
  */
-function procView(k: Kernel, p: Process, frames: { mapPid: Int32Array; mapVpn: Float64Array }): ProcView {
-  const mm = p.mm;
+function mmView(k: Kernel, p: Process, mm: Mm, frames: MapperTable): { vmas: VmaView[]; rollup: SmapsView } {
   const ps = k.pageSize;
   const fmt = k.machine.arch.pte;
+  const zero = k.vm.zeroPfn;
   const vmas: VmaView[] = [];
-  if (mm !== null) {
-    for (const e of k.maps(p)) {
-      const pages = (e.end - e.start) / ps;
-      const bucketPages = Math.max(1, Math.ceil(pages / RESIDENCY_BUCKETS));
-      const buckets = Math.ceil(pages / bucketPages);
-      const resident = new Uint8Array(buckets);
-      const dirty = new Uint8Array(buckets);
-      const swapped = new Uint8Array(buckets);
-      let rssPages = 0;
-      let dirtyPages = 0;
-      let swappedPages = 0;
-      if (e.vma !== null) {
-        const startVpn = e.start / ps;
-        const counts = new Float64Array(buckets);
-        const dirtyCounts = new Float64Array(buckets);
-        const swapCounts = new Float64Array(buckets);
-        k.pageTables.forEachLeaf(mm, startVpn, e.end / ps, (vpn, _ea, lo, hi) => {
-          const st = leafState(k, lo);
-          const b = Math.floor((vpn - startVpn) / bucketPages);
-          if ((st & LEAF_SWAPPED) !== 0) {
-            swapCounts[b]!++;
-            swappedPages++;
+  const total = emptySmaps();
+  for (const e of k.maps(p)) {
+    const pages = (e.end - e.start) / ps;
+    const bucketPages = Math.max(1, Math.ceil(pages / RESIDENCY_BUCKETS));
+    const buckets = Math.ceil(pages / bucketPages);
+    const resident = new Uint8Array(buckets);
+    const dirty = new Uint8Array(buckets);
+    const swapped = new Uint8Array(buckets);
+    const zeroed = new Uint8Array(buckets);
+    const sharedB = new Uint8Array(buckets);
+    let rssPages = 0;
+    let sharedPages = 0;
+    let dirtyPages = 0;
+    let swappedPages = 0;
+    let zeroPages = 0;
+    let smaps: SmapsView | null = null;
+    if (e.vma !== null) {
+      const startVpn = e.start / ps;
+      const counts = new Float64Array(buckets);
+      const dirtyCounts = new Float64Array(buckets);
+      const swapCounts = new Float64Array(buckets);
+      const zeroCounts = new Float64Array(buckets);
+      const sharedCounts = new Float64Array(buckets);
+      const mapcount = k.frames.mapcount;
+      k.pageTables.forEachLeaf(mm, startVpn, e.end / ps, (vpn, _ea, lo, hi) => {
+        const st = leafState(k, lo);
+        const b = Math.floor((vpn - startVpn) / bucketPages);
+        if ((st & LEAF_SWAPPED) !== 0) {
+          swapCounts[b]!++;
+          swappedPages++;
+        }
+        if ((st & LEAF_RESIDENT) === 0) return;
+        const pfn = fmt.pfnOf(lo, hi);
+        if (pfn === zero) {
+          // Mapped, but no one's memory: the zero page is in no RSS (smaps counts it nowhere).
+          zeroCounts[b]!++;
+          zeroPages++;
+          if (frames.zeroMappers++ < ZERO_MAPPER_LIMIT) {
+            frames.zeroPids.push(mm.pid);
+            frames.zeroVpns.push(vpn);
           }
-          if ((st & LEAF_RESIDENT) === 0) return;
+        } else {
           counts[b]!++;
           rssPages++;
+          if (mapcount[pfn]! >= 2) {
+            sharedCounts[b]!++;
+            sharedPages++;
+          }
           if ((st & LEAF_DIRTY) !== 0) {
             dirtyCounts[b]!++;
             dirtyPages++;
           }
-          const pfn = fmt.pfnOf(lo, hi);
-          if (pfn < frames.mapPid.length && frames.mapPid[pfn] === -1) {
-            frames.mapPid[pfn] = p.pid;
-            frames.mapVpn[pfn] = vpn;
-          }
-        });
-        for (let b = 0; b < buckets; b++) {
-          const inBucket = Math.min(bucketPages, pages - b * bucketPages);
-          resident[b] = Math.round((255 * counts[b]!) / inBucket);
-          dirty[b] = Math.round((255 * dirtyCounts[b]!) / inBucket);
-          swapped[b] = Math.round((255 * swapCounts[b]!) / inBucket);
         }
-      }
-      const objectKind = e.vma?.object?.kind ?? null;
-      vmas.push({
-        start: e.start,
-        end: e.end,
-        perms: e.perms,
-        name: e.name,
-        kind: vmaKind(e.name, objectKind, e.vma?.special != null),
-        offset: e.offset,
-        pages,
-        rssPages,
-        dirtyPages,
-        swappedPages,
-        bucketPages,
-        resident,
-        dirty,
-        swapped,
+        if (pfn < frames.mapPid.length && frames.mapPid[pfn] === -1) {
+          frames.mapPid[pfn] = mm.pid;
+          frames.mapVpn[pfn] = vpn;
+        }
       });
+      for (let b = 0; b < buckets; b++) {
+        const inBucket = Math.min(bucketPages, pages - b * bucketPages);
+        resident[b] = Math.round((255 * counts[b]!) / inBucket);
+        dirty[b] = Math.round((255 * dirtyCounts[b]!) / inBucket);
+        swapped[b] = Math.round((255 * swapCounts[b]!) / inBucket);
+        zeroed[b] = Math.round((255 * zeroCounts[b]!) / inBucket);
+        sharedB[b] = Math.round((255 * sharedCounts[b]!) / inBucket);
+      }
+      const fields = emptySmaps();
+      gatherVma(k, mm, e.vma, fields);
+      for (const key of Object.keys(fields) as (keyof SmapsFields)[]) total[key] += fields[key];
+      smaps = smapsView(fields);
     }
+    const objectKind = e.vma?.object?.kind ?? null;
+    vmas.push({
+      start: e.start,
+      end: e.end,
+      perms: e.perms,
+      name: e.name,
+      kind: vmaKind(e.name, objectKind, e.vma?.special != null),
+      offset: e.offset,
+      pages,
+      rssPages,
+      dirtyPages,
+      swappedPages,
+      zeroPages,
+      sharedPages,
+      bucketPages,
+      resident,
+      dirty,
+      swapped,
+      zero: zeroed,
+      shared: sharedB,
+      smaps,
+    });
+  }
+  return { vmas, rollup: smapsView(total) };
+}
+
+function procView(
+  k: Kernel,
+  p: Process,
+  spaces: Map<Mm, { vmas: VmaView[]; rollup: SmapsView }>,
+  frames: MapperTable,
+): ProcView {
+  const mm = p.mm;
+  let space: { vmas: VmaView[]; rollup: SmapsView | null } = { vmas: [], rollup: null };
+  if (mm !== null) {
+    // Threads share their process's address space: it is walked once.
+    let s = spaces.get(mm);
+    if (s === undefined) {
+      s = mmView(k, p, mm, frames);
+      spaces.set(mm, s);
+    }
+    space = s;
   }
   return {
     pid: p.pid,
+    mmPid: mm?.pid ?? p.tgid,
+    tgid: p.tgid,
     name: p.name,
     state: p.state,
     signal: signalText(p),
@@ -136,9 +222,67 @@ function procView(k: Kernel, p: Process, frames: { mapPid: Int32Array; mapVpn: F
     rootPfn: mm?.rootPfn ?? -1,
     asid: mm !== null && k.asidIsLive(mm) ? mm.asid : null,
     status: k.status(p),
-    vmas,
+    vmas: space.vmas,
+    rollup: space.rollup,
     brk: mm?.brk ?? 0,
     startBrk: mm?.startBrk ?? 0,
+  };
+}
+
+/** Puts the mappers from `from` on in pid, then address, order (the reverse map's is its own). */
+function sortMappers(pids: number[], vpns: number[], from: number): void {
+  let sorted = true;
+  for (let i = from + 1; i < pids.length && sorted; i++)
+    sorted = pids[i - 1]! < pids[i]! || (pids[i - 1] === pids[i] && vpns[i - 1]! <= vpns[i]!);
+  if (sorted) return;
+  const order = pids.slice(from).map((pid, i) => ({ pid, vpn: vpns[from + i]! }));
+  order.sort((a, b) => a.pid - b.pid || a.vpn - b.vpn);
+  order.forEach((m, i) => {
+    pids[from + i] = m.pid;
+    vpns[from + i] = m.vpn;
+  });
+}
+
+/**
+ * Every mapper of each frame mapped more than once, from the kernel's reverse map (the zero page,
+ * which the reverse map does not know, from the walk), in the compact form of {@link FramesView}.
+ */
+function sharedMappers(
+  k: Kernel,
+  t: MapperTable,
+): Pick<FramesView, 'sharedPfns' | 'sharedStart' | 'mapperPids' | 'mapperVpns'> {
+  const f = k.frames;
+  const n = f.frameCount;
+  const zero = k.vm.zeroPfn;
+  const pfns: number[] = [];
+  const start: number[] = [0];
+  const pids: number[] = [];
+  const vpns: number[] = [];
+  const add = (v: MapperVisit): void => {
+    pids.push(v.mm.pid);
+    vpns.push(v.vpn);
+  };
+  for (let pfn = 0; pfn < n; pfn++) {
+    const from = pids.length;
+    if (pfn === zero) {
+      if (t.zeroMappers === 0) continue;
+      for (let i = 0; i < t.zeroPids.length; i++) {
+        pids.push(t.zeroPids[i]!);
+        vpns.push(t.zeroVpns[i]!);
+      }
+    } else {
+      if (f.mapcount[pfn]! < 2) continue;
+      k.rmap.forEachMapper(pfn, add);
+      sortMappers(pids, vpns, from);
+    }
+    pfns.push(pfn);
+    start.push(pids.length);
+  }
+  return {
+    sharedPfns: Int32Array.from(pfns),
+    sharedStart: Int32Array.from(start),
+    mapperPids: Int32Array.from(pids),
+    mapperVpns: Float64Array.from(vpns),
   };
 }
 
@@ -279,19 +423,28 @@ export function stateView(
 ): Omit<StateView, 'walkFollowsStep'> {
   const f = k.frames;
   const n = f.frameCount;
-  const mapPid = new Int32Array(n).fill(-1);
-  const mapVpn = new Float64Array(n).fill(-1);
+  const table: MapperTable = {
+    mapPid: new Int32Array(n).fill(-1),
+    mapVpn: new Float64Array(n).fill(-1),
+    zeroPids: [],
+    zeroVpns: [],
+    zeroMappers: 0,
+  };
   const ptLevel = new Int8Array(n).fill(-1);
   const procs = [...k.processes.values()].sort((a, b) => a.pid - b.pid);
-  const views = procs.map((p) => procView(k, p, { mapPid, mapVpn }));
-  for (const p of procs) if (p.mm !== null) markTables(k, p.mm, ptLevel);
+  const spaces = new Map<Mm, { vmas: VmaView[]; rollup: SmapsView }>();
+  const views = procs.map((p) => procView(k, p, spaces, table));
+  for (const mm of spaces.keys()) markTables(k, mm, ptLevel);
   const frames: FramesView = {
     kinds: f.kind.slice(),
     owners: f.owner.slice(),
     refcount: f.refcount.slice(),
     mapcount: f.mapcount.slice(),
-    mapPid,
-    mapVpn,
+    mapPid: table.mapPid,
+    mapVpn: table.mapVpn,
+    ...sharedMappers(k, table),
+    zeroPfn: k.vm.zeroPfn,
+    zeroMappers: table.zeroMappers,
     ptLevel,
     freeFrames: f.freeFrames,
   };

@@ -1,9 +1,18 @@
 /**
  * The physical-memory grid: how many frames per row and how big a cell, which frame a pixel is, and
- * each frame's colour (by kind, and by owner for the frames a process owns). Colours are packed
+ * each frame's colour (by kind, by owner for the frames a process owns, and by sharing). Colours are packed
  * for a `Uint32Array` over `ImageData` (little-endian: 0xAABBGGRR), so drawing 64 Ki frames is one
  * loop and one `putImageData`.
  */
+import {
+  SHARE_CACHE,
+  SHARE_COW,
+  SHARE_NONE,
+  SHARE_UNMAPPED,
+  SHARE_ZERO,
+  type ShareClass,
+  shareClass,
+} from './sharing.js';
 
 export interface GridGeometry {
   readonly cols: number;
@@ -101,37 +110,72 @@ function shade(c: [number, number, number], t: number): [number, number, number]
 }
 
 /**
- * The packed colour of a frame: a process's anonymous frames in its colour, its page tables in a
- * dark shade of it, page-cache, shmem and kernel frames in their kind's colour, free frames pale.
- * `dim` fades it (frames outside the selection).
+ * Shared frames stand apart from everyone's own: anonymous pages still shared copy-on-write after a
+ * fork, the shared zero page; page-cache pages are darker when several map them and pale when no one
+ * does (still cached).
  */
-export function frameColor(kind: number, owner: number, dim: boolean): number {
+export const COW_COLOR = '#c026d3';
+export const ZERO_PAGE_COLOR = '#84cc16';
+/** How much darker a page-cache page mapped by several is, and how much paler one mapped by none. */
+const SHARED_SHADE = 0.45;
+const UNMAPPED_FADE = 0.6;
+
+/** The CSS colour of a page-cache kind (file, shmem, kernel) mapped by several, or by no one. */
+export function cacheColor(kind: number, share: ShareClass): string {
+  const c = rgb(KIND_COLORS[kind] ?? '#ff00ff');
+  const d =
+    share === SHARE_CACHE ? shade(c, SHARED_SHADE) : share === SHARE_UNMAPPED ? fade(c, UNMAPPED_FADE) : c;
+  return `rgb(${d[0]}, ${d[1]}, ${d[2]})`;
+}
+
+/**
+ * The packed colour of a frame: a process's anonymous frames in its colour, its page tables in a
+ * dark shade of it, page-cache, shmem and kernel frames in their kind's colour, free frames pale —
+ * and shared frames by their sharing (`share`, logic/sharing.ts). `dim` fades it (frames outside the
+ * selection).
+ */
+export function frameColor(
+  kind: number,
+  owner: number,
+  dim: boolean,
+  share: ShareClass = SHARE_NONE,
+): number {
   let c: [number, number, number];
-  if (kind === KIND_ANON && owner > 0) c = rgb(processColor(owner));
+  if (share === SHARE_ZERO) c = rgb(ZERO_PAGE_COLOR);
+  else if (share === SHARE_COW) c = rgb(COW_COLOR);
+  else if (kind === KIND_ANON && owner > 0) c = rgb(processColor(owner));
   else if (kind === KIND_PAGETABLE && owner > 0) c = shade(rgb(processColor(owner)), 0.55);
   else c = rgb(KIND_COLORS[kind] ?? '#ff00ff');
+  if (share === SHARE_CACHE) c = shade(c, SHARED_SHADE);
+  else if (share === SHARE_UNMAPPED) c = fade(c, UNMAPPED_FADE);
   if (dim && kind !== KIND_FREE) c = fade(c, 0.78);
   return pack(c[0], c[1], c[2]);
 }
 
-/** Colours of every frame into `out` (one packed colour per frame). */
+/**
+ * Colours of every frame into `out` (one packed colour per frame). With `sharing` (each frame's
+ * mapcount and the zero page's frame), shared frames get their own colours.
+ */
 export function paintFrames(
   kinds: Uint8Array,
   owners: Int32Array,
   keep: ((pfn: number) => boolean) | null,
   out: Uint32Array,
+  sharing: { readonly mapcount: Int32Array; readonly zeroPfn: number } | null = null,
 ): void {
-  // Few distinct (kind, owner, dim) combinations: memoize their packed colours.
+  // Few distinct (kind, owner, sharing, dim) combinations: memoize their packed colours.
   const memo = new Map<number, number>();
   const n = Math.min(kinds.length, out.length);
   for (let pfn = 0; pfn < n; pfn++) {
     const kind = kinds[pfn]!;
     const owner = owners[pfn]!;
     const dim = keep !== null && !keep(pfn);
-    const key = (owner + 1) * 16 + kind * 2 + (dim ? 1 : 0);
+    const share =
+      sharing === null ? SHARE_NONE : shareClass(kind, sharing.mapcount[pfn]!, pfn === sharing.zeroPfn);
+    const key = ((owner + 1) * 16 + kind * 2 + (dim ? 1 : 0)) * 8 + share;
     let c = memo.get(key);
     if (c === undefined) {
-      c = frameColor(kind, owner, dim);
+      c = frameColor(kind, owner, dim, share);
       memo.set(key, c);
     }
     out[pfn] = c;
