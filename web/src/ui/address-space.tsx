@@ -1,15 +1,19 @@
 /**
  * Each process's address space, high addresses on top: its VMAs with permissions, names and
- * resident pages (the strip on the right: one cell per page, or per bucket of pages for big VMAs),
- * and the gaps between them compressed to a band that says how big they are.
+ * resident pages (the strip on the right: one cell per page, or per bucket of pages for big VMAs;
+ * a mark on its left edge where the pages' frames are mapped by others too, and the zero page's
+ * pages in its colour), the gaps between them compressed to a band that says how big they are, and
+ * its smaps. The frame in focus is marked in every address space that maps it.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ProcView, VmaView } from '../engine/protocol.js';
-import { processColor } from '../logic/grid.js';
+import { COW_COLOR, cacheColor, processColor, ZERO_PAGE_COLOR } from '../logic/grid.js';
 import { gapText, heightOfVa, layoutAddressSpace, layoutHeight, vaAtHeight } from '../logic/layout.js';
+import type { Mapper } from '../logic/sharing.js';
 import { formatSize, formatVa, hex, parseAddress } from '../logic/va.js';
 import { selectAddress, selectVma } from './actions.js';
-import { focusAddress, loaded, selectedVma, selection, state } from './store.js';
+import { Smaps } from './smaps.js';
+import { focusAddress, focusMappers, loaded, selectedVma, selection, state } from './store.js';
 
 /** Pages out in swap, in the residency strip. */
 const SWAPPED_COLOR = '#a78bfa';
@@ -20,11 +24,25 @@ const KIND_FILL: Record<string, string> = {
   special: '#eceff2',
 };
 
+/** The strip's mark for pages whose frames others map too: copy-on-write, or the page cache's. */
+const FILE_KIND = 3;
+const SHMEM_KIND = 4;
+function sharedMarkColor(kind: string): string {
+  if (kind === 'file') return cacheColor(FILE_KIND, 2);
+  if (kind === 'shmem') return cacheColor(SHMEM_KIND, 2);
+  return COW_COLOR;
+}
+
+/** Frame markers drawn per VMA at most (a zero page read over a big range maps it at every page). */
+const MARKERS_PER_VMA = 32;
+
 /** A cheap fingerprint of what a strip shows, to skip redrawing it when a step changed nothing. */
 function stripKey(v: VmaView, h: number, color: string): string {
   let a = 0;
-  for (let i = 0; i < v.resident.length; i++)
+  for (let i = 0; i < v.resident.length; i++) {
     a = (Math.imul(a, 31) + v.resident[i]! * 65536 + v.dirty[i]! * 256 + v.swapped[i]!) | 0;
+    a = (Math.imul(a, 31) + v.zero[i]! * 256 + v.shared[i]!) | 0;
+  }
   return `${v.start}:${v.end}:${h}:${color}:${a}`;
 }
 
@@ -54,6 +72,12 @@ function Residency({ vma, h, color }: { vma: VmaView; h: number; color: string }
         g.fillStyle = SWAPPED_COLOR;
         g.fillRect(0, y, 12, Math.max(1, cell - (cell > 4 ? 1 : 0)));
       }
+      if (vma.zero[b]! > 0) {
+        // Read, never written: the zero page, in no RSS.
+        g.globalAlpha = 0.35 + (0.5 * vma.zero[b]!) / 255;
+        g.fillStyle = ZERO_PAGE_COLOR;
+        g.fillRect(0, y, 12, Math.max(1, cell - (cell > 4 ? 1 : 0)));
+      }
       if (r === 0) continue;
       const d = vma.dirty[b]!;
       g.globalAlpha = 0.35 + (0.65 * r) / 255;
@@ -63,6 +87,11 @@ function Residency({ vma, h, color }: { vma: VmaView; h: number; color: string }
         g.globalAlpha = 1;
         g.fillStyle = '#222';
         g.fillRect(8, y, 4, Math.max(1, cell - (cell > 4 ? 1 : 0)));
+      }
+      if (vma.shared[b]! > 0) {
+        g.globalAlpha = 1;
+        g.fillStyle = sharedMarkColor(vma.kind);
+        g.fillRect(0, y, 4, Math.max(1, cell - (cell > 4 ? 1 : 0)));
       }
     }
     g.globalAlpha = 1;
@@ -75,21 +104,25 @@ function Vma({
   vma,
   row,
   pageSize,
+  mapping,
 }: {
   proc: ProcView;
   vma: VmaView;
   row: { y: number; h: number };
   pageSize: number;
+  /** This VMA's pages that map the frame in focus, and whether it is the zero page. */
+  mapping: { readonly vas: readonly number[]; readonly zero: boolean };
 }) {
   const at = focusAddress.value;
   const chosen = selectedVma.value;
   const isSel = chosen !== null && chosen.pid === proc.pid && chosen.vma.start === vma.start;
+  const mapsFrame = mapping.vas.length > 0 || (mapping.zero && vma.zeroPages > 0);
   const color = processColor(proc.pid);
   const marker = at !== null && at.pid === proc.pid && at.va >= vma.start && at.va < vma.end ? at.va : null;
   const digits = loaded.value?.machine.addrHexDigits ?? 8;
   return (
     <div
-      class={`vma kind-${vma.kind}${isSel ? ' selected' : ''}`}
+      class={`vma kind-${vma.kind}${isSel ? ' selected' : ''}${mapsFrame ? ' maps-frame' : ''}`}
       style={{
         top: `${row.y}px`,
         height: `${row.h - 2}px`,
@@ -141,6 +174,54 @@ function Vma({
           style={{ top: `${heightOfVa(vma, row.h - 2, marker, pageSize)}px` }}
         />
       )}
+      {mapping.vas.slice(0, MARKERS_PER_VMA).map((va) => (
+        <div
+          key={va}
+          class="frame-marker"
+          data-va={hex(va)}
+          title={`${hex(va)} maps the frame in focus`}
+          // The whole box inside the VMA, even for its first or last page.
+          style={{
+            top: `${Math.max(3.5, Math.min(row.h - 5.5, heightOfVa(vma, row.h - 2, va, pageSize)))}px`,
+          }}
+        />
+      ))}
+    </div>
+  );
+}
+
+/** The pages of `proc`'s address space that map the frame in focus. */
+function mappingOf(proc: ProcView, pageSize: number): { vas: number[]; zero: boolean; pfn: number } | null {
+  const fm = focusMappers.value;
+  const f = state.value?.frames;
+  if (fm === null || f === undefined || proc.state !== 'running') return null;
+  const vas = fm.mappers.filter((m: Mapper) => m.pid === proc.mmPid).map((m) => m.vpn * pageSize);
+  const zero = fm.pfn === f.zeroPfn;
+  if (vas.length === 0 && !(zero && proc.vmas.some((v) => v.zeroPages > 0))) return null;
+  return { vas, zero, pfn: fm.pfn };
+}
+
+/** Where this address space maps the frame in focus, and who else does. */
+function MapsFrame({ proc, m }: { proc: ProcView; m: { vas: number[]; zero: boolean; pfn: number } }) {
+  const fm = focusMappers.value!;
+  const procs = state.value?.procs ?? [];
+  const others = [...new Set(fm.mappers.filter((x) => x.pid !== proc.mmPid).map((x) => x.pid))].map(
+    (pid) => procs.find((p) => p.pid === pid)?.name ?? `pid ${pid}`,
+  );
+  if (m.zero) {
+    const n = proc.vmas.reduce((sum, v) => sum + v.zeroPages, 0);
+    return (
+      <div class="maps-frame-line small">
+        {n} page{n === 1 ? '' : 's'} map the shared zero page {hex(m.pfn)} (read, never written)
+      </div>
+    );
+  }
+  const more = m.vas.length - 1;
+  return (
+    <div class="maps-frame-line small">
+      frame {hex(m.pfn)} at {hex(m.vas[0]!)}
+      {more > 0 ? ` and ${more} more page${more === 1 ? '' : 's'}` : ''}
+      {others.length > 0 ? `, also in ${others.join(', ')}` : more === 0 ? ', here only' : ''}
     </div>
   );
 }
@@ -152,6 +233,8 @@ function Space({ proc }: { proc: ProcView }) {
   const focusPid = selection.value.pid ?? focusAddress.value?.pid ?? null;
   const color = processColor(proc.pid);
   const s = proc.status;
+  const mapping = mappingOf(proc, pageSize);
+  const none = { vas: [] as number[], zero: false };
   return (
     <div
       class={`space${focusPid === proc.pid ? ' focus' : ''}${proc.state === 'running' ? '' : ' ended'}`}
@@ -171,7 +254,9 @@ function Space({ proc }: { proc: ProcView }) {
             {'; everything reclaimed'}
           </span>
         )}
+        {mapping !== null && <MapsFrame proc={proc} m={mapping} />}
       </div>
+      {proc.state === 'running' && proc.rollup !== null && <Smaps proc={proc} />}
       {proc.vmas.length > 0 && (
         <div class="space-body" style={{ height: `${layoutHeight(rows)}px` }}>
           {rows.map((row) =>
@@ -191,6 +276,16 @@ function Space({ proc }: { proc: ProcView }) {
                 vma={proc.vmas[row.index]!}
                 row={row}
                 pageSize={pageSize}
+                mapping={
+                  mapping === null
+                    ? none
+                    : {
+                        vas: mapping.vas.filter(
+                          (va) => va >= proc.vmas[row.index]!.start && va < proc.vmas[row.index]!.end,
+                        ),
+                        zero: mapping.zero,
+                      }
+                }
               />
             ),
           )}

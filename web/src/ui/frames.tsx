@@ -1,12 +1,15 @@
 /**
- * Physical memory: one cell per frame, coloured by what it holds and for whom, drawn on a canvas
- * from one `ImageData` (64 Ki frames redraw in a few milliseconds). The selected frame is ringed,
+ * Physical memory: one cell per frame, coloured by what it holds, for whom, and how it is shared
+ * (copy-on-write, page cache mapped by several, the zero page), drawn on a canvas from one
+ * `ImageData` (64 Ki frames redraw in a few milliseconds). The selected frame is ringed,
  * the tables of the current walk are marked, and selecting a VMA or a process fades everything
  * else.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { FramesView, ProcView } from '../engine/protocol.js';
 import {
+  COW_COLOR,
+  cacheColor,
   gridGeometry,
   KIND_ANON,
   KIND_COLORS,
@@ -19,7 +22,18 @@ import {
   paintFrames,
   pfnAt,
   processColor,
+  ZERO_PAGE_COLOR,
 } from '../logic/grid.js';
+import {
+  type Mapper,
+  mapperMask,
+  mappersOf,
+  SHARE_CACHE,
+  SHARE_COW,
+  SHARE_UNMAPPED,
+  shareClass,
+  shareCounts,
+} from '../logic/sharing.js';
 import { hex } from '../logic/va.js';
 import { selectFrame } from './actions.js';
 import { focusPfn, loaded, selectedVma, selection, state } from './store.js';
@@ -27,28 +41,62 @@ import { focusPfn, loaded, selectedVma, selection, state } from './store.js';
 /** How long the last redraw of the grid took (for the benchmark). */
 export const frameTimes: number[] = [];
 
+/** A process's name by the pid its address space goes by (a thread's frames are its process's). */
+function nameOf(procs: readonly ProcView[], pid: number): string {
+  return (procs.find((p) => p.pid === pid) ?? procs.find((p) => p.mmPid === pid))?.name ?? `pid ${pid}`;
+}
+
+/** Mappers listed in the frame line before the rest are counted. */
+const MAPPERS_SHOWN = 6;
+
 function describe(pfn: number, f: FramesView, procs: readonly ProcView[], pageSize: number): string {
   const kind = f.kinds[pfn]!;
-  const name = (pid: number) => procs.find((p) => p.pid === pid)?.name ?? `pid ${pid}`;
+  const name = (pid: number) => nameOf(procs, pid);
   const parts = [`frame ${hex(pfn)} (pa ${hex(pfn * pageSize)})`, KIND_NAMES[kind] ?? `kind ${kind}`];
   if (kind === KIND_PAGETABLE && f.ptLevel[pfn]! >= 0) {
     const levelName = loaded.value?.machine.levelNames[f.ptLevel[pfn]!] ?? '';
     parts[1] = `page table (${levelName})`;
   }
+  if (pfn === f.zeroPfn) {
+    // Linux's ZERO_PAGE: no mapcount, in no RSS; the views count its entries per address space.
+    parts[1] = 'the shared zero page';
+    const per = procs
+      .filter((p) => p.pid === p.mmPid && p.state === 'running')
+      .map((p) => ({ p, n: p.vmas.reduce((s, v) => s + v.zeroPages, 0) }))
+      .filter((x) => x.n > 0);
+    parts.push(
+      f.zeroMappers === 0
+        ? 'mapped by no one now: a read of untouched private memory maps it read-only'
+        : `mapped read-only at ${f.zeroMappers} page${f.zeroMappers === 1 ? '' : 's'} (${per.map((x) => `${x.p.name} ${x.n}`).join(', ')}), in no RSS; the first write gives a page its own frame`,
+    );
+    return parts.join(' · ');
+  }
+  const share = shareClass(kind, f.mapcount[pfn]!, false);
+  if (share === SHARE_COW) parts[1] = 'anonymous, shared copy-on-write';
+  if (share === SHARE_CACHE) parts[1] += ', mapped by several';
+  if (share === SHARE_UNMAPPED) parts[1] += ', mapped by no one (still cached)';
   const owner = f.owners[pfn]!;
   if (owner > 0) parts.push(`of ${name(owner)}`);
-  const mp = f.mapPid[pfn]!;
-  if (mp >= 0) parts.push(`mapped at ${name(mp)} ${hex(f.mapVpn[pfn]! * pageSize)}`);
+  const mappers = mappersOf(f, pfn);
+  const at = (m: Mapper) => `${name(m.pid)} ${hex(m.vpn * pageSize)}`;
+  if (mappers.length === 1) parts.push(`mapped at ${at(mappers[0]!)}`);
+  else if (mappers.length > 1) {
+    const shown = mappers.slice(0, MAPPERS_SHOWN).map(at).join(', ');
+    const more = mappers.length > MAPPERS_SHOWN ? ` and ${mappers.length - MAPPERS_SHOWN} more` : '';
+    parts.push(`mapped ${mappers.length} times: ${shown}${more}`);
+  }
   if (kind !== KIND_FREE) parts.push(`refcount ${f.refcount[pfn]}, mapcount ${f.mapcount[pfn]}`);
   return parts.join(' · ');
 }
 
-function Legend({ procs }: { procs: readonly ProcView[] }) {
+function Legend({ procs, f }: { procs: readonly ProcView[]; f: FramesView }) {
   const kinds = [KIND_FREE, KIND_FILE, KIND_SHMEM, KIND_KERNEL];
+  const shares = useMemo(() => shareCounts(f), [f]);
+  const cache = [KIND_FILE, KIND_SHMEM].filter((k) => f.kinds.includes(k));
   return (
     <div class="legend small">
       {procs
-        .filter((p) => p.state === 'running')
+        .filter((p) => p.state === 'running' && p.pid === p.mmPid)
         .map((p) => (
           <span key={p.pid}>
             <i style={{ background: processColor(p.pid) }} /> {p.name} anon{' '}
@@ -60,6 +108,33 @@ function Legend({ procs }: { procs: readonly ProcView[] }) {
           <i style={{ background: KIND_COLORS[k] }} /> {KIND_NAMES[k]}
         </span>
       ))}
+      {shares[SHARE_COW] > 0 && (
+        <span class="legend-share" data-share="cow">
+          <i style={{ background: COW_COLOR }} /> COW-shared ({shares[SHARE_COW]})
+        </span>
+      )}
+      {shares[SHARE_CACHE] > 0 && (
+        <span class="legend-share" data-share="cache">
+          {cache.map((k) => (
+            <i key={k} style={{ background: cacheColor(k, SHARE_CACHE) }} />
+          ))}{' '}
+          cache, mapped by several ({shares[SHARE_CACHE]})
+        </span>
+      )}
+      {shares[SHARE_UNMAPPED] > 0 && (
+        <span class="legend-share" data-share="unmapped">
+          {cache.map((k) => (
+            <i key={k} style={{ background: cacheColor(k, SHARE_UNMAPPED) }} />
+          ))}{' '}
+          cache, unmapped ({shares[SHARE_UNMAPPED]})
+        </span>
+      )}
+      {f.zeroMappers > 0 && (
+        <span class="legend-share" data-share="zero">
+          <i style={{ background: ZERO_PAGE_COLOR }} /> zero page ({f.zeroMappers} mapping
+          {f.zeroMappers === 1 ? '' : 's'})
+        </span>
+      )}
     </div>
   );
 }
@@ -102,14 +177,21 @@ export function Frames() {
     if (!c || !f || !sc) return;
     const t0 = performance.now();
     const ps = sc.machine.pageSize;
+    // Frames outside the selected VMA or process fade: those any of its pages map stay, whoever
+    // else maps them too.
     let keep: ((pfn: number) => boolean) | null = null;
+    const mmPid = (pid: number) => st?.procs.find((p) => p.pid === pid)?.mmPid ?? pid;
     if (sel.vma !== null && vma !== null) {
       const lo = vma.vma.start / ps;
       const hi = vma.vma.end / ps;
-      keep = (pfn) => f.mapPid[pfn] === vma.pid && f.mapVpn[pfn]! >= lo && f.mapVpn[pfn]! < hi;
+      const space = mmPid(vma.pid);
+      const mask = mapperMask(f, (pid, vpn) => pid === space && vpn >= lo && vpn < hi);
+      keep = (pfn) => mask[pfn] === 1;
     } else if (sel.pid !== null && sel.va === null && sel.pfn === null) {
       const pid = sel.pid;
-      keep = (pfn) => f.owners[pfn] === pid || f.mapPid[pfn] === pid;
+      const space = mmPid(pid);
+      const mask = mapperMask(f, (p) => p === space);
+      keep = (pfn) => mask[pfn] === 1 || f.owners[pfn] === pid;
     }
     // One pixel per frame in an offscreen canvas, scaled up without smoothing; both reused.
     let buf = pixels.current;
@@ -118,7 +200,11 @@ export function Frames() {
       buf = { img, words: new Uint32Array(img.data.buffer), off: new OffscreenCanvas(geo.cols, geo.rows) };
       pixels.current = buf;
     }
-    paintFrames(f.kinds, f.owners, keep, buf.words);
+    // The zero page is drawn apart while something maps it (until then it is one more kernel page).
+    paintFrames(f.kinds, f.owners, keep, buf.words, {
+      mapcount: f.mapcount,
+      zeroPfn: f.zeroMappers > 0 ? f.zeroPfn : -1,
+    });
     const off = buf.off;
     off.getContext('2d')!.putImageData(buf.img, 0, 0);
     const dpr = window.devicePixelRatio || 1;
@@ -202,7 +288,7 @@ export function Frames() {
           ? describe(shown, f, st.procs, ps)
           : 'Point at a frame; click to select it.'}
       </div>
-      {st && <Legend procs={st.procs} />}
+      {st && f && <Legend procs={st.procs} f={f} />}
     </section>
   );
 }

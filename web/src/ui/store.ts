@@ -14,6 +14,7 @@ import type {
   VmaView,
 } from '../engine/protocol.js';
 import { rangeAt } from '../logic/layout.js';
+import { type Mapper, mapperCount, mappersOf } from '../logic/sharing.js';
 
 export interface DroppedFile {
   readonly name: string;
@@ -143,3 +144,16 @@ export const selectedVma = computed((): { pid: number; vma: VmaView } | null => 
 
 /** The frame to outline: the selected one, or the one the selected address maps to. */
 export const focusPfn = computed(() => selection.value.pfn ?? walkPfn.value);
+
+/**
+ * Where the frame in focus is mapped: every (address space, page) the reverse map lists for it, and
+ * how many there are in all (the zero page's list is cut). Each address-space view marks its own.
+ */
+export const focusMappers = computed(
+  (): { readonly pfn: number; readonly mappers: readonly Mapper[]; readonly total: number } | null => {
+    const pfn = focusPfn.value;
+    const f = state.value?.frames;
+    if (pfn === null || f === undefined || pfn < 0 || pfn >= f.kinds.length) return null;
+    return { pfn, mappers: mappersOf(f, pfn), total: mapperCount(f, pfn) };
+  },
+);
