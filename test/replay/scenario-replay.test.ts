@@ -19,7 +19,9 @@ function run(text: string, files: Record<string, Uint8Array>) {
 
 describe('replay in a scenario', () => {
   test('a replay process maps only where its trace goes: VmSize was 137438953464 kB (all of user space)', () => {
-    // Page ids 0..9 and 1000..1004 (ids are mapped one page up, leaving page 0 unmapped as Linux does).
+    // Page ids 0..9 and 1000..1004. Opaque ids are placed in blocks of a leaf table's reach (512
+    // pages), in the order first used, from the first whole block above mmap_min_addr: ids 0-511 at
+    // 0x200000, ids 512-1023 at 0x400000.
     const ids = [
       ...Array.from({ length: 10 }, (_, i) => i),
       ...Array.from({ length: 5 }, (_, i) => 1000 + i),
@@ -29,8 +31,8 @@ describe('replay in a scenario', () => {
     expect(maps?.what).toBe('maps');
     if (maps?.what !== 'maps') return;
     expect(maps.lines.map((l) => [l.start, l.end])).toEqual([
-      [0x1000, 0xb000],
-      [0x3e9000, 0x3ee000],
+      [0x200000, 0x20a000],
+      [0x400000 + 488 * 4096, 0x400000 + 493 * 4096],
     ]);
     const status = r.steps[2]!.snapshot;
     if (status?.what !== 'status') throw new Error('no status');
@@ -44,10 +46,16 @@ describe('replay in a scenario', () => {
     expect(r.steps.filter((s) => s.verdict && !s.verdict.ok).map((s) => s.verdict!.actual)).toEqual([]);
   });
 
-  test('a trace with a page beyond user space is refused before any of it runs, naming the access', () => {
-    expect(() => run('replay R t.pages\n', { 't.pages': encode([1, 2, 2 ** 40]) })).toThrow(
-      /t\.pages: access 3 is beyond user space/,
+  test('a trace with an address beyond user space is refused before any of it runs, naming the access', () => {
+    const lackey = encode([' L 00001000,8', ' S 00002000,8', ' L 800000000000,8']);
+    expect(() => run('replay R t.lackey\n', { 't.lackey': lackey })).toThrow(
+      /t\.lackey: access 3 is beyond user space/,
     );
+  });
+
+  test('opaque page ids as large as 2^40 are placed in the process space, as a full-system replay places them', () => {
+    const r = run('replay R t.pages\nexpect R VmRSS == 12 kB\n', { 't.pages': encode([1, 2, 2 ** 40]) });
+    expect(r.steps.filter((s) => s.verdict && !s.verdict.ok).map((s) => s.verdict!.actual)).toEqual([]);
   });
 });
 
