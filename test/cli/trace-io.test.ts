@@ -162,6 +162,28 @@ describe('where a trace comes from', () => {
     }
   });
 
+  test('standard input as -, /dev/stdin and <(zcat …), plain or gzip told by its bytes, on either reader', async () => {
+    const want = await json('replay', '--policy-only', '--frames', '16', lackeyGz);
+    const replay = 'VMSCOPE replay --json --policy-only --frames 16';
+    const commands = [
+      `${replay} --threads 1 - < ${lackeyGz}`, // gzip on standard input: no name to go by
+      `${replay} --threads 2 - < ${lackeyGz}`,
+      `gzip -dc ${lackeyGz} | ${replay} --threads 2 /dev/stdin`,
+      `${replay} --threads 1 <(zcat ${lackeyGz})`,
+      `cat ${lackeyGz} | ${replay} --threads 2 -`,
+    ];
+    const runs = await Promise.all(commands.map((c) => shell(c)));
+    for (const [i, r] of runs.entries()) {
+      expect([commands[i], r.err, r.status]).toEqual([commands[i], '', 0]);
+      const got = JSON.parse(r.out);
+      expect([got.accesses, got.faults]).toEqual([want.accesses, want.faults]);
+    }
+    // A truncated gzip stream on standard input says so, named as standard input.
+    const cut = await shell(`head -c 20000 ${lackeyGz} | ${replay} -`);
+    expect(cut.status).toBe(2);
+    expect(cut.err).toBe('<stdin>: error: the gzip stream ended early (the file is truncated)\n');
+  });
+
   test('gzip and zstd are told by their first bytes, whatever the file is called', async () => {
     const want = await json('replay', '--policy-only', '--frames', '16', lackey);
     const gzNamedTxt = join(dir, 'gz-inside.txt');
