@@ -68,6 +68,24 @@ export function benchTranslate(): string[] {
   const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
   const hitRatio = mmu.tlbHits / (mmu.tlbHits + mmu.tlbMisses);
 
+  // The batch path the full-system replay takes for runs of hits: translateRun over 8192-access
+  // batches (the replay's batch size), the same addresses.
+  const BATCH = 8192;
+  const kinds = new Uint8Array(BATCH);
+  const pa = new Float64Array(BATCH);
+  const batchVa = hotVa.subarray(0, BATCH);
+  let stopped = 0;
+  const run = measure('MMU translateRun, TLB hits (8192 a batch)', (n) => {
+    let sum = 0.5;
+    for (let done = 0; done < n; done += BATCH) {
+      const end = mmu.translateRun(batchVa, kinds, pa, 0, BATCH);
+      if (end !== BATCH) stopped++;
+      sum += pa[done & (BATCH - 1)]!;
+    }
+    return sum;
+  });
+  if (stopped !== 0) throw new Error('bench: translateRun stopped short of a batch of TLB hits');
+
   const cmmu = cold.kernel.machine.mmu;
   cold.kernel.switchTo(cold.proc.mm!);
   cmmu.resetCounters();
@@ -85,7 +103,20 @@ export function benchTranslate(): string[] {
   lines.push(
     `  ${hit.name.padEnd(42)} ${mops(hit.opsPerSec).padStart(12)}   ${r1.toFixed(2)}x slower  (hit ratio ${(hitRatio * 100).toFixed(1)}%; goal: within 3x ${r1 <= 3 ? 'met' : 'NOT met'})`,
   );
-  recordGoal('TLB-hit path within 3x of the plain lookup loop', `${r1.toFixed(2)}x`, r1 <= 3);
+  recordGoal(
+    'TLB-hit path (translate, one call an access) within 3x of the plain loop',
+    `${r1.toFixed(2)}x`,
+    r1 <= 3,
+  );
+  const r3 = plain.opsPerSec / run.opsPerSec;
+  lines.push(
+    `  ${run.name.padEnd(42)} ${mops(run.opsPerSec).padStart(12)}   ${r3.toFixed(2)}x slower  (the full-system replay's hit path; goal: within 3x ${r3 <= 3 ? 'met' : 'NOT met'})`,
+  );
+  recordGoal(
+    "TLB-hit path (translateRun, the replay's batch path) within 3x of the plain loop",
+    `${r3.toFixed(2)}x`,
+    r3 <= 3,
+  );
   const r2 = plain.opsPerSec / miss.opsPerSec;
   lines.push(
     `  ${miss.name.padEnd(42)} ${mops(miss.opsPerSec).padStart(12)}   ${r2.toFixed(2)}x slower  (miss ratio ${(missRatio * 100).toFixed(1)}%, ${readsPerWalk.toFixed(2)} PTE reads per walk)`,
