@@ -9,6 +9,7 @@ import { detectCompression } from '../../../src/workload/trace/detect.js';
 import { AllocTrace } from './alloc.js';
 import type { AddressSelection, DroppedFiles, Request, Response, RssSample, StateView } from './protocol.js';
 import { checkScenario, inputProblem, ScenarioSession, samplePositions } from './session.js';
+import { StraceSession } from './strace.js';
 import { TraceReplay } from './trace.js';
 
 interface WorkerScope {
@@ -48,7 +49,12 @@ function postState(id: number, state: StateView, select: AddressSelection | null
   scope.postMessage({ type: 'state', id, state: { ...state, frames }, select, ms }, transfer);
 }
 
-let session: ScenarioSession | null = null;
+let session: ScenarioSession | StraceSession | null = null;
+
+/** Whether the editor's text is an strace log (opened as steps of a replay), not a scenario. */
+function isStraceLog(file: string, text: string): boolean {
+  return detectInputKind(new TextEncoder().encode(text.slice(0, 65536)), file) === 'strace';
+}
 /** Positions still to sample for the charts. */
 let pending: number[] = [];
 /** Views to compute ahead, near where the page is (stepping then costs nothing). */
@@ -197,7 +203,7 @@ async function replay(req: Extract<Request, { type: 'trace' }>): Promise<void> {
       const what = INPUT_KIND_NAMES[kind];
       const hint =
         kind === 'strace'
-          ? 'the Trace tab replays memory traces and allocation traces; replay strace logs from the command line'
+          ? 'drop it on the page, not in the Trace tab: it opens as a replay, one step per call (with its program and interpreter dropped too)'
           : kind === 'elf' || kind === 'scenario'
             ? 'drop it on the page, not in the Trace tab: it opens in the editor'
             : 'expected valgrind lackey lines, one page number per line, a vmscope .vmt or oracleGeneral trace, a .rep or a shim log';
@@ -259,16 +265,24 @@ async function decompressed(files: DroppedFiles): Promise<DroppedFiles> {
 async function handle(req: Request): Promise<void> {
   switch (req.type) {
     case 'check':
-      post({ type: 'checked', id: req.id, problem: checkScenario(req.file, req.text) });
+      // An strace log is checked by its replay (run on load), not as a scenario.
+      post({
+        type: 'checked',
+        id: req.id,
+        problem: isStraceLog(req.file, req.text) ? null : checkScenario(req.file, req.text),
+      });
       return;
     case 'load': {
       session = null;
       pending = [];
       prefetch = [];
       done.length = 0;
-      let s: ScenarioSession;
+      let s: ScenarioSession | StraceSession;
       try {
-        s = new ScenarioSession(req.file, req.text, await decompressed(req.files));
+        const files = await decompressed(req.files);
+        s = isStraceLog(req.file, req.text)
+          ? new StraceSession(req.file, req.text, files)
+          : new ScenarioSession(req.file, req.text, files);
       } catch (e) {
         if (e instanceof InputError)
           post({ type: 'load-failed', id: req.id, problem: inputProblem(e), bug: null });

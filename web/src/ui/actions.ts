@@ -384,15 +384,31 @@ export async function addFiles(list: readonly File[]): Promise<void> {
     const head = new Uint8Array(await f.slice(0, 65536).arrayBuffer());
     const gzip = head[0] === 0x1f && head[1] === 0x8b;
     const kind = gzip ? 'compressed' : detectInputKind(head, f.name);
-    if (kind === 'scenario') {
+    if (kind === 'scenario' || kind === 'strace') {
+      // An strace log opens like a scenario: the log in the editor, each call a step (engine/strace.ts).
       fileName.value = f.name;
       setText(await f.text());
+      if (kind === 'strace')
+        afterLoad = (problem) =>
+          notify(
+            problem === null
+              ? `${f.name}: the log's life replayed, each call a step with Linux's result and vmscope's`
+              : `${f.name}: ${problem}`,
+          );
       run();
       continue;
     }
     if (kind === 'elf') {
       const bytes = new Uint8Array(await f.arrayBuffer());
       files.value = [...files.value.filter((x) => x.name !== f.name), { name: f.name, bytes, kind: 'elf' }];
+      if (
+        detectInputKind(new TextEncoder().encode(text.value.slice(0, 65536)), fileName.value) === 'strace'
+      ) {
+        // The open strace log's program or interpreter: its execve finds it by name.
+        notify(`${f.name} kept: the log's execve finds it by its name`);
+        run(loaded.value === null ? 'start' : position.value);
+        continue;
+      }
       if (/^ld-|\.so(\.|$)/.test(f.name)) {
         // An interpreter or a library: kept for the programs that name it.
         notify(`${f.name} kept: programs whose PT_INTERP names it will find it`);
