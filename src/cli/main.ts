@@ -17,7 +17,7 @@ import { runExec, SHOW_CHOICES, type ShowChoice } from './exec.js';
 import { EXIT_BUG, EXIT_INPUT, EXIT_OK, type Io, processIo } from './io.js';
 import { runMallocCommand } from './malloc.js';
 import { DEFAULT_THREADS, runMrc } from './mrc.js';
-import { countArg, portArg, sizeArg, warn } from './options.js';
+import { countArg, portArg, rateArg, sizeArg, warn } from './options.js';
 import { runOstep } from './ostep.js';
 import { runPolicyCheck, runPolicyList } from './policy.js';
 import { QUIZ_HELP, runQuiz } from './quiz.js';
@@ -350,12 +350,22 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       DEFAULT_THREADS,
     )
     .option('--seed <n>', 'seed of the random policies', countArg, 0)
+    .option(
+      '--sample <rate>',
+      'estimate the curves from a spatial sample of the pages at this rate (SHARDS for LRU, miniature simulations for the others), such as 0.01',
+      rateArg,
+    )
+    .option(
+      '--sample-size <n>',
+      'estimate the curves from a sample of at most N distinct pages (fixed-size SHARDS; exact while the footprint fits)',
+      countArg,
+    )
     .option('--table <file.csv>', 'write policy,frames,faults,miss_ratio rows')
     .option('--plot <file.svg>', 'write the curves as an SVG chart')
     .option('--json', 'print the curves as JSON')
     .addHelpText(
       'after',
-      '\nLRU is exact in one pass (Mattson stack distances over a Fenwick tree); OPT too (a priority stack over\nnext-use times, after a first pass); the others run one simulation per size across --threads workers.',
+      '\nLRU is exact in one pass (Mattson stack distances over a Fenwick tree); OPT too (a priority stack over\nnext-use times, after a first pass); the others run one simulation per size across --threads workers.\nWith --sample or --sample-size the curves are estimates from one pass over a sample (sizes under about\n1/rate frames are not resolved).',
     )
     .action(async (file, opts, c) =>
       setStatus(
@@ -372,6 +382,8 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             ...(opts.frames !== undefined ? { frames: opts.frames } : {}),
             threads: opts.threads,
             seed: opts.seed,
+            ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
+            ...(opts.sampleSize !== undefined ? { sampleSize: opts.sampleSize } : {}),
           },
           io,
         ),

@@ -13,6 +13,7 @@ import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
 import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSizes } from '../sim/mrc.js';
+import { checkSampleSpec, type SampleInfo, type SampleSpec, ShardsSampler } from '../sim/shards.js';
 import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
@@ -42,6 +43,10 @@ export interface MrcFlags {
   readonly threads: number;
   /** Seed of the random policies. */
   readonly seed?: number;
+  /** Estimate from a spatial sample at this rate (`--sample`). */
+  readonly sample?: number;
+  /** Estimate from a sample of at most this many pages (`--sample-size`). */
+  readonly sampleSize?: number;
 }
 
 /** The largest size a curve may ask for. */
@@ -234,6 +239,8 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   };
   // Passes on this thread decode the trace in a worker when there is a second thread to use.
   const readThreads = Math.min(flags.threads, 2);
+  const spec = sampleSpecOf(flags);
+  if (spec !== null) return sampledMrc(file, trace, spec, policies, given, flags, readThreads, io);
   // LRU's pass comes first: it is exact for every size at once, and it counts the footprint.
   const lru = new LruStackDistance();
   const format = await tracePass(file, trace, (pages, _w, n) => lru.push(pages, n), readThreads);
@@ -261,7 +268,96 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
     progress.stop();
     future?.spill?.dispose();
   }
-  const accesses = lru.accesses;
+  if (flags.json)
+    io.out(jsonText({ file, format, accesses: lru.accesses, footprint, coldFaults: lru.coldFaults, curves }));
+  else io.out(mrcTable(file, format, lru.accesses, footprint, sizes, curves, null));
+  return writeFiles(file, lru.accesses, footprint, sizes, curves, flags, io, '');
+}
+
+/** `--sample`/`--sample-size` as a spec, or null. @throws InputError when both are given or one is out of range. */
+function sampleSpecOf(flags: MrcFlags): SampleSpec | null {
+  if (flags.sample !== undefined && flags.sampleSize !== undefined)
+    throw new InputError('flag', 'give --sample RATE or --sample-size N, not both', { file: '--sample' });
+  const spec: SampleSpec | null =
+    flags.sample !== undefined
+      ? { rate: flags.sample }
+      : flags.sampleSize !== undefined
+        ? { pages: flags.sampleSize }
+        : null;
+  if (spec !== null) checkSampleSpec(spec, flags.sample !== undefined ? '--sample' : '--sample-size');
+  return spec;
+}
+
+/**
+ * The sampled curves: one pass through SHARDS (LRU on the fly; the sampled stream kept for the
+ * other policies' miniature simulations, which run here: they are small).
+ */
+async function sampledMrc(
+  file: string,
+  trace: Input,
+  spec: SampleSpec,
+  policies: readonly string[],
+  given: number[] | null,
+  flags: MrcFlags,
+  readThreads: number,
+  io: Io,
+): Promise<number> {
+  const sampler = new ShardsSampler(spec, { keepTrace: policies.some((p) => p !== 'lru') });
+  const format = await tracePass(
+    file,
+    trace,
+    (pages, writes, n) => sampler.push(pages, writes, n),
+    readThreads,
+  );
+  const footprint = sampler.estimatedFootprint;
+  const sizes = given ?? defaultSizes(Math.max(1, footprint));
+  const curves: MissRatioCurve[] = policies.map((p) => {
+    const curve =
+      p === 'lru' ? sampler.lruCurve(sizes) : sampler.miniCurve(p, sizes, { seed: flags.seed ?? 0 });
+    return { ...curve, policy: describePolicy(p).name };
+  });
+  const accesses = sampler.accesses;
+  const shards = sampler.lruCurve(sizes).sample;
+  if (flags.json)
+    io.out(
+      jsonText({
+        file,
+        format,
+        accesses,
+        footprint,
+        estimated: true,
+        coldFaults: sampler.lruCurve(sizes).coldFaults,
+        curves,
+      }),
+    );
+  else io.out(mrcTable(file, format, accesses, footprint, sizes, curves, shards));
+  return writeFiles(
+    file,
+    accesses,
+    footprint,
+    sizes,
+    curves,
+    flags,
+    io,
+    `sampled at rate ${formatRate(shards.rate)}, `,
+  );
+}
+
+function formatRate(rate: number): string {
+  return rate >= 0.001 ? String(Number(rate.toPrecision(3))) : rate.toExponential(2);
+}
+
+/** The --table and --plot files. @returns 0, or 2 when one could not be written. */
+async function writeFiles(
+  file: string,
+  accesses: number,
+  footprint: number,
+  sizes: readonly number[],
+  curves: readonly MissRatioCurve[],
+  flags: MrcFlags,
+  io: Io,
+  sampled: string,
+): Promise<number> {
   const rows = curves.flatMap((c) =>
     c.sizes.map((frames, i) => ({
       policy: c.policy,
@@ -270,8 +366,6 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
       missRatio: c.accesses === 0 ? 0 : c.faults[i]! / c.accesses,
     })),
   );
-  if (flags.json) io.out(jsonText({ file, format, accesses, footprint, coldFaults: lru.coldFaults, curves }));
-  else io.out(mrcTable(file, format, accesses, footprint, sizes, curves));
   let status = EXIT_OK;
   if (flags.table !== undefined) {
     const csv = `policy,frames,faults,miss_ratio\n${rows.map((r) => `${r.policy},${r.frames},${r.faults},${r.missRatio}`).join('\n')}\n`;
@@ -280,7 +374,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   if (flags.plot !== undefined) {
     const points: ChartPoint[] = rows.map((r) => ({ x: r.frames, y: r.missRatio, series: r.policy }));
     const svg = await lineChartSvg({
-      title: `miss-ratio curves: ${basename(file)} (${count(accesses)} accesses, footprint ${count(footprint)} pages)`,
+      title: `miss-ratio curves: ${basename(file)} (${count(accesses)} accesses, ${sampled}footprint ${sampled ? '≈' : ''}${count(footprint)} pages)`,
       xLabel: 'frames',
       yLabel: 'miss ratio',
       points,
@@ -301,6 +395,7 @@ function mrcTable(
   footprint: number,
   sizes: readonly number[],
   curves: readonly MissRatioCurve[],
+  sample: SampleInfo | null,
 ): string {
   const t = new Table({
     head: ['frames', ...curves.map((c) => `${c.policy} faults (miss ratio)`)],
@@ -313,6 +408,10 @@ function mrcTable(
       ...curves.map((c) => `${count(c.faults[i]!)} (${percent(c.faults[i]! / Math.max(1, c.accesses), 3)})`),
     ]);
   });
+  if (sample !== null) {
+    const how = sample.mode === 'rate' ? 'fixed rate' : 'fixed size';
+    return `${basename(file)} (${format ?? 'empty'}): ${count(accesses)} accesses, footprint ≈ ${count(footprint)} distinct pages; estimated from a sample (SHARDS ${how}, rate ${formatRate(sample.rate)}: ${count(sample.sampledPages)} pages, ${count(sample.sampledAccesses)} accesses), sizes under ${count(Math.ceil(1 / sample.rate))} frames not resolved\n${t.toString()}\n`;
+  }
   return `${basename(file)} (${format ?? 'empty'}): ${count(accesses)} accesses, footprint ${count(footprint)} distinct pages: from ${count(footprint)} frames up, only the ${count(curves[0]?.coldFaults ?? footprint)} cold misses remain\n${t.toString()}\n`;
 }
 

@@ -45,6 +45,15 @@ export function countArg(text: string): number {
   return n * mult;
 }
 
+/** A sampling rate in (0, 1]: `0.01`, `1e-3` or `1%`. */
+export function rateArg(text: string): number {
+  const t = text.trim();
+  const n = t.endsWith('%') ? Number(t.slice(0, -1)) / 100 : Number(t);
+  if (t === '' || !(n > 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a rate in (0, 1] such as 0.01 or 1%, got '${text}'`);
+  return n;
+}
+
 /** A TCP port, 0 (any free one) to 65535. */
 export function portArg(text: string): number {
   const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
