@@ -123,6 +123,17 @@ describe('the vmscope trace format', () => {
       `t.vmt: offset ${hex(bytes.length)}: error: bytes after the end of the trace`,
     );
   });
+
+  test('a corrupt block header cut off from its payload is refused as when read whole (found by fuzzing)', () => {
+    // An empty trace whose end block claims 9 payload bytes where 8 follow: read whole, the header
+    // was refused; cut one byte into the payload, the decoder waited for bytes that never came and
+    // said the file was truncated.
+    const bytes = encodeVmt([], []);
+    bytes[16] = 9;
+    const whole = errorOf(() => decodeVmt([bytes]));
+    expect(whole).toBe('t.vmt: offset 0x10: error: a corrupt block header (0 records in 9 bytes)');
+    for (let at = 1; at < bytes.length; at++) expect(errorOf(() => decodeVmt(cut(bytes, [at])))).toBe(whole);
+  });
 });
 
 function decodeOracle(chunks: readonly Uint8Array[]) {

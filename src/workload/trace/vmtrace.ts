@@ -291,7 +291,19 @@ export class VmtDecoder {
   private needed(buf: Uint8Array, at: number, end: number): number {
     if (this.header === null) return VMT_HEADER_BYTES;
     if (end - at < BLOCK_HEADER_BYTES) return BLOCK_HEADER_BYTES;
-    return BLOCK_HEADER_BYTES + u32(buf, at);
+    return BLOCK_HEADER_BYTES + this.blockPayload(buf, at);
+  }
+
+  /**
+   * The payload size the block header at `buf[at]` gives, checked before any of the payload is
+   * awaited, so a corrupt header is refused alike however the file is cut into chunks.
+   */
+  private blockPayload(buf: Uint8Array, at: number): number {
+    const payload = u32(buf, at);
+    const count = u32(buf, at + 4);
+    if (count > MAX_BLOCK_RECORDS || payload > count * MAX_RECORD_BYTES + (count === 0 ? 8 : 0))
+      throw this.error(`a corrupt block header (${count} records in ${payload} bytes)`, this.offset);
+    return payload;
   }
 
   /** Parses whole pieces of `buf[start, end)`. @returns the bytes used. */
@@ -306,10 +318,8 @@ export class VmtDecoder {
     while (at < end) {
       if (this.done) throw this.error('bytes after the end of the trace', this.offset);
       if (end - at < BLOCK_HEADER_BYTES) break;
-      const payload = u32(buf, at);
+      const payload = this.blockPayload(buf, at);
       const count = u32(buf, at + 4);
-      if (count > MAX_BLOCK_RECORDS || payload > count * MAX_RECORD_BYTES + (count === 0 ? 8 : 0))
-        throw this.error(`a corrupt block header (${count} records in ${payload} bytes)`, this.offset);
       if (end - at < BLOCK_HEADER_BYTES + payload) break;
       if (count === 0) this.readEnd(buf, at + BLOCK_HEADER_BYTES, payload);
       else this.decodeBlock(buf, at + BLOCK_HEADER_BYTES, payload, count);
