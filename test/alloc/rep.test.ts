@@ -127,6 +127,13 @@ describe('parseRep', () => {
       3,
       'the trace ends inside its header: expected the number of operations',
     ],
+    // Found by fuzzing: the end was placed on line 4 of a three-line file.
+    [
+      'a header cut short without a last newline',
+      '\n1\n2',
+      3,
+      'the trace ends inside its header: expected the number of operations',
+    ],
   ])('%s is an input error at its line', (_what, text, line, message) => {
     const e = errorOf(text);
     expect(e.span).toMatchObject({ file: 't.rep', line });

@@ -24,10 +24,14 @@ export abstract class LineStream {
     this.carry = text.slice(start);
   }
 
-  /** Parses the last line, if the input did not end with a newline. */
-  protected endLines(): void {
+  /**
+   * Parses the last line, if the input did not end with a newline.
+   * @returns whether it did so: the input's end is then on that line, not on the one after it.
+   */
+  protected endLines(): boolean {
     const rest = this.carry + this.decoder.decode();
     this.carry = '';
     if (rest.length > 0) this.parseLine(rest, 0, rest.length);
+    return rest.length > 0;
   }
 }

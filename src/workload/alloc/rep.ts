@@ -62,12 +62,12 @@ export class RepParser extends LineStream {
 
   /** Parses the last line and checks the header's counts. @returns the header. @throws InputError */
   end(): RepHeader {
-    this.endLines();
+    const unterminated = this.endLines();
     if (this.header.length < 4) {
       throw this.error(
         'rep-header',
         `the trace ends inside its header: expected the ${HEADER_FIELDS[this.header.length]}`,
-        this.line + 1,
+        unterminated ? this.line : this.line + 1,
       );
     }
     const [heapSize, ids, ops, weight] = this.header as [number, number, number, number];
