@@ -33,12 +33,22 @@ export class InputError extends Error {
   /** `file:line:col: error: message`, `file: offset 0x40: error: message`, plus the hint if any. */
   format(): string {
     const { file, line, column, offset } = this.span;
-    let where = file;
+    let where = shownName(file);
     if (line !== undefined) where += `:${line}${column !== undefined ? `:${column}` : ''}`;
     else if (offset !== undefined) where += `: offset 0x${offset.toString(16)}`;
     const hint = this.hint ? ` (${this.hint})` : '';
     return `${where}: error: ${this.message}${hint}`;
   }
+}
+
+/**
+ * A file's name as an error shows it: control characters escaped (`\x01`), an empty name as `''`,
+ * since a name read from a damaged input (an ELF's PT_INTERP, a `#!` line) can hold anything.
+ */
+function shownName(file: string): string {
+  if (file === '') return "''";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds
+  return file.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /**

@@ -36,3 +36,18 @@ describe('describeThrown: what the "a bug in vmscope" message says', () => {
     expect(describeThrown(new InputError('x', 'bad', { file: 'f' }))).toMatch(/^InputError: bad/);
   });
 });
+
+describe('InputError.format', () => {
+  test('a file name read from damaged input shows its control characters escaped (found by fuzzing)', () => {
+    // A PT_INTERP damaged to "\x01" printed a raw control character where the file's name goes.
+    expect(new InputError('exec', 'no such interpreter', { file: '\x01' }).format()).toBe(
+      '\\x01: error: no such interpreter',
+    );
+    expect(new InputError('exec', 'no such interpreter', { file: '' }).format()).toBe(
+      "'': error: no such interpreter",
+    );
+    expect(new InputError('t', 'bad', { file: 'a b.txt', line: 3, column: 2 }).format()).toBe(
+      'a b.txt:3:2: error: bad',
+    );
+  });
+});
