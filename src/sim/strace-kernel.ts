@@ -243,6 +243,7 @@ function followMremap(
   }
   if (oldLen === 0) return; // a shared mapping duplicated: nothing to move
   const anonVma = vma.anonVma;
+  const anonChain = [...vma.anonChain];
   const at = map(call.result, newLen, pgoff);
   if (at === call.result && file === null) {
     // Linux's move keeps the page offset and anon_vma: undo the merges mmap made on the new
@@ -255,6 +256,13 @@ function followMremap(
     }
     if (moved.end > at + newLen && typeof splitVma(k, mm, moved, at + newLen) === 'number') return;
     moved.pgoff = pgoff;
+    // As anon_vma_clone: the moved part joins every anon_vma the old one is on (an anon_vma off
+    // its VMA's chain broke the kernel's invariant after an MREMAP_DONTUNMAP that Linux took).
+    for (const av of anonChain)
+      if (!moved.anonChain.includes(av)) {
+        moved.anonChain.push(av);
+        av.vmas.add(moved);
+      }
     moved.anonVma = anonVma;
     mergeAround(k, mm, moved);
   }
