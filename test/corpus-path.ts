@@ -30,3 +30,11 @@ export const hasCorpus: boolean = existsSync(join(CORPUS, 'index.json'));
 export function corpusPath(...parts: string[]): string {
   return join(CORPUS, ...parts);
 }
+
+/**
+ * A value read from the corpus while tests are collected (outside any test body): `read()` when the
+ * corpus is there, `absent` otherwise (the tests using it are skipped, so `absent` is never checked).
+ */
+export function fromCorpus<T>(read: () => T, absent: T): T {
+  return hasCorpus ? read() : absent;
+}

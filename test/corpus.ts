@@ -17,21 +17,13 @@
 import { describe, test } from 'vitest';
 import { CORPUS, hasCorpus } from './corpus-path.js';
 
-export { CORPUS, checkoutRoot, corpusPath, hasCorpus } from './corpus-path.js';
+export { CORPUS, checkoutRoot, corpusPath, fromCorpus, hasCorpus } from './corpus-path.js';
 
 declare module 'vitest' {
   interface TaskMeta {
     /** Set on tests that read the corpus: where it was looked for. */
     corpus?: string;
   }
-}
-
-/**
- * A value read from the corpus while tests are collected (outside any test body): `read()` when the
- * corpus is there, `absent` otherwise (the tests using it are skipped, so `absent` is never checked).
- */
-export function fromCorpus<T>(read: () => T, absent: T): T {
-  return hasCorpus ? read() : absent;
 }
 
 const options = { meta: { corpus: CORPUS } };

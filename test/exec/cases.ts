@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { corpusPath, fromCorpus } from '../corpus.js';
+import { corpusPath, fromCorpus } from '../corpus-path.js';
 
 export interface CaseJson {
   readonly case: string;
