@@ -3,6 +3,7 @@
  * one trace. Exact in one pass for LRU (stack distances) and OPT (priority stack over next uses);
  * the other policies run one simulation per size, spread over worker threads.
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import Table from 'cli-table3';
@@ -25,6 +26,7 @@ import { terminalBar } from './progress.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type StreamInfo } from './trace-input.js';
+import { STDIN } from './trace-source.js';
 import { unwrap } from './worker-result.js';
 
 export interface MrcFlags {
@@ -189,6 +191,56 @@ async function futureInput(
   return { input: { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile }, spill };
 }
 
+/** Whether the trace can be read again: a regular file, not a pipe, `<(…)` or standard input. */
+function rereadable(file: string): boolean {
+  if (file === STDIN) return false;
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return true; // the pass names the file and why it cannot be read
+  }
+}
+
+/**
+ * The LRU pass over a trace that can be read only once, copying it to disk on the way (with its
+ * next uses), so that the other policies' passes read the copy.
+ */
+async function spillingPass(
+  trace: Input,
+  lru: LruStackDistance,
+  readThreads: number,
+): Promise<{ format: TraceFormat | null; future: { input: Input; spill: FutureSpill } }> {
+  const s = openPageStream(trace.file, trace.format, decodeOptions(trace.pageSize, trace.csv), {
+    threads: readThreads,
+    minCapacity: 1 << 16,
+  });
+  let spill: FutureSpill | null = null;
+  try {
+    for (;;) {
+      await s.fill(1 << 16);
+      const info = s.info;
+      spill ??= new FutureSpill(
+        { addressing: info?.addressing ?? 'ids', pageSize: info?.pageSize ?? 4096 },
+        0,
+      );
+      const { pages, writes, count: n } = s.take(1 << 16);
+      if (n > 0) {
+        lru.push(pages, n);
+        spill.push(0, pages, writes, n);
+      }
+      if (s.eof && s.pending === 0) break;
+    }
+    spill.computeNextUses();
+    const input: Input = { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile };
+    return { format: s.format, future: { input, spill } };
+  } catch (e) {
+    spill?.dispose();
+    throw e;
+  } finally {
+    await s.close();
+  }
+}
+
 /** Progress on a terminal: sizes done out of all, by policy. */
 interface Progress {
   done(policy: string, sizes: number): void;
@@ -243,10 +295,21 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
   if (spec !== null) return sampledMrc(file, trace, spec, policies, given, flags, readThreads, io);
   // LRU's pass comes first: it is exact for every size at once, and it counts the footprint.
   const lru = new LruStackDistance();
-  const format = await tracePass(file, trace, (pages, _w, n) => lru.push(pages, n), readThreads);
+  let format: TraceFormat | null;
+  let future: { input: Input; spill: FutureSpill | null } | null = null;
+  let pass: Input = trace;
+  if (rereadable(file)) {
+    format = await tracePass(file, trace, (pages, _w, n) => lru.push(pages, n), readThreads);
+    if (policies.some((p) => policyNeedsFuture(p))) future = await futureInput(trace, readThreads);
+  } else {
+    // A pipe or standard input is read once: the first pass keeps a copy on disk for the others.
+    const spilled = await spillingPass(trace, lru, readThreads);
+    format = spilled.format;
+    future = spilled.future;
+    pass = { file: future.input.file, format: 'vmscope' };
+  }
   const footprint = lru.distinctPages;
   const sizes = given ?? defaultSizes(footprint);
-  const future = policies.some((p) => policyNeedsFuture(p)) ? await futureInput(trace, readThreads) : null;
   const simulated = policies.filter((p) => p !== 'lru' && p !== 'opt');
   const progress = progressBar(simulated.length * sizes.length, io);
   const curves: MissRatioCurve[] = [];
@@ -260,7 +323,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
         curves.push(opt.curve(sizes));
       } else {
         curves.push(
-          await sweep(policyNeedsFuture(policy) ? future!.input : trace, policy, sizes, flags, progress),
+          await sweep(policyNeedsFuture(policy) ? future!.input : pass, policy, sizes, flags, progress),
         );
       }
     }

@@ -184,6 +184,31 @@ describe('where a trace comes from', () => {
     expect(cut.err).toBe('<stdin>: error: the gzip stream ended early (the file is truncated)\n');
   });
 
+  test('mrc of a pipe gives every policy its curve (it was read once: the simulated ones found it empty)', async () => {
+    const belady = join(dir, 'belady.pages');
+    writeFileSync(belady, '1\n2\n3\n4\n1\n2\n5\n1\n2\n3\n4\n5\n');
+    const want = await json('mrc', '--policies', 'fifo,opt,lru', '--frames', '1..6', belady);
+    expect(want.curves[0].faults).toEqual([12, 12, 9, 10, 5, 5]);
+    for (const threads of ['1', '2']) {
+      const fifo = join(dir, `mrc-fifo${threads}`);
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const writer = spawn('bash', ['-c', `cat ${belady} > ${fifo}`]);
+      const closed = new Promise((res) => writer.on('close', res));
+      const got = await json(
+        'mrc',
+        '--threads',
+        threads,
+        '--policies',
+        'fifo,opt,lru',
+        '--frames',
+        '1..6',
+        fifo,
+      );
+      expect(got.curves).toEqual(want.curves);
+      await closed;
+    }
+  });
+
   test('gzip and zstd are told by their first bytes, whatever the file is called', async () => {
     const want = await json('replay', '--policy-only', '--frames', '16', lackey);
     const gzNamedTxt = join(dir, 'gz-inside.txt');
