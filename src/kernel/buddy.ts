@@ -66,7 +66,7 @@ export class BuddyAllocator {
   /** Gives back the block headed by `pfn`, merging it with free buddies. @returns its order. */
   free(pfn: number): number {
     let order = this.allocOrder[pfn]!;
-    invariant(order >= 0, `buddy: free of pfn ${pfn}, which heads no allocated block`);
+    if (order < 0) invariant(false, `buddy: free of pfn ${pfn}, which heads no allocated block`);
     const taken = order;
     this.allocOrder[pfn] = -1;
     this.freeFrames += 2 ** order;

@@ -98,10 +98,11 @@ export class FrameTable {
   /** Frees the block headed by `pfn`; no references may remain. */
   free(pfn: number): void {
     const order = this.buddy.allocOrder[pfn]!;
-    invariant(order >= 0, `frames: free of pfn ${pfn}, which heads no allocated block`);
+    if (order < 0) invariant(false, `frames: free of pfn ${pfn}, which heads no allocated block`);
     for (let i = pfn; i < pfn + 2 ** order; i++) {
-      invariant(this.mapcount[i] === 0, `frames: free of pfn ${i} still mapped ${this.mapcount[i]} times`);
-      invariant(this.swapSlot[i] === -1, `frames: free of pfn ${i} still in the swap cache`);
+      if (this.mapcount[i] !== 0)
+        invariant(false, `frames: free of pfn ${i} still mapped ${this.mapcount[i]} times`);
+      if (this.swapSlot[i] !== -1) invariant(false, `frames: free of pfn ${i} still in the swap cache`);
       this.kind[i] = FRAME_FREE;
       this.owner[i] = NO_OWNER;
       this.refcount[i] = 0;
@@ -113,7 +114,8 @@ export class FrameTable {
 
   /** Drops one reference; frees the frame when none remain. @returns true when it was freed. */
   put(pfn: number): boolean {
-    invariant(this.refcount[pfn]! > 0, `frames: put of pfn ${pfn} with refcount ${this.refcount[pfn]}`);
+    if (this.refcount[pfn]! <= 0)
+      invariant(false, `frames: put of pfn ${pfn} with refcount ${this.refcount[pfn]}`);
     if (--this.refcount[pfn]! > 0) return false;
     this.free(pfn);
     return true;

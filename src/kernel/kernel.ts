@@ -330,7 +330,7 @@ export class Kernel {
     body: () => T,
     result: (r: T) => number = (r) => r as unknown as number,
   ): T {
-    invariant(proc.alive, `${name} by pid ${proc.pid}, which is not running`);
+    if (!proc.alive) invariant(false, `${name} by pid ${proc.pid}, which is not running`);
     const r = body();
     const n = result(r);
     if (proc.alive) proc.lastResult = n;
@@ -414,7 +414,7 @@ export class Kernel {
    */
   access(proc: Process, va: number, access: AccessKind): AccessOutcome {
     const mm = proc.mm;
-    invariant(mm !== null, `access by pid ${proc.pid}, which is not running`);
+    if (mm === null) invariant(false, `access by pid ${proc.pid}, which is not running`);
     this.asids.switchTo(mm);
     const mmu = this.machine.mmu;
     // Each retry follows a resolved fault; the OOM killer may need one per other process.

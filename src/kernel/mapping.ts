@@ -42,7 +42,8 @@ export class MappingTable {
   /** Gives `m` an id. */
   add(m: Mapping): number {
     const id = this.freeIds.pop() ?? this.byId.length;
-    invariant(id < MAX_MAPPINGS, `mappings: more than ${MAX_MAPPINGS - 1} anon_vmas and files at once`);
+    if (id >= MAX_MAPPINGS)
+      invariant(false, `mappings: more than ${MAX_MAPPINGS - 1} anon_vmas and files at once`);
     this.byId[id] = m;
     m.id = id;
     return id;
@@ -59,7 +60,7 @@ export class MappingTable {
   }
 
   remove(m: Mapping): void {
-    invariant(this.byId[m.id] === m, `mappings: ${m.id} is not registered`);
+    if (this.byId[m.id] !== m) invariant(false, `mappings: ${m.id} is not registered`);
     this.byId[m.id] = undefined;
     this.freeIds.push(m.id);
     m.id = -1;

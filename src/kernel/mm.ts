@@ -140,7 +140,8 @@ export class Mm {
   insert(vma: Vma): void {
     const i = this.findIndex(vma.start);
     const at = this.vmas[i];
-    invariant(at === undefined || at.start >= vma.end, `mm: insert of [${vma.start}, ${vma.end}) overlaps`);
+    if (at !== undefined && at.start < vma.end)
+      invariant(false, `mm: insert of [${vma.start}, ${vma.end}) overlaps`);
     this.vmas.splice(i, 0, vma);
     this.account(vma.flags, (vma.end - vma.start) / this.pageSize);
     vma.mm = this;

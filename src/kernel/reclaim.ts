@@ -399,7 +399,7 @@ export class Reclaim {
     for (let tries = set.resident; tries > 0; tries--) {
       const slot = set.policy.victim(this.now, incoming);
       const pfn = set.pfnOf[slot]!;
-      invariant(pfn >= 0, `reclaim: the policy chose empty slot ${slot}`);
+      if (pfn < 0) invariant(false, `reclaim: the policy chose empty slot ${slot}`);
       const page = this.pageIdOf[pfn]!;
       const si = this.setOf[pfn]!;
       this.releaseSlot(set, pfn, slot);

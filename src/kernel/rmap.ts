@@ -16,7 +16,7 @@ import type { Mm } from './mm.js';
 import type { PageTables } from './pagetable.js';
 import type { Vma } from './vma.js';
 
-/** One page-table entry that maps a frame. */
+/** One page-table entry that maps a frame. The visitor is handed one object, refilled per entry. */
 export interface MapperVisit {
   readonly mm: Mm;
   readonly vma: Vma;
@@ -26,6 +26,9 @@ export interface MapperVisit {
   readonly hi: number;
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+const LOOKUP = { allocate: false } as const;
+
 export class Rmap {
   private readonly frames: FrameTable;
   private readonly mappings: MappingTable;
@@ -33,6 +36,7 @@ export class Rmap {
   private readonly mmu: Mmu;
   private readonly fmt: PteFormat;
   private readonly pageSize: number;
+  private readonly visit: Writable<MapperVisit>;
 
   constructor(frames: FrameTable, mappings: MappingTable, pageTables: PageTables, mmu: Mmu) {
     this.frames = frames;
@@ -41,6 +45,7 @@ export class Rmap {
     this.mmu = mmu;
     this.fmt = mmu.arch.pte;
     this.pageSize = mmu.arch.pageSize;
+    this.visit = { mm: null as unknown as Mm, vma: null as unknown as Vma, vpn: 0, entryPa: 0, lo: 0, hi: 0 };
   }
 
   /** The VMAs that may map page `pfn` (Linux `rmap_walk_anon` / `rmap_walk_file`'s candidates). */
@@ -52,27 +57,35 @@ export class Rmap {
 
   /**
    * Calls `fn` for every present (or PROT_NONE) leaf entry that maps `pfn`, over every address space.
-   * `fn` may rewrite the entry it is given. @returns how many there were.
+   * `fn` may rewrite the entry it is given, but not add or remove VMAs; the visit it gets is valid
+   * only during that call (eviction walks every mapper several times: nothing is allocated per entry).
+   * @returns how many there were.
    */
   forEachMapper(pfn: number, fn: (v: MapperVisit) => void): number {
     const index = this.frames.index[pfn]!;
     const fmt = this.fmt;
+    const visit = this.visit;
     let found = 0;
-    // The candidate set may change while `fn` runs (it does not add or remove VMAs); copy it.
-    for (const vma of [...this.candidates(pfn)]) {
+    for (const vma of this.candidates(pfn)) {
       const mm = vma.mm;
       if (mm === null) continue;
       const pages = (vma.end - vma.start) / this.pageSize;
       if (index < vma.pgoff || index >= vma.pgoff + pages) continue;
       const vpn = vma.start / this.pageSize + (index - vma.pgoff);
-      const entryPa = this.pageTables.leafEntry(mm, mm.pid, vpn, { allocate: false });
+      const entryPa = this.pageTables.leafEntry(mm, mm.pid, vpn, LOOKUP);
       if (entryPa < 0) continue;
       const lo = this.mmu.readLo(entryPa);
       if ((lo & (fmt.present | fmt.swProtNone)) === 0) continue;
       const hi = this.mmu.readHi(entryPa);
       if (fmt.pfnOf(lo, hi) !== pfn) continue;
       found++;
-      fn({ mm, vma, vpn, entryPa, lo, hi });
+      visit.mm = mm;
+      visit.vma = vma;
+      visit.vpn = vpn;
+      visit.entryPa = entryPa;
+      visit.lo = lo;
+      visit.hi = hi;
+      fn(visit);
     }
     return found;
   }

@@ -59,13 +59,13 @@ export class SwapDevice {
 
   /** One more user of `slot`. */
   get(slot: number): void {
-    invariant(this.count[slot]! > 0, `swap: get of free slot ${slot}`);
+    if (this.count[slot]! <= 0) invariant(false, `swap: get of free slot ${slot}`);
     this.count[slot]!++;
   }
 
   /** One user fewer; the slot is free again when none remain. @returns true when it was freed. */
   put(slot: number): boolean {
-    invariant(this.count[slot]! > 0, `swap: put of free slot ${slot}`);
+    if (this.count[slot]! <= 0) invariant(false, `swap: put of free slot ${slot}`);
     if (--this.count[slot]! > 0) return false;
     invariant(
       this.cachedPfn[slot] === -1,

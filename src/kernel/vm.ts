@@ -134,7 +134,7 @@ export class Vm {
   /** Puts anonymous `pfn` in the swap cache as the copy of `slot` (the cache takes a reference). */
   addToSwapCache(pfn: number, slot: number): void {
     const swap = this.swap!;
-    invariant(swap.cachedPfn[slot] === -1, `swap cache: slot ${slot} already cached`);
+    if (swap.cachedPfn[slot] !== -1) invariant(false, `swap cache: slot ${slot} already cached`);
     this.frames.swapSlot[pfn] = slot;
     swap.cachedPfn[slot] = pfn;
     this.frames.refcount[pfn]!++;

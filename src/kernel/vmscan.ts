@@ -73,7 +73,7 @@ export class Vmscan implements Evictor {
     if ((slot < 0 && !dirty) || lazy) {
       // Zeros never written (or contents the program gave up): nothing to keep; the next access
       // zero-fills it again.
-      this.unmapAll(pfn, () => [0, 0], slot);
+      this.unmapAll(pfn, 0, 0, slot);
       if (f.swapSlot[pfn]! >= 0) vm.deleteFromSwapCache(pfn);
       return true;
     }
@@ -97,21 +97,20 @@ export class Vmscan implements Evictor {
       f.flags[pfn]! &= ~PG_DIRTY;
     }
     const fmt = vm.machine.arch.pte;
-    this.unmapAll(pfn, () => [fmt.encodeLo(slot, fmt.swSwap), fmt.encodeHi(slot, false)], slot, written);
+    this.unmapAll(pfn, fmt.encodeLo(slot, fmt.swSwap), fmt.encodeHi(slot, false), slot, written);
     vm.deleteFromSwapCache(pfn);
     return true;
   }
 
   /**
-   * Replaces every mapper's entry of `pfn` by `entry()` (a swap entry for `slot`, or none), dropping
+   * Replaces every mapper's entry of `pfn` by (lo, hi) (a swap entry for `slot`, or none), dropping
    * the mappings' references.
    */
-  private unmapAll(pfn: number, entry: () => [number, number], slot: number, written = false): void {
+  private unmapAll(pfn: number, lo: number, hi: number, slot: number, written = false): void {
     const vm = this.vm;
     const mmu = vm.machine.mmu;
-    const toSwap = slot >= 0 && entry()[0] !== 0;
+    const toSwap = slot >= 0 && lo !== 0;
     this.rmap.forEachMapper(pfn, (v) => {
-      const [lo, hi] = entry();
       mmu.writeEntry(v.entryPa, lo, hi);
       this.frames.mapcount[pfn]!--;
       vm.addRss(v.mm, pfn, -1);

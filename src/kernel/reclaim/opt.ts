@@ -68,7 +68,7 @@ export class OptPolicy implements ReplacementPolicy {
   }
 
   insert(slot: number, _page: number, now: number, _write: number, nextUse: number): void {
-    invariant(this.pos[slot] === -1, `${this.name}: insert into an occupied slot`);
+    if (this.pos[slot] !== -1) invariant(false, `${this.name}: insert into an occupied slot`);
     this.arrival[slot] = now;
     this.key[slot] = this.sign * (nextUse === NEVER ? NEVER_BASE + now : nextUse);
     const i = this.resident++;
@@ -89,7 +89,7 @@ export class OptPolicy implements ReplacementPolicy {
   }
 
   victim(_now: number, _incoming: number): number {
-    invariant(this.resident > 0, `${this.name}: victim with no resident page`);
+    if (this.resident <= 0) invariant(false, `${this.name}: victim with no resident page`);
     this.repair();
     const slot = this.heap[0]!;
     this.removeAt(0);
@@ -98,7 +98,7 @@ export class OptPolicy implements ReplacementPolicy {
 
   remove(slot: number): void {
     const i = this.pos[slot]!;
-    invariant(i >= 0, `${this.name}: remove of a free slot`);
+    if (i < 0) invariant(false, `${this.name}: remove of a free slot`);
     this.repair();
     this.removeAt(this.pos[slot]!);
   }
