@@ -194,6 +194,8 @@ export const execTarget: FuzzTarget<ExecInput> = {
         `the error names ${named}, which is no file of the exec: ${(e as InputError).format?.()}`,
       );
       const outcome = rejection(e, { file: named, bytes: bytes ?? 0 }, 'exec');
+      // File pages the load read stay in the page cache, as on Linux; everything else must be back.
+      k.dropCaches();
       check(
         k.processes.size === 0 && k.frames.freeFrames === free,
         'a refused exec left a process or frames behind',
@@ -203,6 +205,7 @@ export const execTarget: FuzzTarget<ExecInput> = {
     }
     if (typeof result === 'number') {
       check(result < 0, `exec returned ${result}`);
+      k.dropCaches();
       check(
         k.processes.size === 0 && k.frames.freeFrames === free,
         `exec failed with ${result} and left a process or frames behind`,
