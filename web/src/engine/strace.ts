@@ -28,12 +28,10 @@ import {
   type InputProblem,
   type LoadedScenario,
   type MachineInfo,
-  type RssSample,
-  type StateView,
   type StepInfo,
 } from './protocol.js';
 import { eventSeries, inputProblem } from './session.js';
-import { stateView } from './view-state.js';
+import { TimeTravel } from './time-travel.js';
 
 /** The machine a log is replayed on: the CLI's default (`vmscope strace --ram 256M`). */
 const ARCH = 'x86_64';
@@ -42,8 +40,6 @@ const TLB_ENTRIES = 64;
 const TLB_WAYS = 4;
 /** Thrown to stop a re-run where the position's state is reached. */
 const REACHED = Symbol('reached');
-/** Views kept, as in a scenario's session. */
-const VIEW_CACHE = 24;
 
 function baseName(path: string): string {
   const i = path.lastIndexOf('/');
@@ -152,19 +148,15 @@ interface PendingStep {
   tlb: { hits: number; misses: number; walks: number };
 }
 
-export class StraceSession {
+export class StraceSession extends TimeTravel {
   readonly file: string;
   private readonly bytes: Uint8Array;
   private readonly files: StraceFiles;
   /** Per step, the index of the log event (as the parser hands them) that made it. */
   private stepEvents: number[] = [];
-  private reachable = 0;
-  private readonly kernels = new Map<number, Kernel>();
-  private pinned = -1;
-  private readonly views = new Map<string, StateView>();
-  private focus: (AddressSelection | null)[] = [];
 
   constructor(file: string, text: string, files: DroppedFiles = []) {
+    super();
     this.file = file;
     this.bytes = new TextEncoder().encode(text);
     this.files = droppedStraceFiles(files);
@@ -375,55 +367,6 @@ export class StraceSession {
     this.kernels.set(p, kernel);
     if (!background) this.pinned = p;
     return kernel;
-  }
-
-  isLive(position: number): boolean {
-    return this.kernels.has(position);
-  }
-
-  private walkTarget(position: number, select: AddressSelection | null): AddressSelection | null {
-    if (select !== null) return select;
-    for (let i = position - 1; i >= 0; i--) {
-      const f = this.focus[i];
-      if (f) return f;
-    }
-    return null;
-  }
-
-  private key(position: number, select: AddressSelection | null): string {
-    return `${position}:${select ? `${select.pid}:${select.va}` : '-'}`;
-  }
-
-  hasView(position: number, select: AddressSelection | null): boolean {
-    return this.views.has(this.key(Math.max(0, Math.min(position, this.reachable)), select));
-  }
-
-  /** What the page draws at `position`, as a scenario session draws it. */
-  stateAt(position: number, select: AddressSelection | null, background = false): StateView {
-    const p = Math.max(0, Math.min(position, this.reachable));
-    const key = this.key(p, select);
-    const cached = this.views.get(key);
-    if (cached) {
-      this.views.delete(key);
-      this.views.set(key, cached);
-      if (!background && this.kernels.has(p)) this.pinned = p;
-      return cached;
-    }
-    const target = this.walkTarget(p, select);
-    const view = {
-      ...stateView(this.kernelAt(p, background), p, target),
-      walkFollowsStep: select === null && target !== null,
-    };
-    this.views.set(key, view);
-    if (this.views.size > VIEW_CACHE) this.views.delete(this.views.keys().next().value!);
-    return view;
-  }
-
-  sample(position: number): RssSample {
-    const k = this.kernelAt(position, true);
-    const rssPages: Record<number, number> = {};
-    for (const p of k.live()) rssPages[p.pid] = p.mm!.rss;
-    return { position, freeFrames: k.frames.freeFrames, rssPages };
   }
 }
 
