@@ -64,7 +64,7 @@ export class FutureSpill {
       (bytes) => {
         writeSync(this.fd, bytes);
       },
-      (block) => this.blocks.push(block),
+      { onBlock: (block) => this.blocks.push(block), lend: true },
     );
   }
 
@@ -103,6 +103,16 @@ export class FutureSpill {
       const pages = new Float64Array(MAX_BLOCK_RECORDS);
       const distance = new Uint32Array(MAX_BLOCK_RECORDS);
       let bytes = new Uint8Array(1 << 20);
+      let n = 0;
+      const decoder = VmtDecoder.seeded(
+        this.streamFile,
+        (b) => {
+          pages.set(b.page.subarray(0, b.count), n);
+          n += b.count;
+        },
+        header,
+        this.blocks[0] ?? { offset: 0, bytes: 0, records: 0, r0: 0, r1: 0 },
+      );
       let end = this.records;
       // The two pages met last (going backwards) and their dense ids: most accesses are one of them.
       let page0 = -1;
@@ -114,16 +124,9 @@ export class FutureSpill {
         if (bytes.length < block.bytes) bytes = new Uint8Array(block.bytes * 2);
         const got = readSync(input, bytes, 0, block.bytes, block.offset);
         invariant(got === block.bytes, 'spill: short read of the stream');
-        let n = 0;
-        VmtDecoder.seeded(
-          this.streamFile,
-          (b) => {
-            pages.set(b.page.subarray(0, b.count), n);
-            n += b.count;
-          },
-          header,
-          block,
-        ).push(bytes.subarray(0, block.bytes));
+        n = 0;
+        decoder.seek(block);
+        decoder.push(bytes.subarray(0, block.bytes));
         invariant(n === block.records, 'spill: a block decoded to the wrong count');
         const start = end - n;
         for (let i = n - 1; i >= 0; i--) {

@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { InputError } from '../base/errors.js';
 import { type Compression, detectCompression } from '../workload/trace/detect.js';
 
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 18;
 
 /** The argument that means standard input. */
 export const STDIN = '-';

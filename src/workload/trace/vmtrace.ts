@@ -67,10 +67,21 @@ export interface VmtBlock {
   readonly r1: number;
 }
 
+/** How a {@link VmtEncoder} hands out what it writes. */
+export interface VmtEncoderOptions {
+  /** Hears of every block written. */
+  readonly onBlock?: (block: VmtBlock) => void;
+  /**
+   * `out` gets a view of the encoder's own buffer, valid only during the call (for a writer that
+   * copies at once, as a synchronous file write does): a block costs no allocation.
+   */
+  readonly lend?: boolean;
+}
+
 /**
  * Writes page accesses as a vmscope trace. `out` receives the bytes in pieces (a fresh array each
- * time, so it may keep them): the header at once, then a block every `MAX_BLOCK_RECORDS` records,
- * and the rest with the end block at {@link end}. `onBlock` hears of every block written.
+ * time, so it may keep them, unless `lend`): the header at once, then a block every
+ * `MAX_BLOCK_RECORDS` records, and the rest with the end block at {@link end}.
  */
 export class VmtEncoder {
   readonly header: VmtHeader;
@@ -87,9 +98,11 @@ export class VmtEncoder {
   private offset = VMT_HEADER_BYTES;
   private ended = false;
   private readonly onBlock: ((block: VmtBlock) => void) | null;
+  private readonly lend: boolean;
 
-  constructor(header: VmtHeader, out: (bytes: Uint8Array) => void, onBlock?: (block: VmtBlock) => void) {
-    this.onBlock = onBlock ?? null;
+  constructor(header: VmtHeader, out: (bytes: Uint8Array) => void, options: VmtEncoderOptions = {}) {
+    this.onBlock = options.onBlock ?? null;
+    this.lend = options.lend ?? false;
     invariant(isPowerOfTwo(header.pageSize), 'vmtrace: the page size must be a power of two');
     this.header = header;
     this.out = out;
@@ -183,7 +196,7 @@ export class VmtEncoder {
     const dv = new DataView(this.buf.buffer);
     dv.setUint32(0, this.at - BLOCK_HEADER_BYTES, true);
     dv.setUint32(4, this.inBlock, true);
-    this.out(this.buf.slice(0, this.at));
+    this.out(this.lend ? this.buf.subarray(0, this.at) : this.buf.slice(0, this.at));
     this.onBlock?.({
       offset: this.offset,
       bytes: this.at,
@@ -245,10 +258,19 @@ export class VmtDecoder {
   static seeded(file: string, sink: PageSink, header: VmtHeader, block: VmtBlock): VmtDecoder {
     const d = new VmtDecoder(file, sink);
     d.header = header;
-    d.r0 = block.r0;
-    d.r1 = block.r1;
-    d.offset = block.offset;
+    d.seek(block);
     return d;
+  }
+
+  /**
+   * Makes a {@link seeded} decoder ready for another block taken out of the same file (its batch
+   * and carry are reused: a reader going over the blocks in any order allocates nothing per block).
+   */
+  seek(block: VmtBlock): void {
+    invariant(this.carryLength === 0, `${this.file}: seek inside a block`);
+    this.r0 = block.r0;
+    this.r1 = block.r1;
+    this.offset = block.offset;
   }
 
   /** Decodes every whole block in `chunk` (with bytes carried from earlier ones). */
