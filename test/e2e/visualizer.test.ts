@@ -448,7 +448,9 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
     await page.setInputFiles('#file-input', strace);
     await expect
       .poll(() => seen(page.locator('#editor-problem')).catch(() => ''))
-      .toMatch(/the program \/p is not among the files dropped on the page: drop p too/);
+      .toMatch(
+        /cannot load the program \/p: \/p: not among the files dropped on the page: drop p \(or p\.gz\) with the log/,
+      );
     await page.locator('#tab-tlb').click();
   });
 

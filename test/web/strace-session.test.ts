@@ -3,7 +3,8 @@
  * Linux's result and vmscope's; the state at any step is the CLI replay stopped there, whatever the
  * order of visits; at the end the first process shows the maps Linux recorded at its exit_group.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { sysrootFiles } from '../../src/cli/strace.js';
@@ -30,6 +31,16 @@ function dropped(name: string): { name: string; bytes: Uint8Array }[] {
 function mapsOf(k: Kernel): string[] {
   const [main] = k.live();
   return main === undefined ? [] : normalizeMaps(k.maps(main).map(formatMapsLine).join('\n'));
+}
+
+/** A folder's files as the page holds a dropped folder: each named by its path, the folder's name first. */
+function folderFiles(dir: string, as: string): { name: string; bytes: Uint8Array }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const path = join(e.parentPath, e.name);
+      return { name: `${as}/${relative(dir, path)}`, bytes: new Uint8Array(readFileSync(path)) };
+    });
 }
 
 /** Maps compared without the interpreter's name (dropped files carry no directory, no symbolic link). */
@@ -106,15 +117,36 @@ describeCorpus('an strace log dropped on the visualizer', () => {
     },
   );
 
-  testCorpus('without the program dropped, the run says which file to drop', () => {
+  testCorpus('without the program dropped, the run says which files to drop', () => {
     const s = new StraceSession('strace.txt', readFileSync(logPath('hello-pie'), 'utf8'));
     const run = s.run();
     expect(run.steps).toEqual([]);
-    expect(run.runError?.message).toContain(
-      'the program /tmp/memsim/prog is not among the files dropped on the page: drop prog too',
+    expect(run.runError?.message).toMatch(
+      /cannot load the program \/tmp\/memsim\/prog: .*not among the files dropped on the page: drop prog \(or prog\.gz\) with the log, and for a dynamically linked program its interpreter too/,
     );
     expect(run.runError?.line).toBe(1);
+    // With the program but not its interpreter, it names the interpreter.
+    const prog = dropped('hello-pie').slice(0, 1);
+    const half = new StraceSession('strace.txt', readFileSync(logPath('hello-pie'), 'utf8'), prog).run();
+    expect(half.runError?.message).toMatch(
+      /\/lib64\/ld-linux-x86-64\.so\.2: the program's interpreter \(PT_INTERP\) is not among the files dropped on the page: drop ld-linux-x86-64\.so\.2/,
+    );
   });
+
+  testCorpus.each(['mallocs-m32', 'hello-pie'])(
+    '%s: a dropped sysroot folder gives the interpreter by its links, named in the maps as on Linux',
+    (name) => {
+      const root = corpusPath('elf', 'sysroot');
+      const folder = folderFiles(root, 'sysroot');
+      const files = [...folder, dropped(name)[0]!];
+      const s = new StraceSession('strace.txt', readFileSync(logPath(name), 'utf8'), files);
+      const run = s.run();
+      expect(run.runError).toBeNull();
+      expect(run.failed).toBe(0);
+      expect(run.passed).toBe(replayCase(name).summary.agree);
+      expect(mapsOf(s.kernelAt(run.steps.length))).toEqual(recordedMaps(name));
+    },
+  );
 
   testCorpus(
     'a line that is not strace output is an input error at its line, the steps before it kept',

@@ -10,11 +10,12 @@
  */
 import { InputError, InputErrors, InvariantError } from '../../../src/base/errors.js';
 import { archPreset } from '../../../src/hw/arch.js';
-import { type ExecFileSource, memoryFileSource } from '../../../src/kernel/exec/vfs.js';
+import type { ExecFile, ExecFileSource } from '../../../src/kernel/exec/vfs.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { type RunOptions, runScenario, type StepRecord } from '../../../src/sim/scenario-runner.js';
 import type { Scenario } from '../../../src/workload/scenario/ast.js';
 import { parseScenario } from '../../../src/workload/scenario/parse.js';
+import { baseName, droppedIndex } from '../logic/dropped.js';
 import { stepInfo } from './narration.js';
 import type {
   DroppedFiles,
@@ -53,28 +54,27 @@ export function checkScenario(file: string, text: string): InputProblem | null {
   }
 }
 
-function baseName(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i >= 0 ? path.slice(i + 1) : path;
-}
-
 /**
- * Where `exec` finds the files the user dropped: by the exact path the scenario names, else by its
- * last component (so `exec A ./hello` and an interpreter `/lib64/ld-linux-x86-64.so.2` find the
- * dropped `hello` and `ld-linux-x86-64.so.2`). @returns null when nothing was dropped, so that
- * `exec` says it needs files.
+ * Where `exec` finds the files the user dropped (logic/dropped.ts): by the exact path the scenario
+ * names, inside a dropped folder as a sysroot, else by its last component (so `exec A ./hello` and an
+ * interpreter `/lib64/ld-linux-x86-64.so.2` find the dropped `hello` and `ld-linux-x86-64.so.2`).
+ * @returns null when nothing was dropped, so that `exec` says it needs files.
  */
 export function droppedFileSource(files: DroppedFiles): ExecFileSource | null {
   if (files.length === 0) return null;
-  const byName = new Map<string, Uint8Array>();
-  for (const f of files) byName.set(f.name, f.bytes);
-  const exact = memoryFileSource(byName);
-  const resolve = (path: string): string =>
-    byName.has(path) ? path : byName.has(baseName(path)) ? baseName(path) : path;
-  return {
-    openProgram: (p) => ({ ...exact.openProgram(resolve(p)), path: p }),
-    openInterpreter: (p) => ({ ...exact.openInterpreter(resolve(p)), path: p }),
+  const find = droppedIndex(files);
+  const open = (path: string, what: string): ExecFile => {
+    const found = find(path);
+    if (found.kind === 'ambiguous')
+      throw new InputError(
+        'exec',
+        `the ${what} could be any of the dropped files ${found.names.join(', ')}: drop one of them, or a folder so that the path decides`,
+        { file: path },
+      );
+    if (found.kind === 'missing') throw new InputError('exec', `no such ${what}`, { file: path });
+    return { path: found.path, bytes: found.file.bytes };
   };
+  return { openProgram: (p) => open(p, 'program'), openInterpreter: (p) => open(p, 'interpreter') };
 }
 
 /**

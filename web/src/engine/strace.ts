@@ -6,8 +6,8 @@
  * Position p is the kernel after the log's events up to the one of step p+1 (the file calls and
  * skipped calls between two steps belong to the step before them; the last step runs to the end of
  * the log). Like a scenario's session, the state at p is a fresh replay of that prefix: the replay is
- * deterministic. The program and its interpreter come from the dropped files (by path or last
- * component), as `exec` finds them in a scenario.
+ * deterministic. The program and its interpreter come from the dropped files (a dropped folder as a
+ * sysroot, loose files by name), as `exec` finds them in a scenario.
  */
 import { InputError, InvariantError } from '../../../src/base/errors.js';
 import { archPreset } from '../../../src/hw/arch.js';
@@ -20,6 +20,7 @@ import { tlbStats } from '../../../src/sim/snapshot.js';
 import type { CallRecord } from '../../../src/sim/strace-model.js';
 import { type StraceFiles, StraceReplay } from '../../../src/sim/strace-replay.js';
 import { StraceParser } from '../../../src/workload/strace/parser.js';
+import { baseName, droppedIndex, type Found } from '../logic/dropped.js';
 import { eventInfo, summarizeEvents } from './narration.js';
 import {
   type AddressSelection,
@@ -41,34 +42,48 @@ const TLB_WAYS = 4;
 /** Thrown to stop a re-run where the position's state is reached. */
 const REACHED = Symbol('reached');
 
-function baseName(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i >= 0 ? path.slice(i + 1) : path;
+/** What the log needs that was not dropped, in words: what to drop. */
+function missing(what: 'program' | 'interpreter', path: string, found: Found): InputError {
+  const base = baseName(path);
+  if (found.kind === 'ambiguous')
+    return new InputError(
+      'strace',
+      `the ${what} ${path} could be any of the dropped files ${found.names.join(', ')}: drop one of them, or a folder holding the recorded machine's files so that the path decides`,
+      { file: path },
+    );
+  return new InputError(
+    'strace',
+    what === 'program'
+      ? `not among the files dropped on the page: drop ${base} (or ${base}.gz) with the log, and for a dynamically linked program its interpreter too (PT_INTERP, such as ld-linux-x86-64.so.2) — or a folder holding the recorded machine's files, as a sysroot`
+      : `the program's interpreter (PT_INTERP) is not among the files dropped on the page: drop ${base} (or ${base}.gz) with the log, or a folder that holds it at ${path.replace(/^\//, '')}`,
+    { file: path },
+  );
 }
 
 /**
- * The recorded machine's files from the files dropped on the page: a program or interpreter by its
- * path, else by its last component (`/lib64/ld-linux-x86-64.so.2` finds a dropped
- * `ld-linux-x86-64.so.2`); sizes of the other files the same way.
+ * The recorded machine's files from the files dropped on the page (logic/dropped.ts): a loose file
+ * by its name (`/lib64/ld-linux-x86-64.so.2` finds a dropped `ld-linux-x86-64.so.2` when no other
+ * file is so named), a dropped folder as a sysroot with its links resolved; sizes of the other files
+ * the same way.
  */
 export function droppedStraceFiles(files: DroppedFiles): StraceFiles {
-  const byName = new Map<string, Uint8Array>();
-  for (const f of files) byName.set(f.name, f.bytes);
-  const find = (path: string): Uint8Array | undefined => byName.get(path) ?? byName.get(baseName(path));
-  const open = (path: string, what: string): ExecFile => {
-    const bytes = find(path);
-    if (bytes === undefined)
-      throw new InputError(
-        'strace',
-        `${what} ${path} is not among the files dropped on the page: drop ${baseName(path)} too`,
-        { file: path },
-      );
-    return { path, bytes };
+  const findDropped = droppedIndex(files);
+  const open = (path: string, what: 'program' | 'interpreter'): ExecFile => {
+    const found = findDropped(path);
+    if (found.kind !== 'found') throw missing(what, path, found);
+    return { path: found.path, bytes: found.file.bytes };
   };
   return {
-    program: (path) => open(path, 'the program'),
-    interpreter: (path) => open(path, 'the interpreter'),
-    size: (path) => find(path)?.length ?? null,
+    program: (path) => open(path, 'program'),
+    interpreter: (path) => open(path, 'interpreter'),
+    size: (path) => {
+      const found = findDropped(path);
+      return found.kind === 'found' ? found.file.bytes.length : null;
+    },
+    resolve: (path) => {
+      const found = findDropped(path);
+      return found.kind === 'found' ? found.path : path;
+    },
   };
 }
 

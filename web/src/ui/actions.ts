@@ -7,8 +7,10 @@ import { batch } from '@preact/signals';
 import { EM_386, EM_RISCV, EM_X86_64, readElf } from '../../../src/kernel/exec/elf.js';
 import { detectInputKind } from '../../../src/workload/kind.js';
 import type { AddressSelection, Response } from '../engine/protocol.js';
+import { findDropped } from '../logic/dropped.js';
 import { decodeText, encodeText, formatHash, parseHash } from '../logic/hash.js';
 import { startPosition } from '../logic/start.js';
+import { classify, contentOf, type Picked } from './drop.js';
 import { EngineClient } from './engine.js';
 import { DEFAULT_EXAMPLE, type Example, exampleByName, exampleWithText } from './examples.js';
 import {
@@ -17,6 +19,7 @@ import {
   busy,
   chartTab,
   checkProblem,
+  type DroppedFile,
   exampleName,
   fileName,
   files,
@@ -378,48 +381,78 @@ export function clearSelection(): void {
 
 // ---------------------------------------------------------------- files
 
-/** Files from a drop or the file picker: what each is decides where it goes (see src/workload/kind.ts). */
-export async function addFiles(list: readonly File[]): Promise<void> {
-  for (const f of list) {
-    const head = new Uint8Array(await f.slice(0, 65536).arrayBuffer());
-    const gzip = head[0] === 0x1f && head[1] === 0x8b;
-    const kind = gzip ? 'compressed' : detectInputKind(head, f.name);
-    if (kind === 'scenario' || kind === 'strace') {
-      // An strace log opens like a scenario: the log in the editor, each call a step (engine/strace.ts).
-      fileName.value = f.name;
-      setText(await f.text());
-      if (kind === 'strace')
-        afterLoad = (problem) =>
-          notify(
-            problem === null
-              ? `${f.name}: the log's life replayed, each call a step with Linux's result and vmscope's`
-              : `${f.name}: ${problem}`,
-          );
-      run();
-      continue;
-    }
-    if (kind === 'elf') {
-      const bytes = new Uint8Array(await f.arrayBuffer());
-      files.value = [...files.value.filter((x) => x.name !== f.name), { name: f.name, bytes, kind: 'elf' }];
-      if (
-        detectInputKind(new TextEncoder().encode(text.value.slice(0, 65536)), fileName.value) === 'strace'
-      ) {
-        // The open strace log's program or interpreter: its execve finds it by name.
-        notify(`${f.name} kept: the log's execve finds it by its name`);
-        run(loaded.value === null ? 'start' : position.value);
-        continue;
+/** Files of a dropped folder larger than this are left out (what a replay needs of them is their size). */
+const FOLDER_KEEP_BYTES = 64 << 20;
+
+/**
+ * Files from a drop or the file picker: what each is (from its first bytes, gunzipped) decides where
+ * it goes (see src/workload/kind.ts). The programs and folders of one drop are kept first, so that a
+ * log or scenario dropped with them finds them on its first run.
+ */
+export async function addFiles(list: readonly (File | Picked)[]): Promise<void> {
+  const picked = list.map((x) => (x instanceof File ? { file: x, path: x.name } : x));
+  const all = await Promise.all(picked.map(classify));
+  const folders = new Set(all.filter((c) => c.inFolder).map((c) => c.path.split('/')[0]!));
+  const kept: DroppedFile[] = [];
+  let left = 0;
+  for (const c of all) {
+    if (c.inFolder) {
+      // A folder is a sysroot: its programs, libraries and link files; other files for their sizes.
+      if (c.file.size > FOLDER_KEEP_BYTES && c.kind !== 'elf') left++;
+      else kept.push({ name: c.name, bytes: await contentOf(c), kind: c.kind === 'elf' ? 'elf' : 'other' });
+    } else if (c.kind === 'elf') kept.push({ name: c.name, bytes: await contentOf(c), kind: 'elf' });
+  }
+  if (kept.length > 0) {
+    const names = new Set(kept.map((f) => f.name));
+    files.value = [...files.value.filter((x) => !names.has(x.name)), ...kept];
+  }
+  const docs = all.filter((c) => !c.inFolder && (c.kind === 'scenario' || c.kind === 'strace'));
+  const elfs = all.filter((c) => !c.inFolder && c.kind === 'elf');
+  const keptWords = [
+    ...elfs.map((c) => c.name),
+    ...[...folders].map((d) => `the folder ${d}${left > 0 ? ` (${left} files over 64 MiB left out)` : ''}`),
+  ].join(', ');
+  const doc = docs.at(-1);
+  if (doc !== undefined) {
+    // An strace log opens like a scenario: the log in the editor, each call a step (engine/strace.ts).
+    fileName.value = doc.name;
+    setText(new TextDecoder().decode(await contentOf(doc)));
+    const withFiles = keptWords === '' ? '' : ` with ${keptWords}`;
+    if (doc.kind === 'strace')
+      afterLoad = (problem) =>
+        notify(
+          problem === null
+            ? `${doc.name}: the log's life replayed${withFiles}, each call a step with Linux's result and vmscope's`
+            : problem.startsWith(doc.name)
+              ? problem
+              : `${doc.name}: ${problem}`,
+        );
+    run();
+  } else if (keptWords !== '') {
+    if (detectInputKind(new TextEncoder().encode(text.value.slice(0, 65536)), fileName.value) === 'strace') {
+      // The open strace log's program, interpreter or sysroot: its execve finds them.
+      afterLoad = (problem) =>
+        notify(problem === null ? `${keptWords} kept: the log's life replayed with them` : problem);
+      run(loaded.value === null ? 'start' : position.value);
+    } else if (folders.size > 0 && elfs.length === 0) {
+      notify(`${keptWords} kept: exec and strace logs find files in it as in a sysroot`);
+      if (loaded.value !== null) run(position.value);
+    } else
+      for (const c of elfs) {
+        if (/^ld-|\.so(\.|$)/.test(c.name)) {
+          // An interpreter or a library: kept for the programs that name it.
+          notify(`${c.name} kept: programs whose PT_INTERP names it will find it`);
+          if (loaded.value !== null) run(position.value);
+          continue;
+        }
+        addExecLine(c.name, files.value.find((f) => f.name === c.name)!.bytes);
       }
-      if (/^ld-|\.so(\.|$)/.test(f.name)) {
-        // An interpreter or a library: kept for the programs that name it.
-        notify(`${f.name} kept: programs whose PT_INTERP names it will find it`);
-        if (loaded.value !== null) run(position.value);
-        continue;
-      }
-      addExecLine(f.name, bytes);
-      continue;
-    }
-    // Anything else goes to the Traces tab, which tells memory traces, allocation traces and the
-    // rest apart (after gunzipping) — and says what it could not replay.
+  }
+  // Anything else goes to the Traces tab, which tells memory traces, allocation traces and the
+  // rest apart (after gunzipping) — and says what it could not replay.
+  for (const c of all) {
+    if (c.inFolder || c.kind === 'elf' || c.kind === 'scenario' || c.kind === 'strace') continue;
+    const f = c.file;
     const bytes = f.size <= TRACE_KEEP_BYTES ? new Uint8Array(await f.arrayBuffer()) : null;
     runTrace(f, (format) => {
       const memory =
@@ -476,7 +509,7 @@ function addExecLine(name: string, bytes: Uint8Array): void {
   const interp = interpreterOf(name, bytes);
   const machine = machineOf(bytes, name);
   const openArch = loaded.value?.machine.arch ?? 'x86_64';
-  const have = (path: string) => files.value.some((f) => f.name === path || path.endsWith(`/${f.name}`));
+  const have = (path: string) => findDropped(files.value, path).kind === 'found';
   const needs =
     interp !== null && !have(interp) ? `; it needs its interpreter ${interp}: drop that file too` : '';
   const said = (what: string) => (problem: string | null) =>

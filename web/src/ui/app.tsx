@@ -8,6 +8,7 @@ import { keyAction } from '../logic/keys.js';
 import { addFiles, clearSelection, goTo, runEditor, step, toggleHelp, togglePlay } from './actions.js';
 import { AddressSpaces } from './address-space.js';
 import { Charts } from './charts.js';
+import { droppedEntries, walkEntries } from './drop.js';
 import { Editor } from './editor.js';
 import { Frames } from './frames.js';
 import { Help } from './help.js';
@@ -83,8 +84,11 @@ export function App() {
     const drop = (e: DragEvent) => {
       e.preventDefault();
       setDragging(false);
-      const list = e.dataTransfer?.files;
-      if (list && list.length > 0) void addFiles([...list]);
+      if (!e.dataTransfer) return;
+      // Folders are walked to their files (a folder is a sysroot); the entries go with the event.
+      const { entries, files } = droppedEntries(e.dataTransfer);
+      if (entries.length > 0) void walkEntries(entries).then(addFiles);
+      else if (files.length > 0) void addFiles(files);
     };
     window.addEventListener('keydown', onKey);
     window.addEventListener('dragover', over);
@@ -114,7 +118,12 @@ export function App() {
           {toast.value}
         </div>
       )}
-      {dragging && <div class="drop-hint">Drop a scenario (.vms), an ELF binary or a memory trace</div>}
+      {dragging && (
+        <div class="drop-hint">
+          Drop a scenario (.vms), an ELF binary, a memory or allocation trace, an strace log with its program
+          (or a folder of the recorded machine's files)
+        </div>
+      )}
     </div>
   );
 }

@@ -11,6 +11,7 @@ import {
   toggleHelp,
   togglePlay,
 } from './actions.js';
+import { pickedFiles } from './drop.js';
 import { EXAMPLES } from './examples.js';
 import {
   busy,
@@ -49,6 +50,7 @@ function stepLabel(): string {
 
 export function Toolbar() {
   const fileInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const last = lastPosition.value;
   const p = position.value;
   const b = busy.value;
@@ -171,7 +173,8 @@ export function Toolbar() {
           <span class="muted small" title="Time the engine took to build this state (worker)">
             {sc.passed + sc.failed > 0 && (
               <span class={sc.failed ? 'bad' : 'good'}>
-                {sc.passed}/{sc.passed + sc.failed} expect ok
+                {sc.passed}/{sc.passed + sc.failed}{' '}
+                {sc.steps[0]?.kind.startsWith('strace-') ? 'agree with Linux' : 'expect ok'}
               </span>
             )}{' '}
             {stateMs.value.toFixed(1)} ms
@@ -193,7 +196,26 @@ export function Toolbar() {
         hidden
         onChange={(e) => {
           const input = e.target as HTMLInputElement;
-          if (input.files) void addFiles([...input.files]);
+          if (input.files) void addFiles(pickedFiles(input.files));
+          input.value = '';
+        }}
+      />
+      <button
+        type="button"
+        onClick={() => folderInput.current?.click()}
+        title="Open a folder of the recorded machine's files (a sysroot: programs, interpreters, libraries) for an strace log or exec"
+      >
+        Folder…
+      </button>
+      <input
+        ref={folderInput}
+        type="file"
+        id="folder-input"
+        {...{ webkitdirectory: true }}
+        hidden
+        onChange={(e) => {
+          const input = e.target as HTMLInputElement;
+          if (input.files) void addFiles(pickedFiles(input.files));
           input.value = '';
         }}
       />
