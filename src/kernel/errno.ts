@@ -73,6 +73,8 @@ export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
+/** x86-64 only: place the mapping in the first 2 GiB (for code of the small model). */
+export const MAP_32BIT = 0x40;
 export const MAP_GROWSDOWN = 0x100;
 export const MAP_DENYWRITE = 0x800;
 export const MAP_EXECUTABLE = 0x1000;
@@ -83,6 +85,8 @@ export const MAP_NONBLOCK = 0x10000;
 /** A thread stack: since Linux 6.7 it also makes the mapping VM_NOHUGEPAGE. */
 export const MAP_STACK = 0x20000;
 export const MAP_HUGETLB = 0x40000;
+/** MAP_HUGETLB's page size, log2, in bits 26-31 (0: the default huge page size). */
+export const MAP_HUGE_SHIFT = 26;
 export const MAP_SYNC = 0x80000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 

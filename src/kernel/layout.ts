@@ -34,6 +34,13 @@ export interface UserLayout {
   readonly mmapGapMin: number;
   /** Alignment of large anonymous mappings (THP, the PMD size), or 0 for none. */
   readonly thpAlign: number;
+  /**
+   * Where MAP_32BIT places a mapping, bottom-up ([low, high): x86-64's 1 GiB to 2 GiB, Linux
+   * `find_start_end`), or null where the flag means nothing (other architectures, 32-bit processes).
+   */
+  readonly map32bit: readonly [number, number] | null;
+  /** The huge page sizes MAP_HUGETLB may name, as log2 (x86-64: 2 MiB and 1 GiB); the first is the default. */
+  readonly hugePageShifts: readonly number[];
 }
 
 const X86_64: UserLayout = {
@@ -47,14 +54,29 @@ const X86_64: UserLayout = {
   stackGuardGap: 256 * 4096,
   mmapGapMin: 128 * MiB,
   thpAlign: 2 * MiB,
+  map32bit: [0x40000000, 0x80000000],
+  hugePageShifts: [21, 30],
 };
 
 const LAYOUTS: Record<ArchName, UserLayout> = {
   x86_64: X86_64,
   // Linux riscv64 with Sv39: TASK_SIZE is half the 512 GiB space; STACK_TOP is TASK_SIZE.
-  'riscv-sv39': { ...X86_64, taskSize: 0x4000000000, stackTop: 0x4000000000, codeBase: 0x10000 },
+  'riscv-sv39': {
+    ...X86_64,
+    taskSize: 0x4000000000,
+    stackTop: 0x4000000000,
+    codeBase: 0x10000,
+    map32bit: null,
+  },
   // A 32-bit process on a 64-bit x86 kernel (as the corpus was recorded): TASK_SIZE 0xffffe000.
-  i386: { ...X86_64, taskSize: 0xffffe000, stackTop: 0xffffe000, codeBase: 0x08048000, thpAlign: 0 },
+  i386: {
+    ...X86_64,
+    taskSize: 0xffffe000,
+    stackTop: 0xffffe000,
+    codeBase: 0x08048000,
+    thpAlign: 0,
+    map32bit: null,
+  },
   // Scaled down so that a whole address space fits on a screen: 64-byte pages, 1024 of them.
   teach16: {
     taskSize: 0x10000,
@@ -67,6 +89,8 @@ const LAYOUTS: Record<ArchName, UserLayout> = {
     stackGuardGap: 4 * 64,
     mmapGapMin: 4 * KiB,
     thpAlign: 0,
+    map32bit: null,
+    hugePageShifts: [],
   },
   // Translation-only machine: the kernel refuses it, the layout is never used.
   ostep15: {
@@ -80,6 +104,8 @@ const LAYOUTS: Record<ArchName, UserLayout> = {
     stackGuardGap: 4 * 32,
     mmapGapMin: 2 * KiB,
     thpAlign: 0,
+    map32bit: null,
+    hugePageShifts: [],
   },
 };
 

@@ -13,10 +13,13 @@ import {
   EINVAL,
   ENOMEM,
   EPERM,
+  MAP_32BIT,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_HUGE_SHIFT,
+  MAP_HUGETLB,
   MAP_LOCKED,
   MAP_NORESERVE,
   MAP_POPULATE,
@@ -123,6 +126,8 @@ export function getUnmappedArea(
     if (addr < mm.layout.dacMmapMinAddr) return -EPERM;
     return addr;
   }
+  const area32 = flags & MAP_32BIT ? mm.layout.map32bit : null;
+  if (area32 !== null) return map32bitArea(k, mm, addr, len, file, area32);
   if (addr !== 0) {
     addr = alignUp(addr, ps);
     const i = mm.findIndex(addr);
@@ -154,9 +159,45 @@ export function getUnmappedArea(
   return searchTopdown(k, mm, len);
 }
 
+/**
+ * MAP_32BIT on x86-64 (`arch_get_unmapped_area_topdown` sends it to the legacy `arch_get_unmapped_area`):
+ * a hint is honoured when it fits below 2 GiB, else the lowest hole in [1 GiB, 2 GiB), THP-aligned
+ * for a large anonymous request as any other.
+ */
+function map32bitArea(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  len: number,
+  file: MemObject | null,
+  [low, high]: readonly [number, number],
+): number {
+  if (len > high) return -ENOMEM;
+  if (addr !== 0) {
+    addr = alignUp(addr, k.pageSize);
+    const next = mm.vmas[mm.findIndex(addr)];
+    if (high - len >= addr && (!next || addr + len <= vmStartGap(mm, next))) return addr;
+    return unmappedAreaBottomup(mm, len, low, high);
+  }
+  const search = (n: number): number => unmappedAreaBottomup(mm, n, low, high);
+  const thp = mm.layout.thpAlign;
+  if (thp > 0 && file === null && len % thp === 0) {
+    const aligned = thpArea(k, mm, len, 0, thp, search);
+    if (aligned >= 0) return aligned;
+  }
+  return search(len);
+}
+
 /** A PMD-aligned placement (relative to file offset `off`): search with a padded length, then align. */
-function thpArea(k: Kernel, mm: Mm, len: number, off: number, thp: number): number {
-  const padded = searchTopdown(k, mm, len + thp);
+function thpArea(
+  k: Kernel,
+  mm: Mm,
+  len: number,
+  off: number,
+  thp: number,
+  search = (n: number): number => searchTopdown(k, mm, n),
+): number {
+  const padded = search(len + thp);
   if (padded < 0) return padded;
   const sub = (((off - padded) % thp) + thp) % thp;
   return sub === 0 ? padded + thp : padded + sub;
@@ -315,6 +356,17 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   if (!(flags & MAP_ANONYMOUS) && file === null) return -EBADF;
   const offset = file === null ? 0 : (req.offset ?? 0);
   if (offset % ps !== 0 || offset < 0) return -EINVAL;
+  if (flags & MAP_HUGETLB) {
+    // ksys_mmap_pgoff: MAP_HUGETLB of a file that is not on hugetlbfs (vmscope has none) is EINVAL, as
+    // is a huge page size the machine lacks; hugetlb_reserve_pages then finds the pool empty
+    // (vm.nr_hugepages is 0, Linux's default) unless MAP_NORESERVE asks for no reservation.
+    // A MAP_NORESERVE huge mapping is made of ordinary pages here.
+    if (file !== null) return -EINVAL;
+    const shift = Math.floor(flags / 2 ** MAP_HUGE_SHIFT) & 0x3f;
+    if (!mm.layout.hugePageShifts.includes(shift === 0 ? mm.layout.hugePageShifts[0]! : shift))
+      return -EINVAL;
+    if (!(flags & MAP_NORESERVE)) return -ENOMEM;
+  }
   if (req.len === 0) return -EINVAL;
   const len = alignUp(req.len, ps);
   if (len > mm.taskSize) return -ENOMEM;

@@ -6,6 +6,7 @@
  */
 import { FALLOC_NAMES, SEEK_NAMES } from '../workload/strace/names.js';
 import type { LoggedCall } from '../workload/strace/parser.js';
+import { parseNumber } from '../workload/strace/scan.js';
 import type { Value } from '../workload/strace/value.js';
 import { type FileNode, joinPath, OpenFile } from './strace-files.js';
 import * as kapi from './strace-kernel.js';
@@ -100,6 +101,27 @@ function setSize(r: StraceReplay, node: FileNode, size: number): void {
   kapi.resizeFile(r.kernel, node, size);
 }
 
+/** The open flags (x86's and the generic values) the replay acts on, by name. */
+const OPEN_BITS: readonly (readonly [string, number])[] = [
+  ['O_WRONLY', 0o1],
+  ['O_RDWR', 0o2],
+  ['O_CREAT', 0o100],
+  ['O_TRUNC', 0o1000],
+  ['O_APPEND', 0o2000],
+  ['O_TMPFILE', 0o20200000],
+];
+
+/** Open flags by name; a number (`-X raw` prints `0x241`) stands for the names of its bits. */
+function openFlagNames(names: string[]): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    const num = /^(0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i.test(n) ? parseNumber(n, 0, n.length) : Number.NaN;
+    if (Number.isNaN(num)) out.push(n);
+    else for (const [name, bits] of OPEN_BITS) if ((num & bits) === bits) out.push(name);
+  }
+  return out;
+}
+
 /** The file behind `fd` (from the -y annotation when the fd table does not know it). */
 function openFile(r: StraceReplay, task: Task, v: Value): OpenFile | null {
   const { fd, path } = v.fd();
@@ -131,8 +153,8 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
       const path = res.path ?? pathFor(r, task, rel, at === 1 ? c.arg(0) : null);
       let names: string[];
       if (c.name === 'creat') names = ['O_WRONLY', 'O_CREAT', 'O_TRUNC'];
-      else if (c.name === 'openat2') names = c.arg(2).field('flags')?.names() ?? [];
-      else names = c.arg(at + 1).names();
+      else if (c.name === 'openat2') names = openFlagNames(c.arg(2).field('flags')?.names() ?? []);
+      else names = openFlagNames(c.arg(at + 1).names());
       const write = names.includes('O_WRONLY') || names.includes('O_RDWR');
       let node: FileNode;
       if (names.includes('O_TMPFILE')) node = r.fs.create(path);

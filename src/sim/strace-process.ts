@@ -10,6 +10,7 @@ import type { ExecFileSource } from '../kernel/exec/vfs.js';
 import type { Rlimits } from '../kernel/mm.js';
 import { CLONE_NAMES, RLIMIT_NAMES } from '../workload/strace/names.js';
 import type { LoggedCall } from '../workload/strace/parser.js';
+import { parseNumber } from '../workload/strace/scan.js';
 import { or53, Value } from '../workload/strace/value.js';
 import { joinPath } from './strace-files.js';
 import * as kapi from './strace-kernel.js';
@@ -68,8 +69,15 @@ export function cloneFlags(name: string, args: readonly Value[]): number {
   if (flagsValue === null) return 0;
   let flags = 0;
   for (const n of flagsValue.names()) {
-    const bit = CLONE_NAMES.get(n);
-    if (bit !== undefined) flags = or53(flags, bit);
+    let bit = CLONE_NAMES.get(n);
+    if (bit === undefined) {
+      // -X raw or -X verbose print the bits as a number (`0x3d0f00 /* CLONE_VM|… */`); clone's
+      // low byte is the exit signal (CSIGNAL), clone3 has a field of its own for it.
+      const num = parseNumber(n, 0, n.length);
+      if (Number.isNaN(num) || num < 0) continue;
+      bit = name === 'clone3' ? num : num - (num % 256);
+    }
+    flags = or53(flags, bit);
   }
   return flags;
 }
@@ -356,7 +364,7 @@ function rlimitCall(r: StraceReplay, task: Task, c: LoggedCall): void {
     const limits = target.group.rlimits;
     const newLimit = pl ? c.arg(2) : c.name === 'setrlimit' ? c.arg(1) : null;
     const cur = newLimit !== null && !newLimit.isNull ? newLimit.field('rlim_cur') : null;
-    if (limits !== null && cur !== null && c.result.kind === 'value') limits[which] = cur.int('a limit');
+    if (limits !== null && cur !== null && c.result.kind === 'value') limits[which] = cur.limit('a limit');
     r.skipCall(task, c, target.group.unfollowed ?? 'its process is not replayed');
     return;
   }
@@ -369,7 +377,7 @@ function rlimitCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   if (oldArg !== null && !oldArg.isNull) {
     const cur = oldArg.field('rlim_cur');
     if (cur === null) throw oldArg.error(`expected {rlim_cur=…, rlim_max=…} in ${c.name}`);
-    const linux = cur.int('a limit (a number or RLIM_INFINITY)');
+    const linux = cur.limit('a limit (a number or RLIM_INFINITY)');
     const vm = kapi.getRlimit(proc, which);
     const agree = r.compareValues(
       task,
@@ -386,7 +394,7 @@ function rlimitCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   if (newArg !== null && !newArg.isNull) {
     const cur = newArg.field('rlim_cur');
     if (cur === null) throw newArg.error(`expected {rlim_cur=…, rlim_max=…} in ${c.name}`);
-    kapi.setRlimit(proc, which, cur.int('a limit (a number or RLIM_INFINITY)'));
+    kapi.setRlimit(proc, which, cur.limit('a limit (a number or RLIM_INFINITY)'));
   }
 }
 

@@ -66,16 +66,19 @@ describe('strace lines', () => {
     expect(c.result).toEqual({ kind: 'error', errno: 'ENOENT', value: -1 });
   });
 
-  test('the terminal form [pid N], times from -t, -tt, -ttt and -r, -i addresses and -T durations', () => {
+  test('the terminal form [pid N], times from -t, -tt, -ttt and -r, -n numbers, -i addresses and -T durations', () => {
     const lines = [
       '[pid 17603] 19:00:05.931880 brk(NULL) = 0x555555576000 <0.000031>',
       '17578 19:00:05 brk(NULL) = 0x555555576000',
       '1796583606.024430 brk(NULL)             = 0x555555576000',
       '     0.000478 [00007ffff7fe9c47] brk(NULL) = 0x55555555e000',
       '17578       0.000478 brk(NULL) = 0x55555555e000 <0.000010>',
+      // -n: the system call's number, before -i's address.
+      '21578 05:55:31.471777 [  12] [00007f0763d6ec47] brk(NULL) = 0x55f7f3ee8000',
+      '[  12] brk(NULL)                        = 0x561f39350000',
     ];
     const cs = calls(`${lines.join('\n')}\n`);
-    expect(cs.map((c) => c.pid)).toEqual([17603, 17578, NO_PID, NO_PID, 17578]);
+    expect(cs.map((c) => c.pid)).toEqual([17603, 17578, NO_PID, NO_PID, 17578, 21578, NO_PID]);
     expect(cs.every((c) => c.name === 'brk' && c.result.kind === 'value')).toBe(true);
   });
 
@@ -87,8 +90,13 @@ describe('strace lines', () => {
     const o = one('1 openat(AT_FDCWD</tmp/a b>, "x(1)", O_RDONLY) = 3</tmp/a b/x(1)>\n');
     expect(o.arg(0).fd()).toEqual({ fd: -100, path: '/tmp/a b' });
     expect(o.result).toEqual({ kind: 'value', value: 3, path: '/tmp/a b/x(1)' });
+    // -yy's device numbers are not part of the name (/proc/PID/maps shows /dev/zero).
     const w = one('1 write(1</dev/pts/0<char 136:0>>, "hi\\n", 3) = 3\n');
-    expect(w.arg(0).fd()).toEqual({ fd: 1, path: '/dev/pts/0<char 136:0>' });
+    expect(w.arg(0).fd()).toEqual({ fd: 1, path: '/dev/pts/0' });
+    const z = one('1 openat(AT_FDCWD</tmp>, "/dev/zero", O_RDWR) = 4</dev/zero<char 1:5>>\n');
+    expect(z.result).toEqual({ kind: 'value', value: 4, path: '/dev/zero' });
+    const b = one('1 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 5</dev/sda1<block 8:1>>, 0) = 0x7ffff7ff0000\n');
+    expect(b.arg(4).fd()).toEqual({ fd: 5, path: '/dev/sda1' });
     const s = one('1 close(4<TCP:[127.0.0.1:46718->127.0.0.1:80]>) = 0\n');
     expect(s.arg(0).fd().path).toBe('TCP:[127.0.0.1:46718->127.0.0.1:80]');
   });
@@ -112,6 +120,13 @@ describe('strace lines', () => {
     const p = one('1 prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0\n');
     expect(p.arg(3).field('rlim_cur')!.int('a limit')).toBe(8 << 20);
     expect(p.arg(3).field('rlim_max')!.int('a limit')).toBe(Number.POSITIVE_INFINITY);
+    // -X verbose and -X raw print RLIM64_INFINITY as the number 2^64 - 1, which a double cannot hold.
+    const v = one(
+      '1 prlimit64(0, 0x9 /* RLIMIT_AS */, NULL, {rlim_cur=18446744073709551615 /* RLIM64_INFINITY */, rlim_max=0xffffffffffffffff}) = 0\n',
+    );
+    expect(v.arg(3).field('rlim_cur')!.limit('a limit')).toBe(Number.POSITIVE_INFINITY);
+    expect(v.arg(3).field('rlim_max')!.limit('a limit')).toBe(Number.POSITIVE_INFINITY);
+    expect(v.arg(3).field('rlim_cur')!.int('a limit')).not.toBe(Number.POSITIVE_INFINITY);
     const e = one('1 execve("/p", ["/p", "one"], 0x7fffffffedf0 /* 1 var */) = 0\n');
     expect(
       e

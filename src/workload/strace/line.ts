@@ -1,10 +1,11 @@
 /**
  * One line of strace output, read syntactically. A line is
  *
- *   [PID | [pid PID]] [TIME] [[IP]] BODY
+ *   [PID | [pid PID]] [TIME] [[NR]] [[IP]] BODY
  *
  * where PID comes from `-f` (`-o FILE` prints `1234  `, the terminal `[pid  1234] `), TIME from
- * `-t`/`-tt`/`-ttt` (`10:23:45.123456`, `1700000000.123456`) or `-r` (`     0.000123`), IP from `-i`,
+ * `-t`/`-tt`/`-ttt` (`10:23:45.123456`, `1700000000.123456`) or `-r` (`     0.000123`), NR (the
+ * system call's number, `[  59]`) from `-n`, IP from `-i`,
  * and BODY is a call (`mmap(NULL, 8192, …) = 0x7ffff7fc0000`, optionally ` <0.000012>` from `-T`), the
  * first half of an interrupted call (`wait4(13623,  <unfinished ...>`), its second half
  * (`<... wait4 resumed>[…], 0, NULL) = 13623`), a signal (`--- SIGSEGV {si_signo=…} ---`), an exit
@@ -113,6 +114,15 @@ export function parseLine(text: string, from: number, to: number): ParsedLine {
   }
   while (i < to && isSpace(text.charCodeAt(i))) i++;
   i = skipTime(text, i, to);
+  if (text.charCodeAt(i) === 0x5b /* -n: [  59] */) {
+    let j = i + 1;
+    while (j < to && text.charCodeAt(j) === 0x20) j++;
+    const end = digitsEnd(text, j, to);
+    if (end > j && text.charCodeAt(end) === 0x5d && isSpace(text.charCodeAt(end + 1))) {
+      i = end + 1;
+      while (i < to && isSpace(text.charCodeAt(i))) i++;
+    }
+  }
   if (text.charCodeAt(i) === 0x5b /* -i: [00007f…] */) {
     const close = text.indexOf(']', i);
     if (close > 0 && close < to && /^\[[0-9a-f?]+\]$/.test(text.slice(i, close + 1))) {

@@ -287,9 +287,13 @@ export function parseNumber(text: string, from: number, to: number): number {
   return sign * (value < HUGE ? value : HUGE + low);
 }
 
+const DEVICE = /<(?:char|block) \d+:\d+>$/;
+
 /** A `-y` path's text with strace's escapes (`\x3e`, `\76`, `\\`) undone. */
 export function unescapePath(text: string, from: number, to: number): string {
-  const raw = text.slice(from, to);
+  // -yy adds a device's numbers to its path: `/dev/zero<char 1:5>`, `/dev/sda1<block 8:1>`.
+  const dev = text.charCodeAt(to - 1) === GT ? DEVICE.exec(text.slice(from, to)) : null;
+  const raw = text.slice(from, dev === null ? to : to - dev[0].length);
   return raw.includes('\\') ? unescapeC(raw) : raw;
 }
 

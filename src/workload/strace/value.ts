@@ -17,6 +17,7 @@ import {
   skipString,
   splitArgs,
   unescapeC,
+  unescapePath,
 } from './scan.js';
 
 /** Maps a position in a call's text to its place in the log. */
@@ -134,6 +135,17 @@ export class Value {
     return v;
   }
 
+  /**
+   * A resource limit: {@link int}, with 2^64 - 1 as RLIM64_INFINITY too (`-X raw` and `-X verbose`
+   * print it as `18446744073709551615`, a number a double cannot hold).
+   */
+  limit(what: string): number {
+    const [f, t] = this.core();
+    const text = this.src.text.slice(f, t).toLowerCase();
+    if (text === '18446744073709551615' || text === '0xffffffffffffffff') return INFINITY_VALUE;
+    return this.int(what);
+  }
+
   /** {@link int}, or null when the value is not an integer. */
   tryInt(): number | null {
     const [f, t] = this.core();
@@ -206,7 +218,7 @@ export class Value {
     if (Number.isNaN(fd)) throw this.error(`expected a file descriptor as ${this.describe()}, got '${head}'`);
     if (i >= t) return { fd, path: null };
     const end = skipPath(text, i, t);
-    const path = unescapeC(text.slice(i + 1, end - 1));
+    const path = unescapePath(text, i + 1, end - 1);
     // An unlinked file: `3</tmp/x>(deleted)`, which /proc/PID/maps shows as `/tmp/x (deleted)`.
     return { fd, path: text.startsWith(DELETED, end) ? `${path} (deleted)` : path };
   }
