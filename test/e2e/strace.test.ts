@@ -103,7 +103,10 @@ describe.skipIf(!canRunBrowser)('an strace log dropped on the visualizer in Chro
       // The program gzipped as the corpus ships it, and the interpreter as a loose file.
       const interp = corpusPath('elf', 'sysroot', 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
       await p.setInputFiles('#file-input', [log, binaryPath('hello-pie'), interp]);
-      await expect.poll(() => last(p), { timeout: 60_000 }).toBeGreaterThan(0);
+      // The page opened on the tour, which has steps of its own: wait for the log's verdict.
+      await expect
+        .poll(() => seen(p.locator('.toolbar')).catch(() => ''), { timeout: 60_000 })
+        .toMatch(/agree with Linux/);
       await settled(p);
       expect(await p.locator('#editor-problem').count()).toBe(0);
       // prog.gz is a program, not a trace the Traces tab refuses.
@@ -151,7 +154,10 @@ describe.skipIf(!canRunBrowser)('an strace log dropped on the visualizer in Chro
       await p.setInputFiles('#folder-input', corpusPath('elf', 'sysroot'));
       await expect.poll(() => seen(p.locator('.toast')).catch(() => '')).toMatch(/the folder sysroot kept/);
       await p.setInputFiles('#file-input', [logPath('mallocs-m32'), binaryPath('mallocs-m32')]);
-      await expect.poll(() => last(p), { timeout: 60_000 }).toBeGreaterThan(0);
+      // The page opened on the tour, which has steps of its own: wait for the log's verdict.
+      await expect
+        .poll(() => seen(p.locator('.toolbar')).catch(() => ''), { timeout: 60_000 })
+        .toMatch(/agree with Linux/);
       await settled(p);
       expect(await p.locator('#editor-problem').count()).toBe(0);
       const { summary } = replayCase('mallocs-m32');
