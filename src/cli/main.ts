@@ -25,6 +25,7 @@ import { runReplay } from './replay.js';
 import { runScenarioFile } from './run.js';
 import { runServe } from './serve.js';
 import { runStrace, STRACE_SHOW_CHOICES } from './strace.js';
+import { runSweep } from './sweep.js';
 import { runTour } from './tour.js';
 import { csvColumnsArg } from './trace-formats.js';
 import { DEFAULT_READ_THREADS } from './trace-input.js';
@@ -361,7 +362,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       countArg,
     )
     .option('--table <file.csv>', 'write policy,frames,faults,miss_ratio rows')
-    .option('--plot <file.svg>', 'write the curves as an SVG chart')
+    .option('--plot <file>', 'write the curves as a chart: .svg, or .png (rendered at twice the size)')
     .option('--json', 'print the curves as JSON')
     .addHelpText(
       'after',
@@ -384,6 +385,88 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             seed: opts.seed,
             ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
             ...(opts.sampleSize !== undefined ? { sampleSize: opts.sampleSize } : {}),
+          },
+          io,
+        ),
+      ),
+    );
+
+  cmd
+    .command('sweep')
+    .description(
+      'miss ratios over a grid of traces × policies × sizes on worker threads; resumable, and sharded for job arrays',
+    )
+    .option(
+      '--traces <list>',
+      'comma-separated trace files (regular files: every cell reads its trace again)',
+    )
+    .option(
+      '--policies <list>',
+      'comma-separated policies: built-in names in any case, or plug-in modules (./my-policy.js)',
+    )
+    .option(
+      '--frames <sizes>',
+      "sizes: a list such as 16,24,32, LO:HI:STEP (STEP a number or x2), or log-spaced (each trace's powers of two up to its footprint)",
+      'log-spaced',
+    )
+    .addOption(
+      new Option('--format <format>', 'trace format (auto: from its first bytes)')
+        .choices([...TRACE_FORMATS, 'auto'] as const)
+        .default('auto' as const),
+    )
+    .option(
+      '--csv <columns>',
+      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
+      csvColumnsArg,
+    )
+    .addOption(
+      new Option(
+        '--page-size <size>',
+        'page size for the page ids of lackey traces, such as 4KiB (a vmscope trace has its own)',
+      )
+        .argParser(sizeArg)
+        .default(4096, '4KiB'),
+    )
+    .option(
+      '--threads <n>',
+      'worker threads, one cell (trace × policy) each at a time',
+      countArg,
+      DEFAULT_THREADS,
+    )
+    .option('--seed <n>', 'seed of the random policies (the same for every cell)', countArg, 0)
+    .option('--out <dir>', 'keep each cell in DIR as it is done (a rerun skips those), and the table')
+    .option('--shard <i/n>', 'compute only the I-th of N slices of the cells (1 <= I <= N; needs --out)')
+    .option('--merge <dir>', 'join the cells in DIR (from --out) into the table; exit 1 if cells are missing')
+    .option('--json', 'print the table as JSON')
+    .option(
+      '--table <file.csv>',
+      "write the table as CSV (trace,format,policy,frames,accesses,faults,miss_ratio); '-' prints it",
+    )
+    .option('--plot <file>', 'write a chart of the curves, one line per trace × policy (.svg or .png)')
+    .option('--quiet', 'no progress bar and no notes on stderr')
+    .addHelpText(
+      'after',
+      '\nA cell is one trace × one policy: all its sizes in one pass. Cells are numbered in sorted order (trace, then\npolicy); --shard I/N takes those whose number is I-1 modulo N, so the same command is the body of a job array\n(the README shows Slurm, Kubernetes and GNU parallel). Exit status: 0 done, 1 --merge found cells missing, 2 bad input.',
+    )
+    .action(async (opts, c) =>
+      setStatus(
+        await runSweep(
+          {
+            ...(opts.traces === undefined ? {} : { traces: opts.traces }),
+            ...(opts.policies === undefined ? {} : { policies: opts.policies }),
+            ...(c.getOptionValueSource('frames') === 'cli' ? { frames: opts.frames } : {}),
+            format: opts.format,
+            ...(opts.csv ? { columns: opts.csv } : {}),
+            ...(c.getOptionValueSource('pageSize') === 'cli' ? { pageSize: opts.pageSize } : {}),
+            threads: opts.threads,
+            seed: opts.seed,
+            ...(opts.out === undefined ? {} : { out: opts.out }),
+            ...(opts.shard === undefined ? {} : { shard: opts.shard }),
+            ...(opts.merge === undefined ? {} : { merge: opts.merge }),
+            json: opts.json ?? false,
+            ...(opts.table === undefined ? {} : { table: opts.table }),
+            ...(opts.plot === undefined ? {} : { plot: opts.plot }),
+            quiet: opts.quiet ?? false,
           },
           io,
         ),

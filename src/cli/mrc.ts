@@ -13,19 +13,27 @@ import { describePolicy, policyNeedsFuture } from '../kernel/reclaim/registry.js
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
-import { LruStackDistance, type MissRatioCurve, OptStackDistance, powerOfTwoSizes } from '../sim/mrc.js';
+import {
+  footprintSizes,
+  LruStackDistance,
+  MAX_CURVE_SIZE,
+  type MissRatioCurve,
+  OptStackDistance,
+  powerOfTwoSizes,
+} from '../sim/mrc.js';
 import { checkSampleSpec, type SampleInfo, type SampleSpec, ShardsSampler } from '../sim/shards.js';
 import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
+import { writeChartFile } from './chart-file.js';
 import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
-import { type MrcTask, tracePass } from './mrc-thread.js';
+import { futureInput, type Input, type MrcTask, tracePass } from './mrc-thread.js';
 import { countArg } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicies } from './plugins.js';
 import { terminalBar } from './progress.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
-import { openPageStream, type StreamInfo } from './trace-input.js';
+import { openPageStream } from './trace-input.js';
 import { STDIN } from './trace-source.js';
 import { unwrap } from './worker-result.js';
 
@@ -51,8 +59,7 @@ export interface MrcFlags {
   readonly sampleSize?: number;
 }
 
-/** The largest size a curve may ask for. */
-const MAX_SIZE = 2 ** 26;
+const MAX_SIZE = MAX_CURVE_SIZE;
 
 /**
  * The sizes of `--frames`: `LO..HI` every size between (so that `1..6` shows Belady's anomaly),
@@ -99,17 +106,20 @@ export function parseSizes(text: string): number[] {
 }
 
 /** The default sizes: powers of two from 1 below the footprint, and the footprint itself. */
-export function defaultSizes(footprint: number): number[] {
-  return powerOfTwoSizes(1, Math.max(1, Math.min(footprint, MAX_SIZE)));
-}
+export const defaultSizes = footprintSizes;
 
-/** Where a pass reads the trace, and its next uses when the policy needs them. */
-interface Input {
-  readonly file: string;
-  readonly format: TraceFormat | 'auto';
-  readonly pageSize?: number;
-  readonly csv?: CsvSpec;
-  readonly nextFile?: string;
+/**
+ * Worker threads running mrc-thread.ts's tasks (`mrc`'s sizes, `sweep`'s cells), under tsx when
+ * vmscope itself runs from its sources.
+ */
+export function curvePool(threads: number): Piscina {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new Piscina({
+    filename: new URL(`./mrc-thread${ext}`, import.meta.url).href,
+    maxThreads: threads,
+    minThreads: threads,
+    ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
+  });
 }
 
 /** The other policies: one simulation per size, the sizes dealt out to worker threads. */
@@ -121,13 +131,7 @@ async function sweep(
   progress: Progress,
 ): Promise<MissRatioCurve> {
   const threads = Math.max(1, Math.min(flags.threads, sizes.length));
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const pool = new Piscina({
-    filename: new URL(`./mrc-thread${ext}`, import.meta.url).href,
-    maxThreads: threads,
-    minThreads: threads,
-    ...(ext === '.ts' ? { execArgv: ['--import', 'tsx'] } : {}),
-  });
+  const pool = curvePool(threads);
   try {
     // One task per thread (each reads the trace itself), the sizes dealt out in turn.
     const parts: MissRatioCurve[] = await Promise.all(
@@ -158,37 +162,6 @@ async function sweep(
   } finally {
     await pool.destroy();
   }
-}
-
-/**
- * Where the policies that need the future read the trace with its next uses: the trace itself when
- * it carries them (oracleGeneral), else a copy on disk with a file of next uses (trace-future.ts).
- */
-async function futureInput(
-  trace: Input,
-  readThreads: number,
-): Promise<{ input: Input; spill: FutureSpill | null }> {
-  const probe = openPageStream(trace.file, trace.format, decodeOptions(trace.pageSize, trace.csv), {
-    threads: 1,
-    minCapacity: 1,
-  });
-  let info: StreamInfo | null;
-  try {
-    await probe.fill(1);
-    info = probe.info;
-  } finally {
-    await probe.close();
-  }
-  if (info!.hasFuture) return { input: trace, spill: null };
-  const spill = new FutureSpill({ addressing: info!.addressing, pageSize: info!.pageSize }, 0);
-  try {
-    await tracePass(trace.file, trace, (pages, writes, n) => spill.push(0, pages, writes, n), readThreads);
-    spill.computeNextUses();
-  } catch (e) {
-    spill.dispose();
-    throw e;
-  }
-  return { input: { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile }, spill };
 }
 
 /** Whether the trace can be read again: a regular file, not a pipe, `<(…)` or standard input. */
@@ -445,7 +418,13 @@ async function writeFiles(
         ? { xType: 'log' as const } // ticks at powers of two
         : { xIntegers: sizes.length <= 12 }),
     });
-    if (!writeOutput('--plot', flags.plot, svg, io)) status = EXIT_INPUT;
+    try {
+      await writeChartFile('--plot', flags.plot, svg);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      io.err(`${e.format()}\n`);
+      status = EXIT_INPUT;
+    }
   }
   return status;
 }

@@ -48,6 +48,14 @@ export function powerOfTwoSizes(lo: number, hi: number): number[] {
   return out;
 }
 
+/** The largest size a curve may ask for. */
+export const MAX_CURVE_SIZE = 2 ** 26;
+
+/** The default sizes of a curve: powers of two from 1 below the footprint, and the footprint itself. */
+export function footprintSizes(footprint: number): number[] {
+  return powerOfTwoSizes(1, Math.max(1, Math.min(footprint, MAX_CURVE_SIZE)));
+}
+
 /** Shared by both stack-distance passes: the histogram and the curve read from it. */
 abstract class StackHistogram {
   accesses = 0;
