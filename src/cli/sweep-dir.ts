@@ -22,6 +22,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { InputError } from '../base/errors.js';
+import { jsonText } from '../report/json.js';
 import type { CellOutcome, SweepCell } from '../sim/sweep-grid.js';
 
 /** What every cell of a sweep is computed with; cells of other settings do not mix. */
@@ -112,7 +113,7 @@ export function openSweepDir(dir: string, grid: SweepGrid): void {
     fail(
       `its cells were computed with other settings (${describeSettings(before.settings)}; this run: ${describeSettings(grid.settings)}): give another --out, or the same settings`,
     );
-  writeAtomic('--out', gridFile(dir), `${JSON.stringify(grid, null, 2)}\n`);
+  writeAtomic('--out', gridFile(dir), jsonText(grid));
 }
 
 function describeSettings(s: SweepSettings): string {
