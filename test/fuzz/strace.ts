@@ -21,7 +21,7 @@ import { formatShows, formatStraceSummary, straceJson } from '../../src/report/s
 import { type StraceFiles, StraceReplay } from '../../src/sim/strace-replay.js';
 import { type StraceEvent, StraceParser } from '../../src/workload/strace/parser.js';
 import { corpusPath, hasCorpus } from '../corpus-path.js';
-import { makeElf, PF_R, PF_W, PF_X } from '../exec/make-elf.js';
+import { MADE_UP_FILES } from '../sim/made-up-program.js';
 import {
   applyEdits,
   check,
@@ -175,22 +175,6 @@ export const straceLogTarget: FuzzTarget<{ which: number; edits: Edit[]; cuts: n
 };
 
 // ---------------------------------------------------------------- made-up lives
-
-const PROGRAM = makeElf({
-  bits: 64,
-  type: 'exec',
-  entry: 0x401000,
-  segments: [
-    { vaddr: 0x400000, flags: PF_R | PF_X, bytes: new Uint8Array(300).fill(0xc3) },
-    { vaddr: 0x402010, flags: PF_R | PF_W, bytes: new Uint8Array(40).fill(1), memsz: 0x3000 },
-  ],
-});
-const PROGRAM_FILES: StraceFiles = {
-  program: (path) => ({ path, bytes: PROGRAM }),
-  interpreter: (path) => ({ path, bytes: PROGRAM }),
-  size: () => null,
-  resolve: (path) => path,
-};
 
 interface CallDraw {
   readonly kind: number;
@@ -411,6 +395,6 @@ export const straceReplayTarget: FuzzTarget<{ draws: CallDraw[]; ending: number;
     const lines = lineCount(bytes);
     const parsed = parseEvents(file, [bytes]);
     if (!isParsed(parsed)) return rejection(parsed, { file, lines }, `parsing ${file}`);
-    return replayEvents(file, lines, parsed.events, PROGRAM_FILES);
+    return replayEvents(file, lines, parsed.events, MADE_UP_FILES);
   },
 };

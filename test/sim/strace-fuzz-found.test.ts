@@ -3,33 +3,10 @@
  * on a made-up static program (no corpus needed), with every kernel invariant checked after each call.
  */
 import { describe, expect, test } from 'vitest';
-import { type StraceFiles, StraceReplay } from '../../src/sim/strace-replay.js';
-import { StraceParser } from '../../src/workload/strace/parser.js';
-import { makeElf, PF_R, PF_W, PF_X } from '../exec/make-elf.js';
-
-const PROGRAM = makeElf({
-  bits: 64,
-  type: 'exec',
-  entry: 0x401000,
-  segments: [
-    { vaddr: 0x400000, flags: PF_R | PF_X, bytes: new Uint8Array(300).fill(0xc3) },
-    { vaddr: 0x402010, flags: PF_R | PF_W, bytes: new Uint8Array(40).fill(1), memsz: 0x3000 },
-  ],
-});
-const FILES: StraceFiles = {
-  program: (path) => ({ path, bytes: PROGRAM }),
-  interpreter: (path) => ({ path, bytes: PROGRAM }),
-  size: () => null,
-  resolve: (path) => path,
-};
+import { replayMadeUp } from './made-up-program.js';
 
 function replay(log: string) {
-  const r = new StraceReplay('life.strace', { files: FILES, ramBytes: 8 << 20, check: true });
-  const p = new StraceParser('life.strace', (e) => r.feed(e));
-  p.push(new TextEncoder().encode(log));
-  p.end();
-  const summary = r.finish();
-  return { summary, kernel: r.kernel };
+  return replayMadeUp('life.strace', log);
 }
 
 describe('strace replay: bugs found by fuzzing', () => {
