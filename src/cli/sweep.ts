@@ -202,8 +202,16 @@ function say(
           .map((o) => `${basename(o.trace)} × ${o.name}`)
           .join(', ')}${done.size > 4 ? ', …' : ''})`;
   const threadsUsed = Math.max(1, Math.min(threads, todo.length));
+  // On a resume, the cells computed again are named too: the ones whose files went missing.
+  const again =
+    done.size === 0 || todo.length === 0
+      ? ''
+      : ` (${todo
+          .slice(0, 4)
+          .map((c) => `${basename(c.trace)} × ${describePolicy(c.policy).name}`)
+          .join(', ')}${todo.length > 4 ? ', …' : ''})`;
   io.err(
-    `sweep: ${of}${skipped}; computing ${count(todo.length)} on ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}\n`,
+    `sweep: ${of}${skipped}; computing ${count(todo.length)}${again} on ${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}\n`,
   );
 }
 
