@@ -324,7 +324,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .option(
       '--frames <range>',
-      "sizes: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32; default: 1 up to the trace's footprint",
+      "sizes: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32, or log-spaced (the default: powers of two up to the trace's footprint)",
     )
     .addOption(
       new Option('--format <format>', 'trace format (auto: from its first bytes)')
@@ -406,7 +406,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .option(
       '--frames <sizes>',
-      "sizes: a list such as 16,24,32, LO:HI:STEP (STEP a number or x2), or log-spaced (each trace's powers of two up to its footprint)",
+      "sizes, as mrc takes them: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32, or log-spaced (each trace's powers of two up to its footprint)",
       'log-spaced',
     )
     .addOption(

@@ -13,21 +13,14 @@ import { describePolicy, policyNeedsFuture } from '../kernel/reclaim/registry.js
 import { type ChartPoint, lineChartSvg } from '../report/chart.js';
 import { count, percent } from '../report/format.js';
 import { jsonText } from '../report/json.js';
-import {
-  footprintSizes,
-  LruStackDistance,
-  MAX_CURVE_SIZE,
-  type MissRatioCurve,
-  OptStackDistance,
-  powerOfTwoSizes,
-} from '../sim/mrc.js';
+import { footprintSizes, LruStackDistance, type MissRatioCurve, OptStackDistance } from '../sim/mrc.js';
 import { checkSampleSpec, type SampleInfo, type SampleSpec, ShardsSampler } from '../sim/shards.js';
 import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
 import { writeChartFile } from './chart-file.js';
+import { parseFrames } from './frames.js';
 import { EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { futureInput, type Input, type MrcTask, tracePass } from './mrc-thread.js';
-import { countArg } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { loadPolicies } from './plugins.js';
 import { terminalBar } from './progress.js';
@@ -39,7 +32,7 @@ import { unwrap } from './worker-result.js';
 
 export interface MrcFlags {
   readonly policies: string;
-  /** The sizes; absent: powers of two from 1 up to the trace's footprint, and the footprint. */
+  /** The sizes (frames.ts); absent or log-spaced: powers of two from 1 up to the footprint, and the footprint. */
   readonly frames?: string;
   readonly format: TraceFormat | 'auto';
   /** The columns of a CSV trace (`--csv`; implies `format` csv). */
@@ -57,52 +50,6 @@ export interface MrcFlags {
   readonly sample?: number;
   /** Estimate from a sample of at most this many pages (`--sample-size`). */
   readonly sampleSize?: number;
-}
-
-const MAX_SIZE = MAX_CURVE_SIZE;
-
-/**
- * The sizes of `--frames`: `LO..HI` every size between (so that `1..6` shows Belady's anomaly),
- * `LO..HI/x2` powers of two between (and the ends), `LO..HI/+N` every N-th, or a list `16,24,32`.
- * Numbers take the count multipliers (`64k`). @throws InputError naming --frames.
- */
-export function parseSizes(text: string): number[] {
-  const fail = (why: string): never => {
-    throw new InputError(
-      'flag',
-      `expected --frames LO..HI, LO..HI/x2, LO..HI/+STEP or a list such as 16,24,32 (sizes 1..${count(MAX_SIZE)}), got '${text}'${why ? `: ${why}` : ''}`,
-      { file: '--frames' },
-    );
-  };
-  const num = (t: string): number => {
-    try {
-      return countArg(t);
-    } catch {
-      return fail(`'${t}' is not a number`);
-    }
-  };
-  const range = /^([^.,/]+)\.\.([^.,/]+)(?:\/(x2|\+[^.,/]+))?$/.exec(text.trim());
-  let sizes: number[];
-  if (range) {
-    const lo = num(range[1]!);
-    const hi = num(range[2]!);
-    if (lo < 1 || hi < lo) fail('LO must be at least 1 and at most HI');
-    if (hi > MAX_SIZE) fail(`HI is more than ${count(MAX_SIZE)}`);
-    const step = range[3];
-    if (step === 'x2') sizes = powerOfTwoSizes(lo, hi);
-    else {
-      const by = step === undefined ? 1 : num(step.slice(1));
-      if (by < 1) fail('the step must be at least 1');
-      if ((hi - lo) / by + 1 > 100_000) fail('more than 100,000 sizes: give a step (LO..HI/x2)');
-      sizes = [];
-      for (let s = lo; s <= hi; s += by) sizes.push(s);
-      if (sizes.at(-1) !== hi) sizes.push(hi);
-    }
-  } else {
-    sizes = [...new Set(text.split(',').map((t) => num(t.trim())))].sort((a, b) => a - b);
-    if (sizes.some((s) => s < 1 || s > MAX_SIZE)) fail(`every size must be from 1 to ${count(MAX_SIZE)}`);
-  }
-  return sizes;
 }
 
 /** The default sizes: powers of two from 1 below the footprint, and the footprint itself. */
@@ -253,7 +200,7 @@ export async function runMrc(file: string, flags: MrcFlags, io: Io): Promise<num
     throw new InputError('flag', 'expected at least one policy', { file: '--policies' });
   if (!(flags.threads >= 1))
     throw new InputError('flag', `--threads must be at least 1, got ${flags.threads}`, { file: '--threads' });
-  const given = flags.frames === undefined ? null : parseSizes(flags.frames);
+  const given = flags.frames === undefined ? null : parseFrames(flags.frames);
   if (flags.table !== undefined) checkOutputPath('--table', flags.table);
   if (flags.plot !== undefined) checkOutputPath('--plot', flags.plot);
   const trace: Input = {

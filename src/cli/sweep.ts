@@ -25,8 +25,9 @@ import {
 } from '../sim/sweep-grid.js';
 import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
+import { parseFrames } from './frames.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
-import { curvePool, parseSizes } from './mrc.js';
+import { curvePool } from './mrc.js';
 import type { CellResult, CellTask } from './mrc-thread.js';
 import { checkOutputPath } from './output.js';
 import { loadPolicies } from './plugins.js';
@@ -49,7 +50,7 @@ import { unwrap } from './worker-result.js';
 export interface SweepFlags {
   readonly traces?: string;
   readonly policies?: string;
-  /** `N,…`, `LO:HI:STEP`, `LO:HI:x2`, mrc's forms, or `log-spaced` (the default). */
+  /** The sizes as frames.ts reads them; absent or `log-spaced`: each trace's powers of two. */
   readonly frames?: string;
   readonly format: TraceFormat | 'auto';
   readonly columns?: CsvSpec;
@@ -64,28 +65,6 @@ export interface SweepFlags {
   readonly table?: string;
   readonly plot?: string;
   readonly quiet: boolean;
-}
-
-/**
- * `--frames` of a sweep: `log-spaced` (null: each trace's powers of two up to its footprint),
- * `LO:HI:STEP` (STEP a number or x2), or anything mrc's --frames takes. @throws InputError.
- */
-export function parseSweepSizes(text: string | undefined): number[] | null {
-  if (text === undefined || text.trim() === 'log-spaced') return null;
-  const colon = /^\s*([^:]+):([^:]+)(?::([^:]+))?\s*$/.exec(text);
-  const mrcForm = colon
-    ? `${colon[1]}..${colon[2]}${colon[3] === undefined ? '' : colon[3] === 'x2' ? '/x2' : `/+${colon[3]}`}`
-    : text;
-  try {
-    return parseSizes(mrcForm);
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    throw new InputError(
-      'flag',
-      `expected --frames N,N,…, LO:HI:STEP (STEP a number or x2), LO..HI or log-spaced, got '${text}' (${e.message})`,
-      { file: '--frames' },
-    );
-  }
 }
 
 /** A comma-separated flag's values. */
@@ -136,7 +115,7 @@ export async function runSweep(flags: SweepFlags, io: Io): Promise<number> {
   });
   if (policies.length === 0)
     throw new InputError('flag', 'expected at least one policy', { file: '--policies' });
-  const frames = parseSweepSizes(flags.frames);
+  const frames = flags.frames === undefined ? null : parseFrames(flags.frames);
   const shard = flags.shard === undefined ? null : parseShard(flags.shard);
   if (shard !== null && flags.out === undefined)
     throw new InputError('flag', '--shard needs --out DIR: the shards meet there (then --merge DIR)', {

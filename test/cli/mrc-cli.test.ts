@@ -60,7 +60,7 @@ describe('vmscope mrc', () => {
     const r = await run('mrc', '--frames', '64..8', corpusPath('memtrace', 'gzip.pages.gz'));
     expect(r.status).toBe(2);
     expect(r.err).toContain(
-      "--frames: error: expected --frames LO..HI, LO..HI/x2, LO..HI/+STEP or a list such as 16,24,32 (sizes 1..67,108,864), got '64..8': LO must be at least 1 and at most HI",
+      "--frames: error: expected --frames LO..HI, LO..HI/x2, LO..HI/+STEP, a list such as 16,24,32, or log-spaced (sizes 1..67,108,864), got '64..8': LO must be at least 1 and at most HI",
     );
   });
 });
