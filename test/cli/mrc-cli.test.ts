@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { bufferIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { corpusPath, testCorpus } from '../corpus.js';
+import { checkoutRoot, corpusPath, testCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-mrc-'));
 
@@ -131,5 +131,30 @@ describe('mrc defaults a new user can read', () => {
       return Number(g[1]) + Number(g[2]);
     };
     expect(at('text')).toBeGreaterThanOrEqual(at('y-axis label') + 14);
+  });
+});
+
+describe('the bundled example trace and the README plot made from it', () => {
+  test("matmul.lines.gz: LRU's two knees and LIRS near OPT below the first, worse than LRU between (as the README says)", async () => {
+    const trace = join(checkoutRoot(), 'examples', 'traces', 'matmul.lines.gz');
+    const lirs = join(checkoutRoot(), 'examples', 'policies', 'lirs.js');
+    const r = await run(
+      'mrc',
+      '--policies',
+      `lru,opt,${lirs}`,
+      '--frames',
+      '32,48,64,256,288,512',
+      '--json',
+      trace,
+    );
+    expect(r.status, r.err).toBe(0);
+    const doc = JSON.parse(r.out) as { accesses: number; footprint: number; curves: { faults: number[] }[] };
+    expect([doc.accesses, doc.footprint]).toEqual([237_570, 1182]);
+    const pct = (f: number) => Number(((100 * f) / doc.accesses).toFixed(1));
+    const [lru, opt, lirsCurve] = doc.curves.map((c) => c.faults.map(pct));
+    expect(lru).toEqual([55.4, 54.8, 6.6, 6.5, 6.5, 0.7]);
+    expect(opt![0]).toBe(26.9);
+    expect(lirsCurve![0]).toBe(31.7);
+    expect(lirsCurve![3]).toBe(12.4);
   });
 });
