@@ -217,30 +217,38 @@ export class LruStackDistance extends StackHistogram {
     for (let i = t + 1; i <= n; i += i & -i) tree[i]! += delta;
   }
 
-  /** Renumbers the live marks 0..marks-1 in time order (doubling the span when half full). */
+  /**
+   * Renumbers the live marks 0..marks-1 in time order, in place (k never passes t), and doubling
+   * the span when half full. A trace of few pages compacts every span's worth of misses below the
+   * top: new arrays each time were garbage that V8 let pile up off its heap.
+   */
   private compact(): void {
-    const oldOwner = this.owner;
     const oldSpan = this.span;
-    if (this.marks * 2 > oldSpan) this.span = oldSpan * 2;
-    const owner = new Int32Array(this.span);
+    if (this.marks * 2 > oldSpan) {
+      this.span = oldSpan * 2;
+      const owner = new Int32Array(this.span);
+      owner.set(this.owner);
+      this.owner = owner;
+      this.tree = new Int32Array(this.span + 1);
+    }
+    const owner = this.owner;
+    const time = this.time;
     let k = 0;
     for (let t = 0; t < oldSpan; t++) {
-      const y = oldOwner[t]!;
-      if (this.time[y] === t) {
+      const y = owner[t]!;
+      if (time[y] === t) {
         owner[k] = y;
-        this.time[y] = k;
+        time[y] = k;
         k++;
       }
     }
     invariant(k === this.marks, 'mrc: marks lost in compaction');
-    this.owner = owner;
     // A tree of k ones at times 0..k-1: node i covers (i - lowbit(i), i].
-    const tree = new Int32Array(this.span + 1);
+    const tree = this.tree;
     for (let i = 1; i <= this.span; i++) {
       const lo = i - (i & -i);
       tree[i] = Math.max(0, Math.min(i, k) - lo);
     }
-    this.tree = tree;
     this.clock = k;
   }
 
