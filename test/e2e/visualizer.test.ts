@@ -95,6 +95,30 @@ function cutText(p: Page): Promise<string[]> {
       })()`) as Promise<string[]>;
 }
 
+/**
+ * What runs off the screen sideways: the page scrolling horizontally, a panel or a toolbar item
+ * past the viewport's right edge, and a toolbar wrapped to a second row (it moved every panel).
+ */
+function overflow(p: Page): Promise<string[]> {
+  return p.evaluate(`(() => {
+    const out = [];
+    const w = window.innerWidth;
+    if (document.documentElement.scrollWidth > w) out.push('page scrolls sideways to ' + document.documentElement.scrollWidth);
+    const bar = document.querySelector('.toolbar');
+    const first = bar.firstElementChild.getBoundingClientRect();
+    for (const e of bar.children) {
+      const r = e.getBoundingClientRect();
+      if (r.width > 0 && r.top >= first.bottom) out.push('toolbar wraps at ' + (e.className || e.tagName));
+      if (r.right > w + 1) out.push('toolbar item past the edge: ' + (e.className || e.tagName));
+    }
+    for (const e of document.querySelectorAll('.panel')) {
+      const r = e.getBoundingClientRect();
+      if (r.right > w + 1) out.push(e.className + ' ends at ' + Math.round(r.right));
+    }
+    return out;
+  })()`) as Promise<string[]>;
+}
+
 /** Steps and waits for the view to catch up. */
 async function press(p: Page, key: string, times = 1): Promise<void> {
   for (let i = 0; i < times; i++) await p.keyboard.press(key);
@@ -549,6 +573,15 @@ describe.skipIf(!canRunBrowser)('the visualizer in Chromium', () => {
         const cut = await cutText(p);
         expect(cut, `${name} at ${width}×${height}`).toEqual([]);
         await shot(p, `first-${name}-${width}x${height}`);
+        if (which === 'every example') {
+          // A smaller laptop: the toolbar stays one row and no panel runs off the screen's side.
+          await p.setViewportSize({ width: 1280, height: 720 });
+          await settled(p);
+          expect(await overflow(p), `${name} at 1280×720`).toEqual([]);
+          expect(await cutText(p), `${name} at 1280×720`).toEqual([]);
+          await shot(p, `first-${name}-1280x720`);
+          await p.setViewportSize({ width, height });
+        }
       }
       await p.close();
     },

@@ -1,6 +1,16 @@
 import { describe, expect, test } from 'vitest';
 import { errorRange, highlightLine, markRange, positionForLine } from '../../web/src/logic/editor.js';
-import { frameColor, gridGeometry, KIND_FREE, paintFrames, pfnAt } from '../../web/src/logic/grid.js';
+import {
+  frameColor,
+  gridGeometry,
+  KIND_ANON,
+  KIND_FREE,
+  KIND_KERNEL,
+  MIN_SHOWN_FRAMES,
+  paintFrames,
+  pfnAt,
+  shownFrames,
+} from '../../web/src/logic/grid.js';
 import { decodeText, encodeText, formatHash, parseHash } from '../../web/src/logic/hash.js';
 import { keyAction } from '../../web/src/logic/keys.js';
 import {
@@ -141,6 +151,41 @@ describe('the frame grid', () => {
     expect(pfnAt(g, 4096, x, y)).toBe(pfn);
     expect(pfnAt(g, 4096, -1, 0)).toBe(-1);
     expect(pfnAt(g, 4096, g.cols * g.cell + 1, 0)).toBe(-1);
+  });
+
+  test('a 16 MiB machine using its first 93 frames draws 256 of its 4,096, and they fill the box', () => {
+    const kinds = new Uint8Array(4096);
+    kinds.fill(KIND_ANON, 0, 93);
+    expect(shownFrames(kinds)).toBe(MIN_SHOWN_FRAMES);
+    // The whole machine in the frames panel at 1366×768 (about 488 × 140 px) is a 3 px strip...
+    expect(gridGeometry(4096, 488, 140).cell).toBe(3);
+    // ...the used part 15 px cells.
+    const g = gridGeometry(shownFrames(kinds), 488, 140);
+    expect(g.cell).toBe(15);
+    expect((93 * g.cell * g.cell) / (g.cols * g.cell * g.rows * g.cell)).toBeGreaterThan(0.25);
+  });
+
+  test('the shown part reaches the next power of two at or above the highest used frame, or the frames asked for', () => {
+    const kinds = new Uint8Array(65536);
+    kinds[300] = KIND_KERNEL;
+    expect(shownFrames(kinds)).toBe(512);
+    kinds[512] = KIND_ANON;
+    expect(shownFrames(kinds)).toBe(1024);
+    // A selected frame past every used one is drawn too; one past the machine is not counted.
+    expect(shownFrames(kinds, [5000])).toBe(8192);
+    expect(shownFrames(kinds, [70000])).toBe(1024);
+    kinds[65535] = KIND_ANON;
+    expect(shownFrames(kinds)).toBe(65536);
+  });
+
+  test('the shown part is never more than the machine, and an idle machine shows the minimum', () => {
+    expect(shownFrames(new Uint8Array(4096))).toBe(MIN_SHOWN_FRAMES);
+    // teach16: 256 frames of 64 bytes; a machine of 48 MiB is no power of two.
+    expect(shownFrames(new Uint8Array(256))).toBe(256);
+    expect(shownFrames(new Uint8Array(100))).toBe(100);
+    const odd = new Uint8Array(12288);
+    odd[9000] = KIND_ANON;
+    expect(shownFrames(odd)).toBe(12288);
   });
 
   test("a process's frames share its colour; fading keeps free frames as they are", () => {

@@ -41,6 +41,32 @@ export function gridGeometry(frames: number, width: number, height: number, maxC
   return { cols, rows: Math.ceil(frames / cols), cell: 1 };
 }
 
+/** The fewest frames the grid draws of a larger machine: a few rows of cells a student can read. */
+export const MIN_SHOWN_FRAMES = 256;
+
+/**
+ * How many frames the grid draws: the frames from 0 up to the next power of two at or above every
+ * frame in use (and every frame in `also`, such as the selected one), at least
+ * {@link MIN_SHOWN_FRAMES}, never more than the machine has. The frame allocator hands out the
+ * lowest free frames first, so on a machine far larger than its processes the used frames are a
+ * strip at the start; drawing all of them would leave that strip a sliver in a grey field. The
+ * frames past the shown part are free by construction.
+ */
+export function shownFrames(kinds: Uint8Array, also: readonly number[] = []): number {
+  const n = kinds.length;
+  let top = -1;
+  for (let pfn = n - 1; pfn >= 0; pfn--) {
+    if (kinds[pfn] !== KIND_FREE) {
+      top = pfn;
+      break;
+    }
+  }
+  for (const pfn of also) if (pfn < n && pfn > top) top = pfn;
+  let shown = MIN_SHOWN_FRAMES;
+  while (shown < top + 1) shown *= 2;
+  return Math.min(n, shown);
+}
+
 /** The frame under pixel (x, y), or -1. */
 export function pfnAt(g: GridGeometry, frames: number, x: number, y: number): number {
   const col = Math.floor(x / g.cell);

@@ -50,6 +50,11 @@ export function Editor() {
     return byLine;
   }, [problem]);
   const stepLines = useMemo(() => sc?.steps.map((s) => s.line) ?? [], [sc]);
+  // Lines whose expectation failed, marked whatever the position (the run checked them all).
+  const failedLines = useMemo(
+    () => new Set(sc?.steps.filter((s) => s.verdict !== null && !s.verdict.ok).map((s) => s.line) ?? []),
+    [sc],
+  );
   const current = !stale && p > 0 ? (sc?.steps[p - 1]?.line ?? -1) : -1;
   const next = !stale ? (sc?.steps[p]?.line ?? -1) : -1;
   const doneUpTo = current;
@@ -95,17 +100,18 @@ export function Editor() {
             {lines.map((_, i) => {
               const n = i + 1;
               const isStmt = statementLines.has(n);
-              const cls = `gl${n === current ? ' current' : ''}${n === next ? ' next' : ''}`;
+              const failed = !stale && failedLines.has(n);
+              const cls = `gl${n === current ? ' current' : ''}${n === next ? ' next' : ''}${failed ? ' failed' : ''}`;
               return isStmt && !stale ? (
                 <button
                   type="button"
                   tabIndex={-1}
                   key={n}
                   class={`${cls} stmt`}
-                  title={`go to the state after line ${n}`}
+                  title={`go to the state after line ${n}${failed ? ' (its expectation failed)' : ''}`}
                   onClick={() => goTo(positionForLine(stepLines, n))}
                 >
-                  {n === current ? '▶' : ''}
+                  {n === current ? '▶' : failed ? '✗' : ''}
                   {n}
                 </button>
               ) : (
@@ -127,6 +133,7 @@ export function Editor() {
                   n === current ? 'current' : '',
                   n === next ? 'next' : '',
                   !stale && doneUpTo >= 0 && n <= doneUpTo && statementLines.has(n) ? 'done' : '',
+                  !stale && failedLines.has(n) ? 'failed' : '',
                   isErr ? 'error' : '',
                 ]
                   .filter(Boolean)

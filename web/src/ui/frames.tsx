@@ -6,6 +6,7 @@
  * else.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { count } from '../../../src/report/format.js';
 import type { FramesView, ProcView } from '../engine/protocol.js';
 import {
   COW_COLOR,
@@ -22,6 +23,7 @@ import {
   paintFrames,
   pfnAt,
   processColor,
+  shownFrames,
   ZERO_PAGE_COLOR,
 } from '../logic/grid.js';
 import {
@@ -154,12 +156,20 @@ export function Frames() {
   const [hover, setHover] = useState<number>(-1);
   const pixels = useRef<{ img: ImageData; words: Uint32Array; off: OffscreenCanvas } | null>(null);
   const f = st?.frames;
+  const [showAll, setShowAll] = useState(false);
   const n = f?.kinds.length ?? 0;
-  const geo = useMemo(() => gridGeometry(n, size.w, size.h), [n, size.w, size.h]);
   const sel = selection.value;
   const vma = selectedVma.value;
   const focus = focusPfn.value;
   const walkTables = st?.walk?.levels.map((l) => l.tablePfn) ?? [];
+  const walkKey = walkTables.join(',');
+  // The used part of a large machine (and the frames in focus), unless every frame is asked for.
+  const used = useMemo(
+    () => (f ? shownFrames(f.kinds, focus === null ? walkTables : [focus, ...walkTables]) : 0),
+    [f, focus, walkKey],
+  );
+  const drawn = showAll ? n : used;
+  const geo = useMemo(() => gridGeometry(drawn, size.w, size.h), [drawn, size.w, size.h]);
 
   useEffect(() => {
     const el = box.current;
@@ -201,7 +211,7 @@ export function Frames() {
       pixels.current = buf;
     }
     // The zero page is drawn apart while something maps it (until then it is one more kernel page).
-    paintFrames(f.kinds, f.owners, keep, buf.words, {
+    paintFrames(f.kinds, f.owners, keep, buf.words.subarray(0, drawn), {
       mapcount: f.mapcount,
       zeroPfn: f.zeroMappers > 0 ? f.zeroPfn : -1,
     });
@@ -240,16 +250,17 @@ export function Frames() {
     const ring = (pfn: number, color: string, width: number) => {
       const x = (pfn % geo.cols) * geo.cell;
       const y = Math.floor(pfn / geo.cols) * geo.cell;
-      const pad = Math.max(2, geo.cell / 2);
+      // Around the cell, a little beyond it: big cells' rings must not cover their neighbours.
+      const pad = Math.min(3, Math.max(2, geo.cell / 2));
       g.strokeStyle = color;
       g.lineWidth = width;
       g.strokeRect(x - pad + 0.5, y - pad + 0.5, geo.cell + 2 * pad - 1, geo.cell + 2 * pad - 1);
     };
-    for (const t of walkTables) ring(t, '#f59e0b', 2);
-    if (focus !== null && focus < n) ring(focus, '#e11d48', 3);
+    for (const t of walkTables) if (t < drawn) ring(t, '#f59e0b', 2);
+    if (focus !== null && focus < drawn) ring(focus, '#e11d48', 3);
     frameTimes.push(performance.now() - t0);
     if (frameTimes.length > 200) frameTimes.shift();
-  }, [f, geo, sel, vma, focus, walkTables.join(',')]);
+  }, [f, geo, drawn, sel, vma, focus, walkKey]);
 
   const c = useMemo(() => (f ? counts(f) : {}), [f]);
   const ps = sc?.machine.pageSize ?? 4096;
@@ -260,25 +271,46 @@ export function Frames() {
         Physical memory{' '}
         {f && (
           <small>
-            {n} frames · {c[KIND_FREE] ?? 0} free · {c[KIND_ANON] ?? 0} anon · {c[KIND_PAGETABLE] ?? 0} page
-            tables · {(c[KIND_FILE] ?? 0) + (c[KIND_SHMEM] ?? 0)} page cache · {geo.cols} per row
+            {count(n)} frames · {count(c[KIND_FREE] ?? 0)} free · {count(c[KIND_ANON] ?? 0)} anon ·{' '}
+            {count(c[KIND_PAGETABLE] ?? 0)} page tables · {count((c[KIND_FILE] ?? 0) + (c[KIND_SHMEM] ?? 0))}{' '}
+            page cache · {geo.cols} per row
           </small>
         )}
       </h2>
+      {f && used < n && (
+        <div class="frames-extent small" id="frames-extent">
+          {showAll ? (
+            <>
+              all {count(n)} frames drawn; those past {hex(used - 1)} are free{' '}
+              <button type="button" class="link" onClick={() => setShowAll(false)}>
+                show the used part
+              </button>
+            </>
+          ) : (
+            <>
+              frames 0–{hex(used - 1)} drawn; the {count(n - used)} past them are free{' '}
+              <button type="button" class="link" onClick={() => setShowAll(true)}>
+                show all {count(n)} frames
+              </button>
+            </>
+          )}
+        </div>
+      )}
       <div class="frames-box" ref={box}>
         <canvas
           ref={canvas}
           id="frames-canvas"
           data-cols={geo.cols}
           data-cell={geo.cell}
+          data-drawn={drawn}
           onMouseMove={(e) => {
             const r = (e.currentTarget as HTMLCanvasElement).getBoundingClientRect();
-            setHover(pfnAt(geo, n, e.clientX - r.left, e.clientY - r.top));
+            setHover(pfnAt(geo, drawn, e.clientX - r.left, e.clientY - r.top));
           }}
           onMouseLeave={() => setHover(-1)}
           onClick={(e) => {
             const r = (e.currentTarget as HTMLCanvasElement).getBoundingClientRect();
-            const pfn = pfnAt(geo, n, e.clientX - r.left, e.clientY - r.top);
+            const pfn = pfnAt(geo, drawn, e.clientX - r.left, e.clientY - r.top);
             if (pfn >= 0) selectFrame(pfn);
           }}
         />

@@ -75,7 +75,10 @@ function Step({ step, state, details, open, hits }: StepProps) {
   const hidden = all.length - events.length;
   const cut = step.eventCount - step.events.length;
   return (
-    <li class={`step ${state}`} id={`step-${step.index + 1}`}>
+    <li
+      class={`step ${state}${step.verdict !== null && !step.verdict.ok ? ' failed' : ''}`}
+      id={`step-${step.index + 1}`}
+    >
       <button
         type="button"
         class="step-head"

@@ -170,14 +170,14 @@ export function Toolbar() {
         </span>
       ) : (
         sc && (
-          <span class="muted small" title="Time the engine took to build this state (worker)">
+          <span class="muted small status" title="Time the engine took to build this state (worker)">
             {sc.passed + sc.failed > 0 && (
               <span class={sc.failed ? 'bad' : 'good'}>
                 {sc.passed}/{sc.passed + sc.failed}{' '}
                 {sc.steps[0]?.kind.startsWith('strace-') ? 'agree with Linux' : 'expect ok'}
               </span>
             )}{' '}
-            {stateMs.value.toFixed(1)} ms
+            <span class="engine-ms">{stateMs.value.toFixed(1)} ms</span>
           </span>
         )
       )}
