@@ -3,8 +3,8 @@
  * (`checkOutputPath`), and writing happens after the results are printed, so that a file that
  * cannot be written loses nothing but itself.
  */
-import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { InputError } from '../base/errors.js';
 import type { Io } from './io.js';
 
@@ -25,10 +25,31 @@ export function checkOutputPath(flag: string, path: string): void {
         ? `the folder ${dirname(path)} does not exist`
         : `cannot write in ${dirname(path)} (${code})`;
   }
+  let existing: 'file' | 'other' | null = null;
   try {
-    if (why === null && statSync(path).isDirectory()) why = `${path} is a folder`;
+    const st = statSync(path);
+    if (st.isDirectory()) why = `${path} is a folder`;
+    existing = st.isFile() ? 'file' : 'other';
   } catch {
     // not there yet: it will be created
+  }
+  // access(2) lets root write anywhere the mode bits say no, yet a file system may still refuse
+  // (sysfs, procfs): a probe file made and removed beside the path says so before any work. A device
+  // or pipe named as the output (/dev/stdout) is opened by the write itself, not probed.
+  if (why === null && existing !== 'other') {
+    const probe = join(dir, `.vmscope-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+    try {
+      closeSync(openSync(probe, 'wx'));
+      unlinkSync(probe);
+    } catch (e) {
+      why = `cannot write in ${dirname(path)} (${code(e)})`;
+    }
+    try {
+      if (why === null && existing === 'file') closeSync(openSync(path, 'r+'));
+    } catch (e) {
+      why = `it cannot be written (${code(e)})`;
+    }
   }
   if (why !== null) throw new InputError('flag', `cannot write ${path}: ${why}`, { file: flag });
 }

@@ -3,7 +3,7 @@
  * interpreter loaded from the sysroot as the log's execve did, then every memory call applied with
  * its logged arguments and checked against Linux's result. The log streams (plain, .gz or .zst).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import cliProgress from 'cli-progress';
@@ -20,7 +20,8 @@ import {
 import { parseStopAt, type StopAt, type StraceFiles, StraceReplay } from '../sim/strace-replay.js';
 import { StraceParser } from '../workload/strace/parser.js';
 import { parseEnv } from './exec.js';
-import { EXIT_FAILED, EXIT_OK, type Io } from './io.js';
+import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
+import { checkOutputPath, writeOutput } from './output.js';
 import { openTrace } from './trace-source.js';
 import { resolveInRoot } from './vfs.js';
 
@@ -139,6 +140,7 @@ function progressBar(path: string, progress: { bytes: number }, io: Io): { tick(
 }
 
 export async function runStrace(log: string, flags: StraceFlags, io: Io): Promise<number> {
+  if (flags.plot !== null) checkOutputPath('--plot', flags.plot);
   const stop = flags.at === null ? null : parseAt(flags.at);
   const env = parseEnv(flags.env);
   const replay = new StraceReplay(log, {
@@ -176,12 +178,14 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
   for (const w of summary.warnings) io.err(`${log}: warning: ${w}\n`);
   if (flags.pid !== null && !summary.processes.some((p) => p.pid === flags.pid))
     throw new InputError('flag', `--pid ${flags.pid}: the log has no such process`, { file: '--pid' });
-  if (flags.plot !== null) writeFileSync(flags.plot, await straceChartSvg(summary));
   if (flags.json) {
     io.out(jsonText(straceJson(summary, flags.show, flags.pid)));
   } else {
     io.out(formatStraceSummary(summary));
     if (flags.show.length > 0) io.out(`\n${formatShows(summary, flags.show, flags.pid)}`);
   }
+  // The file last, so that one that cannot be written loses nothing but itself.
+  if (flags.plot !== null && !writeOutput('--plot', flags.plot, await straceChartSvg(summary), io))
+    return EXIT_INPUT;
   return summary.divergences.length > 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -17,13 +17,22 @@ export interface Ran {
   readonly err: string;
 }
 
-/** Starts `vmscope ARGV…` (no shell, no terminal) and resolves when it has exited. */
-export function vmscope(argv: readonly string[], cwd?: string): Promise<Ran> {
+/**
+ * Starts `vmscope ARGV…` (no shell, no terminal) and resolves when it has exited, or after
+ * `timeoutMs` with the child killed and status null (a hang is a result, not a stuck test).
+ */
+export function vmscope(
+  argv: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BUILT_CLI, ...argv], {
-      cwd: cwd ?? checkoutRoot(),
+      cwd: options.cwd ?? checkoutRoot(),
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.timeoutMs === undefined
+        ? {}
+        : { timeout: options.timeoutMs, killSignal: 'SIGKILL' as const }),
     });
     let out = '';
     let err = '';
