@@ -143,7 +143,13 @@ export async function lineChartSvg(spec: ChartSpec): Promise<string> {
     color: { domain: series },
     marks: [
       Plot.ruleY([0]),
-      Plot.lineY(points, { x: 'x', y: 'y', stroke: 'series', marker: xs.length <= 40 ? 'circle' : null }),
+      Plot.lineY(points, {
+        x: 'x',
+        y: 'y',
+        z: 'series',
+        stroke: 'series',
+        marker: xs.length <= 40 ? 'circle' : null,
+      }),
       Plot.text([spec.title], { frameAnchor: 'top-left', dy: -30, fontSize: 13, fontWeight: 'bold' }),
     ],
   });

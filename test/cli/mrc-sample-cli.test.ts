@@ -3,7 +3,7 @@
  * and at what rate, and its curve stays within a stated mean absolute error of the exact one;
  * `--plot F.png` writes a PNG of the stated size.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -115,5 +115,23 @@ describe.skipIf(!hasBuiltCli)('mrc --sample and --plot, through the built comman
     expect(p.signature).toBe(true);
     expect([p.width, p.height]).toEqual([1520, 840]);
     expect(p.colours).toBeGreaterThan(2);
+    // The check that the file could be written left nothing beside it.
+    expect(readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  test('a plot of one size says nothing on stderr (Observable Plot warned of the z channel)', async () => {
+    const trace = join(dir, 'loop.pages');
+    const r = await vmscope([
+      'mrc',
+      '--policies',
+      'lru,fifo',
+      '--frames',
+      '4',
+      '--plot',
+      join(dir, 'one.svg'),
+      trace,
+    ]);
+    expect(r.status, r.err).toBe(0);
+    expect(r.err).toBe('');
   });
 });
