@@ -55,7 +55,15 @@ export class FutureSpill {
    */
   constructor(header: Omit<VmtHeader, 'writes'>, span: number) {
     this.span = span;
-    this.dir = mkdtempSync(join(tmpdir(), 'vmscope-future-'));
+    try {
+      this.dir = mkdtempSync(join(tmpdir(), 'vmscope-future-'));
+    } catch (e) {
+      throw new InputError(
+        'tmpdir',
+        `cannot make a temporary folder here for the trace's next uses (${(e as NodeJS.ErrnoException).code}): set TMPDIR to a folder that can be written`,
+        { file: tmpdir() },
+      );
+    }
     this.streamFile = join(this.dir, 'stream.vmt');
     this.nextFile = join(this.dir, 'next.u32');
     this.fd = openSync(this.streamFile, 'w');

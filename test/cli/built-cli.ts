@@ -18,17 +18,18 @@ export interface Ran {
 }
 
 /**
- * Starts `vmscope ARGV…` (no shell, no terminal) and resolves when it has exited, or after
- * `timeoutMs` with the child killed and status null (a hang is a result, not a stuck test).
+ * Starts `vmscope ARGV…` (no shell, no terminal; `env` added to this process's) and resolves when
+ * it has exited, or after `timeoutMs` with the child killed and status null (a hang is a result,
+ * not a stuck test).
  */
 export function vmscope(
   argv: readonly string[],
-  options: { cwd?: string; timeoutMs?: number } = {},
+  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BUILT_CLI, ...argv], {
       cwd: options.cwd ?? checkoutRoot(),
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.timeoutMs === undefined
         ? {}

@@ -68,4 +68,18 @@ describe.skipIf(!hasBuiltCli)('output paths that cannot be written', () => {
       expect(r.out, `${name} did no work`).toBe('');
     }
   });
+
+  test("a TMPDIR that cannot be written: OPT's next uses have nowhere to go, said as an input error (exit 2)", async () => {
+    const env = { TMPDIR: '/proc/x' };
+    for (const argv of [
+      ['mrc', '--policies', 'lru,opt', '--frames', '4', trace],
+      ['replay', '--policy-only', '--policy', 'opt', '--frames', '4', trace],
+    ]) {
+      const r = await vmscope(argv, { env, timeoutMs: 20_000 });
+      expect(r.status, r.err).toBe(2);
+      expect(r.err).toBe(
+        "/proc/x: error: cannot make a temporary folder here for the trace's next uses (ENOENT): set TMPDIR to a folder that can be written\n",
+      );
+    }
+  });
 });
