@@ -243,8 +243,8 @@ export class VmtDecoder {
   private offset = 0;
   private done = false;
   private ended = false;
-  private r0 = 0;
-  private r1 = 0;
+  /** The two references: [0] the previous access's page, [1] the page before it. */
+  private readonly refs = new Float64Array(2);
 
   constructor(file: string, sink: PageSink) {
     this.file = file;
@@ -268,8 +268,8 @@ export class VmtDecoder {
    */
   seek(block: VmtBlock): void {
     invariant(this.carryLength === 0, `${this.file}: seek inside a block`);
-    this.r0 = block.r0;
-    this.r1 = block.r1;
+    this.refs[0] = block.r0;
+    this.refs[1] = block.r1;
     this.offset = block.offset;
   }
 
@@ -381,10 +381,29 @@ export class VmtDecoder {
     const end = at + payload;
     const pages = this.batch.page;
     const writes = this.batch.write;
-    let r0 = this.r0;
-    let r1 = this.r1;
+    const refs = this.refs;
     let p = at;
-    for (let n = 0; n < count; n++) {
+    let n = 0;
+    // A block's leading run of one-byte records of mode 0 or 1 (bits 7 and 2 clear), without a
+    // branch on the data: the reference is picked by index, and a new page makes the previous one
+    // "the page before" (a repeat keeps it). Measured: with this loop ahead of the general one the
+    // whole decode runs at 207-212 M records/s, against 160-205 without (bimodal, by how V8 compiled
+    // the general loop), though only some 8% of the records go through it.
+    for (; n < count && p < end; n++) {
+      const v = buf[p]!;
+      if ((v & 0x84) !== 0) break;
+      const zz = v >> 3;
+      const page = refs[(v >> 1) & 1]! + ((zz >> 1) ^ -(zz & 1));
+      if (page < 0) break;
+      refs[1] = refs[page === refs[0] ? 1 : 0]!;
+      refs[0] = page;
+      p++;
+      pages[n] = page;
+      writes[n] = v & 1;
+    }
+    let r0 = refs[0]!;
+    let r1 = refs[1]!;
+    for (; n < count; n++) {
       // The common case first: a one-byte record relative to one of the two references.
       let v = buf[p]!;
       if (v < 128 && p < end) {
@@ -480,8 +499,8 @@ export class VmtDecoder {
         `a corrupt block: ${count} records end ${end - p} bytes before the block does`,
         this.offset,
       );
-    this.r0 = r0;
-    this.r1 = r1;
+    refs[0] = r0;
+    refs[1] = r1;
     this.records += count;
     this.batch.count = count;
     this.sink(this.batch);
