@@ -49,7 +49,7 @@ export function checkKernel(k: Kernel): string[] {
       if (f.mapping[pfn] !== m.id || f.index[pfn] !== index)
         problems.push(`frame ${pfn}: wrong mapping back-pointer (${m.path} page ${index})`);
     }
-    if (m.vmas.size === 0 && (m.kind !== 'file' || !m.linked))
+    if (m.vmas.size === 0 && (m.kind !== 'file' || !m.linked) && !m.ipcHeld)
       problems.push(`${m.path}: alive while no VMA maps it`);
     for (const slot of m.swapped.values()) {
       if (slot < swapRefs.length) swapRefs[slot]!++;

@@ -55,6 +55,7 @@ import {
 import { Process, type SignalInfo } from './process.js';
 import { Reclaim, type ReclaimConfig } from './reclaim.js';
 import { Rmap } from './rmap.js';
+import { SysvShm } from './shm.js';
 import { type SmapsEntry, type SmapsFields, smapsEntries, smapsRollup } from './smaps.js';
 import { type SyntheticImage, spawnSynthetic } from './spawn.js';
 import { SwapDevice } from './swap.js';
@@ -102,6 +103,8 @@ export class Kernel {
   readonly pageCache: PageCache;
   readonly fs: SimFs;
   readonly commit: CommitAccounting;
+  /** System V shared memory segments (shm.ts). */
+  readonly shm: SysvShm;
   /** Every task (processes and threads) by pid, live or ended. */
   readonly processes = new Map<number, Process>();
   readonly defaultRlimits: Rlimits;
@@ -162,6 +165,7 @@ export class Kernel {
     this.reclaim.evictor = new Vmscan(this.vm, this.rmap, this.pageCache, this.mappings, this.events);
     this.pageTables.onNoMemory = () => this.reclaim.evictOne();
     this.commit = new CommitAccounting(this.frames.frameCount, swapSlots, this.pageSize, options.overcommit);
+    this.shm = new SysvShm(this);
     if (options.zeroPage !== false) this.vm.zeroPfn = this.vm.allocFrame(FRAME_KERNEL, NO_OWNER);
     this.bootFreeFrames = this.frames.freeFrames;
   }
@@ -277,6 +281,26 @@ export class Kernel {
   /** sbrk(3) over brk: the old break, or -ENOMEM. */
   sbrk(proc: Process, delta: number): number {
     return this.syscall(proc, 'sbrk', [delta], () => sysSbrk(this, proc, delta));
+  }
+
+  /** shmget(2): a System V segment's id (made when `key` is IPC_PRIVATE or new with IPC_CREAT), or -errno. */
+  shmget(proc: Process, key: number, size: number, flags: number): number {
+    return this.syscall(proc, 'shmget', [key, size, flags], () => this.shm.get(proc, key, size, flags));
+  }
+
+  /** shmat(2). @returns the attach's address, or -errno. */
+  shmat(proc: Process, id: number, addr: number, flags: number): number {
+    return this.syscall(proc, 'shmat', [id, addr, flags], () => this.shm.attach(proc, id, addr, flags));
+  }
+
+  /** shmdt(2). @returns 0 or -EINVAL. */
+  shmdt(proc: Process, addr: number): number {
+    return this.syscall(proc, 'shmdt', [addr], () => this.shm.detach(proc, addr));
+  }
+
+  /** shmctl(2) of IPC_RMID, IPC_STAT, IPC_SET, SHM_LOCK, SHM_UNLOCK. @returns 0 or -errno. */
+  shmctl(proc: Process, id: number, cmd: number): number {
+    return this.syscall(proc, 'shmctl', [id, cmd], () => this.shm.control(id, cmd));
   }
 
   /** /proc/PID/status memory fields (bytes), the fault counts and the thread count. */

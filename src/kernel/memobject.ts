@@ -34,6 +34,8 @@ export class MemObject {
   writable = false;
   /** Still reachable by its path (a deleted file lives on while mapped). */
   linked = true;
+  /** A System V segment holds it (shm.ts): it outlives its mappings until IPC_RMID. */
+  ipcHeld = false;
   /** Pages this object has committed (shmem: its size, charged when created). */
   committedPages = 0;
   /** The contents the file was created with (zeros beyond), and pages written back since. */

@@ -145,11 +145,11 @@ export class PageCache {
 
   /**
    * An object's last mapping went: shmem and kernel objects die with it, and so does a deleted file;
-   * a file still in the filesystem keeps its cached pages.
+   * a file still in the filesystem and a System V segment not yet removed keep their cached pages.
    */
   released(obj: MemObject): void {
     if (obj.vmas.size > 0) return;
-    if (obj.kind === 'file' && obj.linked) return;
+    if ((obj.kind === 'file' && obj.linked) || obj.ipcHeld) return;
     this.destroy(obj);
   }
 
