@@ -87,6 +87,16 @@ export class SysvShm {
     return [...this.byId.values()];
   }
 
+  /** The live segment with this id, or null. */
+  segment(id: number): ShmSegment | null {
+    return id < 0 ? null : this.lookup(id);
+  }
+
+  /** shm_nattch: the VMAs that map the segment's file, in every process. */
+  attaches(seg: ShmSegment): number {
+    return seg.file.vmas.size;
+  }
+
   /** The segment whose file a VMA maps, or null (the VMA is no System V attach). */
   segmentOf(vma: Vma): ShmSegment | null {
     if (vma.object === null) return null;

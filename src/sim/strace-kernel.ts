@@ -305,6 +305,42 @@ export function munlockall(k: Kernel, proc: Process): number {
   return k.munlockall(proc);
 }
 
+/**
+ * shmget(2). `linuxId` is the id Linux gave (when it made or found one): a new segment takes it, as
+ * kernel.shm_next_id makes Linux do, so the ids and the maps' inode column are Linux's.
+ */
+export function shmget(
+  k: Kernel,
+  proc: Process,
+  call: { key: number; size: number; flags: number },
+  linuxId: number | null,
+): number {
+  k.shm.nextId = linuxId ?? -1;
+  try {
+    return k.shmget(proc, call.key, call.size, call.flags);
+  } finally {
+    k.shm.nextId = -1;
+  }
+}
+
+export function shmat(k: Kernel, proc: Process, id: number, addr: number, flags: number): number {
+  return k.shmat(proc, id, addr, flags);
+}
+
+export function shmdt(k: Kernel, proc: Process, addr: number): number {
+  return k.shmdt(proc, addr);
+}
+
+export function shmctl(k: Kernel, proc: Process, id: number, cmd: number): number {
+  return k.shmctl(proc, id, cmd);
+}
+
+/** What IPC_STAT reports of a segment that the log shows too: its size and attach count, or null. */
+export function shmStat(k: Kernel, id: number): { segsz: number; nattch: number } | null {
+  const seg = k.shm.segment(id);
+  return seg === null ? null : { segsz: seg.size, nattch: k.shm.attaches(seg) };
+}
+
 /** fork/clone without CLONE_VM: a child with a copy-on-write copy of `proc`. @returns it, or -errno. */
 export function fork(k: Kernel, proc: Process, name: string): Process | number {
   return k.fork(proc, name);

@@ -13,6 +13,9 @@ import {
   MREMAP_NAMES,
   MS_NAMES,
   PROT_NAMES,
+  SHMAT_NAMES,
+  SHMCTL_NAMES,
+  SHMGET_NAMES,
 } from '../workload/strace/names.js';
 import type { LoggedCall } from '../workload/strace/parser.js';
 import type { FileNode } from './strace-files.js';
@@ -37,8 +40,10 @@ const MEMORY_CALLS: ReadonlySet<string> = new Set([
   'mlockall',
   'munlockall',
   'remap_file_pages',
+  'shmget',
   'shmat',
   'shmdt',
+  'shmctl',
   'process_madvise',
   'process_mrelease',
   'userfaultfd',
@@ -53,6 +58,13 @@ export function isMemoryCall(name: string): boolean {
 const MAP_ANONYMOUS = MAP_NAMES.get('MAP_ANONYMOUS')!;
 const MREMAP_DONTUNMAP = MREMAP_NAMES.get('MREMAP_DONTUNMAP')!;
 const MREMAP_FIXED = MREMAP_NAMES.get('MREMAP_FIXED')!;
+const IPC_CREAT = SHMGET_NAMES.get('IPC_CREAT')!;
+const SHM_REMAP = SHMAT_NAMES.get('SHM_REMAP')!;
+const IPC_64 = SHMCTL_NAMES.get('IPC_64')!;
+/** shmctl commands vmscope's kernel answers; the others (IPC_INFO, SHM_STAT…) report tables only. */
+const SHMCTL_MODELLED = new Set(
+  ['IPC_RMID', 'IPC_SET', 'IPC_STAT', 'SHM_LOCK', 'SHM_UNLOCK'].map((n) => SHMCTL_NAMES.get(n)!),
+);
 
 /** Precondition: the task's process is replayed (it has a live kernel task) and the call returned. */
 export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): void {
@@ -180,6 +192,57 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
     case 'munlockall':
       r.compare(task, c, kapi.munlockall(k, proc));
       return;
+    case 'shmget': {
+      const key = c.arg(0).flags(SHMGET_NAMES, 'a key or IPC_PRIVATE');
+      const size = c.arg(1).int('a size');
+      const flags = c.arg(2).flags(SHMGET_NAMES, 'IPC_* and SHM_* flags and a mode');
+      const linux = c.result.kind === 'value' ? c.result.value : null;
+      const vm = kapi.shmget(k, proc, { key, size, flags }, linux);
+      if (!r.compare(task, c, vm) && !r.options.strict && vm < 0 && linux !== null && size > 0) {
+        // A segment made before the log started (Linux found it by its key): made now, as Linux has it.
+        r.warn(c.line, `shmget: segment ${linux} existed before the log starts; made with the size asked`);
+        kapi.shmget(k, proc, { key, size, flags: flags | IPC_CREAT }, linux);
+      }
+      return;
+    }
+    case 'shmat': {
+      const id = c.arg(0).int('a segment id');
+      const addr = c.arg(1).int('an address or NULL');
+      const flags = c.arg(2).flags(SHMAT_NAMES, 'SHM_* flags');
+      const vm = kapi.shmat(k, proc, id, addr, flags);
+      if (!r.compare(task, c, vm) && !r.options.strict) {
+        // Carry on from Linux's result: vmscope's attach goes, Linux's is made where Linux put it.
+        if (vm >= 0) kapi.shmdt(k, proc, vm);
+        if (c.result.kind === 'value' && proc.alive)
+          kapi.shmat(k, proc, id, c.result.value, flags | SHM_REMAP);
+      }
+      return;
+    }
+    case 'shmdt':
+      r.compare(task, c, kapi.shmdt(k, proc, c.arg(0).int('an address')));
+      return;
+    case 'shmctl': {
+      const id = c.arg(0).int('a segment id');
+      const cmd = c.arg(1).flags(SHMCTL_NAMES, 'an IPC_* or SHM_* command') & ~IPC_64;
+      if (!SHMCTL_MODELLED.has(cmd)) {
+        r.skipCall(task, c, 'reports the system-wide tables only');
+        return;
+      }
+      const stat = cmd === SHMCTL_NAMES.get('IPC_STAT') ? kapi.shmStat(k, id) : null;
+      if (r.compare(task, c, kapi.shmctl(k, proc, id, cmd)) && stat !== null && c.argc > 2) {
+        // IPC_STAT's answer as strace printed it: the size and shm_nattch (VMAs mapping the segment).
+        const ds = c.arg(2);
+        for (const [field, vm] of [
+          ['shm_segsz', stat.segsz],
+          ['shm_nattch', stat.nattch],
+        ] as const) {
+          const linux = ds.field(field)?.tryInt() ?? null;
+          if (linux !== null)
+            r.compareValues(task, c.line, `${c.text} ${field}`, String(linux), String(vm), c.name);
+        }
+      }
+      return;
+    }
     default:
       r.skipCall(task, c, 'not modelled by the kernel');
   }

@@ -43,7 +43,14 @@ function shmLines(k: Kernel, p: Process) {
   return k
     .maps(p)
     .filter((m) => m.name.startsWith('/SYSV'))
-    .map((m) => ({ start: m.start, end: m.end, perms: m.perms, dev: m.device, inode: m.inode, name: m.name }));
+    .map((m) => ({
+      start: m.start,
+      end: m.end,
+      perms: m.perms,
+      dev: m.device,
+      inode: m.inode,
+      name: m.name,
+    }));
 }
 
 describe('System V shared memory', () => {
@@ -58,7 +65,14 @@ describe('System V shared memory', () => {
     expect(ro).toBe(rw - 3 * PAGE);
     expect(shmLines(k, a)).toEqual([
       { start: ro, end: rw, perms: 'r--s', dev: '00:01', inode: 0, name: '/SYSV1234abcd (deleted)' },
-      { start: rw, end: rw + 3 * PAGE, perms: 'rw-s', dev: '00:01', inode: 0, name: '/SYSV1234abcd (deleted)' },
+      {
+        start: rw,
+        end: rw + 3 * PAGE,
+        perms: 'rw-s',
+        dev: '00:01',
+        inode: 0,
+        name: '/SYSV1234abcd (deleted)',
+      },
     ]);
     expect(write(k, a, rw + 2 * PAGE + 5, 'hello')).toBe(true);
     expect(read(k, a, ro + 2 * PAGE + 5, 5)).toBe('hello');
@@ -190,7 +204,7 @@ describe('System V shared memory', () => {
     expect(k.shmget(a, IPC_PRIVATE, PAGE, 0)).toBe((1 << 15) + 51);
   });
 
-  test("shmat at an address: page-aligned or rounded with SHM_RND, refused over a mapping unless SHM_REMAP", () => {
+  test('shmat at an address: page-aligned or rounded with SHM_RND, refused over a mapping unless SHM_REMAP', () => {
     const k = bootKernel();
     const a = spawnOk(k, 'A');
     const id = k.shmget(a, IPC_PRIVATE, 5000, 0);

@@ -7,22 +7,40 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import { sysrootFiles } from '../../src/cli/strace.js';
+import { formatMapsLine } from '../../src/report/procfs.js';
 import type { StraceSummary } from '../../src/sim/strace-model.js';
 import { NOT_MEMORY, StraceReplay } from '../../src/sim/strace-replay.js';
 import { StraceParser } from '../../src/workload/strace/parser.js';
 import { corpusPath, describeCorpus, testCorpus } from '../corpus.js';
 import { normalizeMaps, ourMaps } from './strace-cases.js';
 
+/** What the program read from /proc/PID/maps, as the log shows it: the read's line, pid and text. */
+function mapsReads(log: string): { line: number; pid: number; maps: string }[] {
+  const out: { line: number; pid: number; maps: string }[] = [];
+  log.split('\n').forEach((l, i) => {
+    const m = /^(\d+)\s+read\(\d+<\/proc\/\d+\/maps>, "((?:[^"\\]|\\.)*)"/.exec(l);
+    if (m === null) return;
+    const maps = m[2]!.replace(/\\(n|t|"|\\)/g, (_, c: string) => ({ n: '\n', t: '\t' })[c] ?? c);
+    out.push({ line: i + 1, pid: Number(m[1]), maps });
+  });
+  return out;
+}
+
 const fixture = (name: string, file: string) =>
   new URL(`../fixtures/strace/${name}/${file}`, import.meta.url);
 
-function replayFixture(name: string): { summary: StraceSummary; replay: StraceReplay } {
+function replayFixture(
+  name: string,
+  stopLine: number | null = null,
+): { summary: StraceSummary; replay: StraceReplay } {
   const bytes = new Uint8Array(gunzipSync(readFileSync(fixture(name, 'prog.gz'))));
   const sysroot = sysrootFiles(corpusPath('elf', 'sysroot'), null);
   const main = `/tmp/vmscope-fx/${name}`;
   const replay = new StraceReplay(name, {
     files: { ...sysroot, program: (path) => (path === main ? { path, bytes } : sysroot.program(path)) },
     ramBytes: 64 << 20,
+    stop: stopLine === null ? null : { line: stopLine },
+    check: stopLine === null,
   });
   const parser = new StraceParser(name, (e) => {
     replay.feed(e);
@@ -33,7 +51,7 @@ function replayFixture(name: string): { summary: StraceSummary; replay: StraceRe
 }
 
 describeCorpus('strace replay of programs recorded for these tests', () => {
-  testCorpus.each(['files', 'errors', 'procs', 'sharing'])(
+  testCorpus.each(['files', 'errors', 'procs', 'sharing', 'shm'])(
     "%s: every call agrees and the maps at exit are Linux's",
     (name) => {
       const { summary, replay } = replayFixture(name);
@@ -84,6 +102,35 @@ describeCorpus('strace replay of programs recorded for these tests', () => {
       ]);
       expect(summary.syscalls).toBeGreaterThan(70);
       expect(replay.kernel.live()).toEqual([]);
+    },
+  );
+
+  testCorpus(
+    "shm: System V segments' calls, IPC_STAT's size and attach count, and the maps the program read at each point",
+    () => {
+      const { summary, replay } = replayFixture('shm');
+      const calls = (name: string) => summary.skipped.filter((s) => s.name === name);
+      for (const name of ['shmget', 'shmat', 'shmdt', 'shmctl']) expect(calls(name)).toEqual([]);
+      // 7 shmget, 9 shmat, 7 shmdt, 4 shmctl, and IPC_STAT's shm_segsz and shm_nattch.
+      expect(summary.syscalls).toBeGreaterThanOrEqual(27 + 2);
+      // The segment removed while attached went with its last detach; the other one at exit.
+      expect(replay.kernel.shm.segments()).toEqual([]);
+      expect(replay.kernel.meminfo().Shmem).toBe(0);
+      const text = readFileSync(fixture('shm', 'strace.txt'), 'utf8');
+      const reads = mapsReads(text);
+      expect(reads.map((r) => r.pid)).toEqual([9017, 9018, 9017, 9017]);
+      for (const read of reads) {
+        const at = replayFixture('shm', read.line).summary;
+        expect(at.divergences).toEqual([]);
+        const proc = at.processes.find((p) => p.pid === read.pid)!;
+        expect(ourMaps(proc.maps), `maps at line ${read.line}`).toEqual(normalizeMaps(read.maps));
+        // The inode column of a segment's line is its id, as Linux printed it.
+        const inodes = (lines: string[]) =>
+          lines.filter((l) => l.includes('/SYSV')).map((l) => l.split(/\s+/)[4]);
+        expect(inodes((proc.maps ?? []).map((l) => formatMapsLine(l)))).toEqual(
+          inodes(read.maps.split('\n')),
+        );
+      }
     },
   );
 

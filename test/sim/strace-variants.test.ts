@@ -87,3 +87,34 @@ describe('strace -n and -yy', () => {
     );
   });
 });
+
+describe('System V shared memory in a log', () => {
+  test('a segment made before the log is made as Linux found it; IPC_STAT is checked; IPC_64 is read', () => {
+    const s = replay([
+      '100 execve("/prog", ["/prog"], ["A=1"]) = 0',
+      // Found by its key: made before the log starts (a divergence, then Linux's segment is made).
+      '100 shmget(0x10, 8192, 0600) = 7',
+      '100 shmat(7, NULL, 0) = 0x7ffff7ff5000',
+      '100 shmat(7, NULL, SHM_RDONLY) = 0x7ffff7ff3000',
+      // Linux counted 3 attaches (another process had one): the count diverges, the size agrees.
+      '100 shmctl(7, IPC_64|IPC_STAT, {shm_perm={uid=0, gid=0, mode=0600, key=16, cuid=0, cgid=0}, shm_segsz=8192, shm_cpid=99, shm_lpid=100, shm_nattch=3, shm_atime=0, shm_dtime=0, shm_ctime=0}) = 0',
+      '100 shmctl(0, IPC_INFO, {shmmax=18446744073692774399, shmmin=1, shmmni=4096, shmseg=4096, shmall=18446744073692774399}) = 7',
+      '100 shmctl(7, IPC_64|IPC_RMID, NULL) = 0',
+      '100 shmdt(0x7ffff7ff3000) = 0',
+      '100 exit_group(0) = ?',
+      '100 +++ exited with 0 +++',
+    ]);
+    expect(s.divergences.map((d) => [d.line, d.linux, d.vmscope])).toEqual([
+      [2, '7', 'ENOENT'],
+      [5, '3', '2'],
+    ]);
+    expect(s.warnings).toEqual([
+      'line 2: shmget: segment 7 existed before the log starts; made with the size asked',
+    ]);
+    expect(s.skipped.find((k) => k.name === 'shmctl')?.why).toBe('reports the system-wide tables only');
+    const shm = (s.processes[0]!.maps ?? []).filter((m) => m.name.startsWith('/SYSV'));
+    expect(shm.map((m) => [m.start, m.perms, m.inode, m.name])).toEqual([
+      [0x7ffff7ff5000, 'rw-s', 7, '/SYSV00000010 (deleted)'],
+    ]);
+  });
+});

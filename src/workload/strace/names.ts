@@ -92,6 +92,38 @@ export const MLOCK_NAMES: NameTable = table({ MLOCK_ONFAULT: 1 });
 
 export const MCL_NAMES: NameTable = table({ MCL_CURRENT: 1, MCL_FUTURE: 2, MCL_ONFAULT: 4 });
 
+/** shmget's key and flags (the mode bits are printed as an octal number: `IPC_CREAT|0600`). */
+export const SHMGET_NAMES: NameTable = table({
+  IPC_PRIVATE: 0,
+  IPC_CREAT: 0o1000,
+  IPC_EXCL: 0o2000,
+  SHM_HUGETLB: 0o4000,
+  SHM_NORESERVE: 0o10000,
+  SHM_HUGE_2MB: 21 << MAP_HUGE_SHIFT,
+  SHM_HUGE_1GB: 30 << MAP_HUGE_SHIFT,
+});
+
+export const SHMAT_NAMES: NameTable = table({
+  SHM_RDONLY: 0o10000,
+  SHM_RND: 0o20000,
+  SHM_REMAP: 0o40000,
+  SHM_EXEC: 0o100000,
+});
+
+/** shmctl's commands; IPC_64 is the flag i386's glibc adds for the 64-bit structures. */
+export const SHMCTL_NAMES: NameTable = table({
+  IPC_RMID: 0,
+  IPC_SET: 1,
+  IPC_STAT: 2,
+  IPC_INFO: 3,
+  SHM_LOCK: 11,
+  SHM_UNLOCK: 12,
+  SHM_STAT: 13,
+  SHM_INFO: 14,
+  SHM_STAT_ANY: 15,
+  IPC_64: 0x100,
+});
+
 export const CLONE_NAMES: NameTable = table({
   CLONE_VM: 0x100,
   CLONE_FS: 0x200,
