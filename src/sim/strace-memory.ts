@@ -89,8 +89,11 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
         file = node;
         writableFd = open?.writable ?? false;
         readableFd = open?.readable ?? true;
-        if (open === null && node !== null && !task.fds.fds.has(fd))
-          r.warn(c.line, `fd ${fd} was opened before the log starts: mapping ${path}`);
+        if (open === null && node !== null && !task.fds.fds.has(fd)) {
+          // Without any open in the log, it was filtered: one warning at the end says so.
+          r.unopenedFdMaps++;
+          if (r.opensSeen) r.warn(c.line, `fd ${fd} was opened before the log starts: mapping ${path}`);
+        }
         if (node === null && c.result.kind === 'value') {
           file = r.fs.node(`/proc/self/fd/${fd}`);
           r.warn(c.line, `mmap of fd ${fd}, which the log never opened: its name is unknown`);

@@ -157,6 +157,10 @@ export class Task {
   readonly group: Group;
   fds: FdTable;
   alive = true;
+  /** A line of the log is this task's (a clone's child of a log recorded without -f has none). */
+  logged = false;
+  /** Made by a clone-family call of the log (not the first process). */
+  cloned = false;
   /**
    * Its own kernel task (a thread made by the kernel's clone, a fork's child, an exec's process), or
    * null when it borrows its address space's (a CLONE_VM child that is not a thread).

@@ -183,8 +183,10 @@ function cloneCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   const tid = c.result.value;
   const flags = cloneFlags(c.name, args(c));
   let child = r.tasks.get(tid);
-  if (child === undefined) child = cloneChild(r, task, tid, flags);
-  else if (pending?.child !== tid)
+  if (child === undefined) {
+    child = cloneChild(r, task, tid, flags);
+    child.cloned = true;
+  } else if (pending?.child !== tid)
     r.warn(c.line, `pid ${tid} was in the log before the ${c.name} that made it`);
   const g = child.group;
   if (g.forkError !== 0) {
@@ -212,6 +214,11 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   const g = task.group;
   const pathArg = c.arg(at);
   const pathStr = pathArg.str();
+  if (pathStr === null && pathArg.tryInt() !== null && r.main === task.group && g.space === null) {
+    // `-e raw=all` (or raw=execve): the path is a pointer, and so is every string and flag after it.
+    r.rawLog(task, c);
+    return;
+  }
   if (pathStr === null) throw pathArg.error(`expected the program's path as a string in ${c.name}`);
   if (pathStr.truncated)
     throw pathArg.error(

@@ -138,6 +138,12 @@ export class StraceReplay {
   private trackedCount = 0;
   private readonly divergences: Divergence[] = [];
   private readonly skipped = new Map<string, SkipCount>();
+  /** What the log held, for the warnings about how it was recorded (see {@link recordingWarnings}). */
+  private readonly seen = { execve: 0, memory: 0, mapsOrBrk: 0, opens: 0 };
+  /** File mappings of fds no call of the log opened. */
+  unopenedFdMaps = 0;
+  /** The log's arguments are raw numbers (`-e raw=all`): nothing is replayed. */
+  private raw: string | null = null;
   private signalsChecked = 0;
   private signalsAgree = 0;
   private nthCount = 0;
@@ -198,6 +204,8 @@ export class StraceReplay {
         this.killed(e.pid, e.line, e.signal);
         break;
     }
+    const t = this.tasks.get(e.pid);
+    if (t !== undefined) t.logged = true;
     if (this.options.check) {
       const problems = this.kernel.check();
       invariant(problems.length === 0, `after line ${line}: ${problems.join('; ')}`);
@@ -207,6 +215,11 @@ export class StraceReplay {
 
   private call(c: LoggedCall): void {
     const task = this.taskFor(c.pid);
+    if (this.raw !== null) {
+      this.skip(c.pid, c.name, c.line, c.endLine, c.text, this.raw);
+      return;
+    }
+    this.note(c.name);
     if (c.result.kind === 'error' && RESTART_ERRNOS.has(c.result.errno)) {
       this.skip(c.pid, c.name, c.line, c.endLine, c.text, `interrupted (${c.result.errno}): restarted later`);
       return;
@@ -221,6 +234,67 @@ export class StraceReplay {
       } else handleMemoryCall(this, task, c);
     } else if (isFileCall(c.name)) handleFileCall(this, task, c);
     else this.skip(c.pid, c.name, c.line, c.endLine, c.text, NOT_MEMORY);
+  }
+
+  /** Counts what the recording warnings look at. */
+  private note(name: string): void {
+    const seen = this.seen;
+    if (name === 'execve' || name === 'execveat') seen.execve++;
+    else if (isMemoryCall(name)) {
+      seen.memory++;
+      if (name === 'mmap' || name === 'mmap2' || name === 'brk') seen.mapsOrBrk++;
+    } else if (name === 'open' || name === 'openat' || name === 'openat2' || name === 'creat') seen.opens++;
+  }
+
+  /** Whether the log has shown an open-family call yet (a filtered log may have none). */
+  get opensSeen(): boolean {
+    return this.seen.opens > 0;
+  }
+
+  /**
+   * The first execve's path is a number: the log was recorded with `-e raw=all`, whose arguments
+   * (pointers for strings, numbers for flags and fds) cannot be replayed. Every call is skipped.
+   */
+  rawLog(task: Task, c: LoggedCall): void {
+    this.raw = 'the arguments are raw numbers (-e raw=all)';
+    this.warnings.push(
+      `line ${c.line}: the log was recorded with -e raw=all (execve's path is a pointer): its arguments are raw numbers, so it cannot be replayed; record it without -e raw`,
+    );
+    this.skipCall(task, c, this.raw);
+  }
+
+  /**
+   * Warnings about how the log was recorded, once each: without -f (tasks that clones made have no
+   * line), or filtered with -e trace= (no execve, no mapping at all, or mappings without the opens
+   * that made their fds) — the replay runs, but the maps at exit cannot be checked.
+   */
+  private recordingWarnings(): string[] {
+    const out: string[] = [];
+    // A replay stopped early (--at, --strict) has not seen the rest of the log.
+    if (this.raw !== null || this.stopped !== null) return out;
+    const silent = [...this.tasks.values()].filter((t) => t.cloned && !t.logged);
+    if (silent.length > 0) {
+      const pids = silent.map((t) => t.tid);
+      const shown = pids.length > 5 ? `${pids.slice(0, 5).join(', ')}, …` : pids.join(', ');
+      out.push(
+        `${pids.length} ${pids.length === 1 ? 'task' : 'tasks'} that clones made (pid ${shown}) ${pids.length === 1 ? 'has' : 'have'} no line in the log: it was recorded without -f, so ${pids.length === 1 ? 'its' : 'their'} calls are missing (record with strace -f)`,
+      );
+    }
+    const seen = this.seen;
+    const filtered = 'the log was filtered (strace -e trace=…)';
+    if (seen.execve === 0 && this.main !== null)
+      out.push(
+        `${filtered} or attached to a running process (-p): it shows no execve, so no call could be replayed`,
+      );
+    else if (seen.execve > 0 && seen.mapsOrBrk === 0)
+      out.push(
+        `${filtered}: it shows no mmap or brk (${seen.memory} other memory ${seen.memory === 1 ? 'call' : 'calls'}), so the maps at exit cannot be checked`,
+      );
+    else if (seen.opens === 0 && this.unopenedFdMaps > 0)
+      out.push(
+        `${filtered}: it shows no open call, so ${this.unopenedFdMaps} file ${this.unopenedFdMaps === 1 ? 'mapping uses an fd' : 'mappings use fds'} it never opened and the maps at exit cannot be checked`,
+      );
+    return out;
   }
 
   // ---------------------------------------------------------------- pids and tids
@@ -255,7 +329,8 @@ export class StraceReplay {
     }
     const first = this.main === null;
     const t = this.newGroup(pid);
-    if (!first) {
+    if (!first && this.raw !== null) t.group.unfollowed = this.raw;
+    else if (!first) {
       t.group.unfollowed = 'a process the log does not show being created';
       this.warnings.push(`pid ${pid} appears without a clone or fork that made it: its calls are skipped`);
     }
@@ -616,7 +691,7 @@ export class StraceReplay {
       skipped: [...this.skipped.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
       signals: { checked: this.signalsChecked, agree: this.signalsAgree },
       processes,
-      warnings: this.warnings,
+      warnings: [...this.warnings, ...this.recordingWarnings()],
       stoppedAt: this.stopped,
       samples: this.samples,
     };

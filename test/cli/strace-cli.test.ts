@@ -191,4 +191,31 @@ describeCorpus('vmscope strace', () => {
     );
     expect(missing.err).not.toMatch(/\n\s+at /);
   });
+  testCorpus(
+    'a log recorded without -f: the replay runs, stderr says once that the children are missing',
+    async () => {
+      // The corpus's fork log as strace prints it without -f: the first process's lines, unprefixed.
+      const log = doctored(
+        'fork-cow-a-pie',
+        (text) => {
+          const main = text.slice(0, text.indexOf(' '));
+          return text
+            .split('\n')
+            .filter((l) => l.startsWith(`${main} `))
+            .map((l) => l.slice(main.length).trimStart())
+            .join('\n');
+        },
+        'no-f.log',
+      );
+      const r = await run(...base('fork-cow-a-pie'), log);
+      expect(r.status).toBe(0);
+      expect(r.out).toMatch(/^replayed: \d+ calls compared with Linux's results: (\d+) agree, 0 diverge/);
+      // (The corpus's logs show the environment as a count: that warning is the other line.)
+      const warnings = r.err.split('\n').filter((l) => l.includes('without -f'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /no-f\.log: warning: 1 task that clones made \(pid \d+\) has no line in the log: it was recorded without -f/,
+      );
+    },
+  );
 });

@@ -1,0 +1,107 @@
+/**
+ * Warnings about how a log was recorded, each said once while the replay still runs: without -f
+ * (the tasks that clones made have no line), filtered with -e trace= (no execve; no mmap or brk; file
+ * mappings without the opens behind them), and -e raw=all (its arguments are raw numbers: nothing is
+ * replayed rather than everything diverging). The logs are cut from ones recorded here (strace 6.1).
+ */
+import { describe, expect, test } from 'vitest';
+import { replayMadeUp } from './made-up-program.js';
+
+const replay = (lines: string[]) => replayMadeUp('w.strace', `${lines.join('\n')}\n`).summary;
+
+const FORK =
+  'clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7ffff7dd0a10) = 201';
+const THREAD =
+  'clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7ffff7dcf990, parent_tid=0x7ffff7dcf990, exit_signal=0, stack=0x7ffff75cf000, stack_size=0x7fff80, tls=0x7ffff7dcf6c0} => {parent_tid=[202]}, 88) = 202';
+const EXEC = 'execve("/prog", ["/prog"], ["A=1"]) = 0';
+const ANON = 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ff5000';
+
+describe('warnings about how a log was recorded', () => {
+  test('without -f: the fork and the thread that the clones made have no line, said once', () => {
+    const s = replay([
+      EXEC,
+      ANON,
+      FORK,
+      THREAD,
+      'wait4(201, NULL, 0, NULL) = 201',
+      'exit_group(0) = ?',
+      '+++ exited with 0 +++',
+    ]);
+    expect(s.warnings).toEqual([
+      '2 tasks that clones made (pid 201, 202) have no line in the log: it was recorded without -f, so their calls are missing (record with strace -f)',
+    ]);
+    expect(s.divergences).toEqual([]);
+  });
+
+  test('with -f the same life warns of nothing', () => {
+    const s = replay([
+      `100 ${EXEC}`,
+      `100 ${ANON}`,
+      `100 ${FORK}`,
+      '201 exit_group(0) = ?',
+      '201 +++ exited with 0 +++',
+      `100 ${THREAD}`,
+      '202 exit(0) = ?',
+      '202 +++ exited with 0 +++',
+      '100 exit_group(0) = ?',
+      '100 +++ exited with 0 +++',
+    ]);
+    expect(s.warnings).toEqual([]);
+  });
+
+  test('-e trace=file: an execve and opens but no mmap or brk', () => {
+    const s = replay([
+      `100 ${EXEC}`,
+      '100 openat(AT_FDCWD</tmp>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>',
+      '100 exit_group(0) = ?',
+    ]);
+    expect(s.warnings).toEqual([
+      'the log was filtered (strace -e trace=…): it shows no mmap or brk (0 other memory calls), so the maps at exit cannot be checked',
+    ]);
+  });
+
+  test('-e trace=%memory: no execve, so nothing could be replayed', () => {
+    const s = replay([`100 ${ANON}`, '100 munmap(0x7ffff7ff5000, 8192) = 0', '100 exit_group(0) = ?']);
+    expect(s.syscalls).toBe(0);
+    expect(s.warnings).toEqual([
+      'the log was filtered (strace -e trace=…) or attached to a running process (-p): it shows no execve, so no call could be replayed',
+    ]);
+  });
+
+  test('-e trace=memory,execve: file mappings of fds no call opened, said once instead of at each', () => {
+    const lib = (addr: string, off: string) =>
+      `100 mmap(${addr}, 8192, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3</usr/lib/x86_64-linux-gnu/libc.so.6>, ${off}) = ${addr}`;
+    const s = replay([
+      `100 ${EXEC}`,
+      '100 mmap(NULL, 16384, PROT_READ, MAP_PRIVATE|MAP_DENYWRITE, 3</usr/lib/x86_64-linux-gnu/libc.so.6>, 0) = 0x7ffff7fb0000',
+      lib('0x7ffff7fb1000', '0x1000'),
+      lib('0x7ffff7fb2000', '0x2000'),
+      '100 exit_group(0) = ?',
+    ]);
+    expect(s.warnings).toEqual([
+      'the log was filtered (strace -e trace=…): it shows no open call, so 3 file mappings use fds it never opened and the maps at exit cannot be checked',
+    ]);
+  });
+
+  test('-e raw=all: every call is skipped as raw, one warning, no divergence', () => {
+    const s = replay([
+      '100 execve(0x7fffffffd940, 0x7fffffffee08, 0x7fffffffee18) = 0',
+      '100 brk(0) = 0x55555555b000',
+      '100 mmap(0, 0x2000, 0x3, 0x22, 0xffffffff, 0) = 0x7ffff7fc0000',
+      '100 openat(0xffffff9c, 0x7ffff7ff30b1, 0x80000, 0) = 0x3',
+      '100 clone(0x1200011, 0, 0, 0x7ffff7dd0a10, 0) = 0x65',
+      '101 exit_group(0) = ?',
+      '100 exit_group(0) = ?',
+    ]);
+    expect(s.warnings).toEqual([
+      "line 1: the log was recorded with -e raw=all (execve's path is a pointer): its arguments are raw numbers, so it cannot be replayed; record it without -e raw",
+    ]);
+    expect(s.syscalls).toBe(0);
+    expect(s.divergences).toEqual([]);
+    expect(s.skipped.map((k) => [k.name, k.why, k.count])).toContainEqual([
+      'mmap',
+      'the arguments are raw numbers (-e raw=all)',
+      1,
+    ]);
+  });
+});
