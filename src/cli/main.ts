@@ -632,9 +632,10 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .option('--plot <file.svg>', "write a chart of VmSize and VmRSS over the log's calls")
     .option('--check', 'validate every kernel invariant after every call (slow)')
     .addOption(
-      new Option('--ram <size>', 'physical memory of the simulated machine')
-        .argParser(sizeArg)
-        .default(256 * 2 ** 20, '256MiB'),
+      new Option(
+        '--ram <size>',
+        "physical memory of the simulated machine (default: the recorded machine's, when the log shows it by sysinfo or /proc/meminfo, at most 4GiB; else 256MiB)",
+      ).argParser(sizeArg),
     )
     .addHelpText(
       'after',
@@ -656,7 +657,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
             json: opts.json ?? false,
             plot: opts.plot ?? null,
             check: opts.check ?? false,
-            ramBytes: opts.ram,
+            ramBytes: opts.ram ?? null,
           },
           io,
         ),

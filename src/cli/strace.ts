@@ -3,6 +3,7 @@
  * interpreter loaded from the sysroot as the log's execve did, then every memory call applied with
  * its logged arguments and checked against Linux's result. The log streams (plain, .gz or .zst).
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -17,6 +18,7 @@ import {
   straceChartSvg,
   straceJson,
 } from '../report/strace-report.js';
+import { type LoggedMemory, loggedMemory, MAX_RAM_BYTES, ramFor } from '../sim/strace-machine.js';
 import { parseStopAt, type StopAt, type StraceFiles, StraceReplay } from '../sim/strace-replay.js';
 import { StraceParser } from '../workload/strace/parser.js';
 import { parseEnv } from './exec.js';
@@ -39,7 +41,36 @@ export interface StraceFlags {
   readonly json: boolean;
   readonly plot: string | null;
   readonly check: boolean;
-  readonly ramBytes: number;
+  /** `--ram`, or null: the recorded machine's when the log shows it, else {@link DEFAULT_RAM}. */
+  readonly ramBytes: number | null;
+}
+
+/** The simulated machine's memory when neither --ram nor the log says. */
+export const DEFAULT_RAM = 256 * 2 ** 20;
+
+/** How much of a log is searched for the machine's memory (programs ask early, if at all). */
+const MEMORY_SCAN_BYTES = 8 * 2 ** 20;
+
+/**
+ * The machine's memory as the head of a log (a regular file, read again afterwards) shows it, or
+ * null: standard input and pipes are read once, by the replay.
+ */
+async function memoryInLog(log: string): Promise<LoggedMemory | null> {
+  try {
+    if (!statSync(log).isFile()) return null;
+  } catch {
+    return null; // the replay's own read names the problem
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of openTrace(log, { bytes: 0 })) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MEMORY_SCAN_BYTES) break;
+  }
+  const text = new TextDecoder().decode(Buffer.concat(chunks));
+  // A line cut at the end of the scan is left out.
+  return loggedMemory(size >= MEMORY_SCAN_BYTES ? text.slice(0, text.lastIndexOf('\n') + 1) : text);
 }
 
 /** `--at N` (a log line) or `--at NAME#K` (the K-th call NAME). */
@@ -139,10 +170,33 @@ function progressBar(path: string, progress: { bytes: number }, io: Io): { tick(
   };
 }
 
+function mibText(bytes: number): string {
+  return `${Math.floor(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
+}
+
 export async function runStrace(log: string, flags: StraceFlags, io: Io): Promise<number> {
   if (flags.plot !== null) checkOutputPath('--plot', flags.plot);
   const stop = flags.at === null ? null : parseAt(flags.at);
   const env = parseEnv(flags.env);
+  if (flags.ramBytes !== null && flags.ramBytes > MAX_RAM_BYTES)
+    throw new InputError(
+      'flag',
+      `at most ${mibText(MAX_RAM_BYTES)} (4GiB), vmscope's largest machine; got ${mibText(flags.ramBytes)}`,
+      {
+        file: '--ram',
+      },
+    );
+  let ramBytes = flags.ramBytes ?? DEFAULT_RAM;
+  if (flags.ramBytes === null) {
+    const logged = await memoryInLog(log);
+    if (logged !== null) {
+      ramBytes = ramFor(logged);
+      const capped = ramBytes < logged.bytes ? ` (vmscope's largest: ${mibText(MAX_RAM_BYTES)})` : '';
+      io.err(
+        `${log}: note: line ${logged.line}: the recorded machine had ${mibText(logged.bytes)} of RAM (${logged.source}): replaying on ${mibText(ramBytes)}${capped}; --ram sets another size\n`,
+      );
+    }
+  }
   const replay = new StraceReplay(log, {
     files: sysrootFiles(flags.sysroot, flags.exe),
     // A relative execve path: the working directory the log was recorded in, or (with the host as
@@ -152,7 +206,7 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
     strict: flags.strict,
     stop,
     pid: flags.pid,
-    ramBytes: flags.ramBytes,
+    ramBytes,
     check: flags.check,
     samples: flags.plot !== null,
     smaps: flags.show.includes('smaps'),

@@ -67,6 +67,7 @@ export function formatStraceSummary(s: StraceSummary): string {
     for (const d of s.divergences) {
       lines.push(`  line ${d.line} (pid ${d.pid}): ${d.call}`);
       lines.push(`    linux ${d.linux}, vmscope ${d.vmscope}`);
+      if (d.note !== undefined) lines.push(`    (${d.note})`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -40,6 +40,8 @@ export interface Divergence {
   readonly call: string;
   readonly linux: string;
   readonly vmscope: string;
+  /** What may explain it (a machine smaller than the recorded one), when something does. */
+  readonly note?: string;
 }
 
 export interface SkipCount {

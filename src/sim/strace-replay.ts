@@ -18,6 +18,7 @@
 import { type InputError, invariant } from '../base/errors.js';
 import { hex0x } from '../base/units.js';
 import { Machine } from '../hw/machine.js';
+import { ENOMEM } from '../kernel/errno.js';
 import type { ExecFile } from '../kernel/exec/vfs.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
@@ -112,6 +113,14 @@ export interface StraceReplayOptions {
 const ADDRESS_CALLS = new Set(['mmap', 'mmap2', 'mremap', 'brk', 'shmat']);
 
 const SAMPLE_LIMIT = 4096;
+
+/** The argument giving the bytes a call asks for, for the calls that make mappings. */
+const SIZE_ARG = new Map([
+  ['mmap', 1],
+  ['mmap2', 1],
+  ['mremap', 2],
+  ['shmget', 1],
+]);
 
 function short(text: string): string {
   return text.length > 240 ? `${text.slice(0, 237)}...` : text;
@@ -358,13 +367,15 @@ export class StraceReplay {
     this.syscalls++;
     if (agree) this.agreeCount++;
     else {
-      this.divergences.push({
+      const d: Divergence = {
         line: c.line,
         pid: task.group.pid,
         call: short(c.text),
         linux: resultText(c, address),
         vmscope: valueText(vm, address),
-      });
+      };
+      const note = vm === -ENOMEM && c.result.kind === 'value' ? this.ramNote(c) : null;
+      this.divergences.push(note === null ? d : { ...d, note });
       if (this.options.strict) this.stop(c.endLine, `--strict: the first divergence, at line ${c.line}`);
     }
     // The texts only for whoever reads records (they cost more than the comparison).
@@ -372,6 +383,16 @@ export class StraceReplay {
       this.record(c, task, 'compared', resultText(c, address), valueText(vm, address), agree, null);
     this.sample(task, c.endLine);
     return agree;
+  }
+
+  /** Why vmscope may refuse memory that Linux gave: its machine may be smaller than the recorded one. */
+  private ramNote(c: LoggedCall): string | null {
+    const at = SIZE_ARG.get(c.name);
+    const size = at === undefined || at >= c.argc ? null : c.arg(at).tryInt();
+    const ram = this.kernel.machine.mem.sizeBytes;
+    if (size === null || size <= ram) return null;
+    const mib = (ram / 2 ** 20).toLocaleString('en-US');
+    return `vmscope's machine has ${mib} MiB of RAM and overcommit refuses a mapping larger than RAM plus swap: a larger --ram may be needed`;
   }
 
   /** Whether vmscope's result `vm` (a value or -errno) is Linux's. */

@@ -6,7 +6,7 @@ import { type StraceFiles, StraceReplay } from '../../src/sim/strace-replay.js';
 import { StraceParser } from '../../src/workload/strace/parser.js';
 import { makeElf, PF_R, PF_W, PF_X } from '../exec/make-elf.js';
 
-const PROGRAM = makeElf({
+export const MADE_UP_PROGRAM = makeElf({
   bits: 64,
   type: 'exec',
   entry: 0x401000,
@@ -17,8 +17,8 @@ const PROGRAM = makeElf({
 });
 
 export const MADE_UP_FILES: StraceFiles = {
-  program: (path) => ({ path, bytes: PROGRAM }),
-  interpreter: (path) => ({ path, bytes: PROGRAM }),
+  program: (path) => ({ path, bytes: MADE_UP_PROGRAM }),
+  interpreter: (path) => ({ path, bytes: MADE_UP_PROGRAM }),
   size: () => null,
   resolve: (path) => path,
 };
