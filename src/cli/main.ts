@@ -130,16 +130,8 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       'replay memory traces (lackey, page lists, din, CSV, MSR, libCacheSim txt or oracleGeneral, vmscope; plain, .gz or .zst) through the whole system, or only the policy',
     )
     .argument('<file...>', 'trace files; several replay as several processes, interleaved round-robin')
-    .addOption(
-      new Option('--format <format>', 'trace format (auto: from its first bytes)')
-        .choices([...TRACE_FORMATS, 'auto'] as const)
-        .default('auto' as const),
-    )
-    .option(
-      '--csv <columns>',
-      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
-      csvColumnsArg,
-    )
+    .addOption(traceFormatOption())
+    .addOption(csvColumnsOption())
     .option(
       '--policy <name>',
       'page-replacement policy: a built-in name in any case (see the list below) or a plug-in module (./my-policy.js)',
@@ -153,12 +145,9 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     )
     .option('--tlb <entries[/ways]>', 'TLB size and associativity', '64/4')
     .addOption(
-      new Option(
-        '--page-size <size>',
+      lackeyPageSizeOption(
         'page size for page ids of lackey traces, such as 4KiB (a vmscope trace has its own; the full system uses 4 KiB)',
-      )
-        .argParser(sizeArg)
-        .default(4096, '4KiB'),
+      ),
     )
     .option(
       '--threads <n>',
@@ -264,11 +253,7 @@ function program(io: Io, setStatus: (s: number) => void): Command {
         .choices([...TRACE_FORMATS, 'auto'] as const)
         .default('auto' as const),
     )
-    .option(
-      '--csv <columns>',
-      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
-      csvColumnsArg,
-    )
+    .addOption(csvColumnsOption())
     .addOption(
       new Option('--to <format>', 'output format').choices(OUTPUT_FORMATS).default('vmscope' as const),
     )
@@ -326,23 +311,12 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       '--frames <range>',
       "sizes: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32, or log-spaced (the default: powers of two up to the trace's footprint)",
     )
+    .addOption(traceFormatOption())
+    .addOption(csvColumnsOption())
     .addOption(
-      new Option('--format <format>', 'trace format (auto: from its first bytes)')
-        .choices([...TRACE_FORMATS, 'auto'] as const)
-        .default('auto' as const),
-    )
-    .option(
-      '--csv <columns>',
-      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
-      csvColumnsArg,
-    )
-    .addOption(
-      new Option(
-        '--page-size <size>',
+      lackeyPageSizeOption(
         'page size for the page ids of lackey traces, such as 4KiB (a vmscope trace has its own)',
-      )
-        .argParser(sizeArg)
-        .default(4096, '4KiB'),
+      ),
     )
     .option(
       '--threads <n>',
@@ -409,23 +383,12 @@ function program(io: Io, setStatus: (s: number) => void): Command {
       "sizes, as mrc takes them: LO..HI (every size; LO..HI/x2 powers of two, LO..HI/+N a step), a list such as 16,24,32, or log-spaced (each trace's powers of two up to its footprint)",
       'log-spaced',
     )
+    .addOption(traceFormatOption())
+    .addOption(csvColumnsOption())
     .addOption(
-      new Option('--format <format>', 'trace format (auto: from its first bytes)')
-        .choices([...TRACE_FORMATS, 'auto'] as const)
-        .default('auto' as const),
-    )
-    .option(
-      '--csv <columns>',
-      "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
-      csvColumnsArg,
-    )
-    .addOption(
-      new Option(
-        '--page-size <size>',
+      lackeyPageSizeOption(
         'page size for the page ids of lackey traces, such as 4KiB (a vmscope trace has its own)',
-      )
-        .argParser(sizeArg)
-        .default(4096, '4KiB'),
+      ),
     )
     .option(
       '--threads <n>',
@@ -682,6 +645,26 @@ function program(io: Io, setStatus: (s: number) => void): Command {
     .action((opts) => setStatus(runTour({ check: opts.check ?? false, brief: opts.brief ?? false }, io)));
 
   return cmd;
+}
+
+/** --format of a command that reads traces (replay, mrc, sweep). */
+function traceFormatOption() {
+  return new Option('--format <format>', 'trace format (auto: from its first bytes)')
+    .choices([...TRACE_FORMATS, 'auto'] as const)
+    .default('auto' as const);
+}
+
+/** --csv: the columns of a CSV trace, for every command that reads traces. */
+function csvColumnsOption() {
+  return new Option(
+    '--csv <columns>',
+    "the columns of a CSV trace, in order, such as 'time,addr,op' (implies --format csv; see the README)",
+  ).argParser(csvColumnsArg);
+}
+
+/** --page-size of the commands that split lackey addresses into pages, 4 KiB unless given. */
+function lackeyPageSizeOption(description: string) {
+  return new Option('--page-size <size>', description).argParser(sizeArg).default(4096, '4KiB');
 }
 
 function collect(value: string, previous: string[]): string[] {
