@@ -7,10 +7,9 @@
  */
 import { lstatSync, readFileSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { chrootWalk } from '../base/chroot-walk.js';
 import { InputError } from '../base/errors.js';
 import type { ExecFile, ExecFileSource } from '../kernel/exec/vfs.js';
-
-const MAX_LINKS = 40; // the kernel's ELOOP limit
 
 /** What a file that is not a regular one is, in words. */
 function kindOf(st: Stats): string {
@@ -50,27 +49,9 @@ function readHost(hostPath: string, shown: string, what: string): Uint8Array {
  * taken from `root`. @returns the path as seen inside the root (`/usr/lib/…`).
  */
 export function resolveInRoot(root: string, path: string): string {
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
-  const out: string[] = [];
-  let links = 0;
-  while (parts.length > 0) {
-    const part = parts.shift()!;
-    if (part === '..') {
-      out.pop();
-      continue;
-    }
-    const inside = `/${[...out, part].join('/')}`;
-    const target = linkTarget(resolve(root, `.${inside}`));
-    if (target === null) {
-      out.push(part); // a directory, a file, or missing (reading it will say so)
-      continue;
-    }
-    if (++links > MAX_LINKS)
-      throw new InputError('exec', 'too many levels of symbolic links', { file: path });
-    if (target.startsWith('/')) out.length = 0;
-    parts.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
-  }
-  return `/${out.join('/')}`;
+  const inside = chrootWalk(path, (p) => linkTarget(resolve(root, `.${p}`)) ?? undefined);
+  if (inside === null) throw new InputError('exec', 'too many levels of symbolic links', { file: path });
+  return inside;
 }
 
 /** The target of a symbolic link or of a git "link file", or null for anything else. */

@@ -4,7 +4,7 @@
  * interpreter, found in the sysroot as the process's root would have it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -48,6 +48,20 @@ describe('files that are not regular are refused without being read', () => {
     expect(r.err).toBe(
       `${root}/lib/ld.so: error: the interpreter /lib/ld.so under ${root} is a FIFO, not a regular file (execve: EACCES)\n`,
     );
+  });
+
+  test('an interpreter behind a loop of links in the sysroot: ELOOP in words, exit 2, no hang', async () => {
+    const loops = join(dir, 'loops');
+    mkdirSync(loops);
+    // /lib -> /usr/lib -> /lib: an absolute target starts again at the sysroot, so it never ends.
+    symlinkSync('/usr/lib', join(loops, 'lib'));
+    mkdirSync(join(loops, 'usr'));
+    symlinkSync('/lib', join(loops, 'usr', 'lib'));
+    const prog = join(dir, 'dyn-loop');
+    writeFileSync(prog, DYNAMIC);
+    const r = await run('exec', '--sysroot', loops, prog);
+    expect(r.status).toBe(2);
+    expect(r.err).toBe('/lib/ld.so: error: too many levels of symbolic links\n');
   });
 
   test.each([

@@ -6,6 +6,7 @@
  * (an absolute target starts again at the folder). A checkout without symbolic links holds each
  * link as a small text file naming its target (a "link file"); those are followed like links.
  */
+import { chrootWalk } from '../../../src/base/chroot-walk.js';
 
 export interface DroppedEntry {
   /** The file's name, or its path inside a dropped folder, the folder's own name first. */
@@ -18,9 +19,6 @@ export type Found =
   | { readonly kind: 'found'; readonly file: DroppedEntry; readonly path: string }
   | { readonly kind: 'ambiguous'; readonly names: readonly string[] }
   | { readonly kind: 'missing' };
-
-/** The kernel's ELOOP limit (MAXSYMLINKS). */
-const MAX_LINKS = 40;
 
 /** A link file's target, or null: a short line of text naming a path (never an ELF, never binary). */
 export function linkTarget(bytes: Uint8Array): string | null {
@@ -46,27 +44,13 @@ function resolveInFolder(
   root: string,
   path: string,
 ): { file: DroppedEntry; path: string } | null {
-  const parts = components(path);
-  const out: string[] = [];
-  let links = 0;
-  while (parts.length > 0) {
-    const part = parts.shift()!;
-    if (part === '..') {
-      out.pop();
-      continue;
-    }
-    const file = byName.get([root, ...out, part].join('/'));
-    const target = file === undefined ? null : linkTarget(file.bytes);
-    if (target === null) {
-      out.push(part);
-      continue;
-    }
-    if (++links > MAX_LINKS) return null;
-    if (target.startsWith('/')) out.length = 0;
-    parts.unshift(...components(target));
-  }
-  const file = byName.get([root, ...out].join('/'));
-  return file === undefined ? null : { file, path: `/${out.join('/')}` };
+  const fileAt = (inside: string) => byName.get(inside === '/' ? root : `${root}${inside}`);
+  const inside = chrootWalk(path, (p) => {
+    const file = fileAt(p);
+    return file === undefined ? undefined : (linkTarget(file.bytes) ?? undefined);
+  });
+  const file = inside === null ? undefined : fileAt(inside);
+  return file === undefined || inside === null ? null : { file, path: inside };
 }
 
 /** How many trailing components two paths share. */
