@@ -192,6 +192,17 @@ describe.skipIf(!canRunBrowser)('the visualizer on a laptop screen (Chromium, 13
     await p.close();
   });
 
+  test('a link to a scenario with a bad line says nothing ran and where, not "Loading…" for ever', async () => {
+    const p = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    await p.goto(`${server.url}${hashOf('machine x86_64 ram=16MiB\nspawn A\nA: wrte p 8K\n')}`);
+    await expect.poll(() => p.locator('#spaces-problem').count(), { timeout: 10_000 }).toBe(1);
+    expect(await seen(p.locator('#spaces-problem'))).toMatch(
+      /^Nothing to show: the scenario did not run \(line 3, said under the editor\)\. Fix it and press Run/,
+    );
+    expect(await seen(p.locator('#editor-problem'))).toMatch(/^line 3:4 unknown operation 'wrte'/);
+    await p.close();
+  });
+
   test('nothing failed in the page', () => {
     expect(errors).toEqual([]);
   });

@@ -13,7 +13,16 @@ import type { Mapper } from '../logic/sharing.js';
 import { formatSize, formatVa, hex, parseAddress } from '../logic/va.js';
 import { selectAddress, selectVma } from './actions.js';
 import { Smaps } from './smaps.js';
-import { focusAddress, focusMappers, loaded, selectedVma, selection, state } from './store.js';
+import {
+  bug,
+  focusAddress,
+  focusMappers,
+  loaded,
+  loadProblem,
+  selectedVma,
+  selection,
+  state,
+} from './store.js';
 
 /** Pages out in swap, in the residency strip. */
 const SWAPPED_COLOR = '#a78bfa';
@@ -359,7 +368,16 @@ export function AddressSpaces() {
         <AddressForm />
       </h2>
       <div class="spaces" ref={box}>
-        {st === null ? (
+        {st === null && loaded.value === null && (loadProblem.value !== null || bug.value !== null) ? (
+          // Nothing ran (a link or a file whose scenario has a bad line): say so, not "Loading…".
+          <p class="bad" id="spaces-problem">
+            Nothing to show: the scenario did not run
+            {loadProblem.value?.line != null
+              ? ` (line ${loadProblem.value.line}, said under the editor)`
+              : ''}
+            . Fix it and press Run (Ctrl+Enter).
+          </p>
+        ) : st === null ? (
           <p class="muted">Loading…</p>
         ) : st.procs.length === 0 ? (
           <p class="muted">No process yet: the machine has just booted. Step forward (→).</p>
