@@ -168,6 +168,8 @@ export function Frames() {
     () => (f ? shownFrames(f.kinds, focus === null ? walkTables : [focus, ...walkTables]) : 0),
     [f, focus, walkKey],
   );
+  // "Show all" is for this scenario: another one opens on its used part.
+  useEffect(() => setShowAll(false), [sc]);
   const drawn = showAll ? n : used;
   const geo = useMemo(() => gridGeometry(drawn, size.w, size.h), [drawn, size.w, size.h]);
 
