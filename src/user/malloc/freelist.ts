@@ -334,8 +334,8 @@ export class FreeListHeap extends TaggedHeap {
 
   // ---------------------------------------------------------------- coalescing policies
 
-  protected override release(c: number, size: number): number {
-    const at = super.release(c, size);
+  protected override release(c: number, size: number, prevInuse: number): number {
+    const at = super.release(c, size, prevInuse);
     if (this.coalesce === 'list-pass') this.listPass();
     return at;
   }
@@ -400,7 +400,7 @@ export class FreeListHeap extends TaggedHeap {
       if (start < 0) return 0;
       this.mem.write64(start + SIZE_SZ, this.arenaBytes | PREV_INUSE);
       this.mem.write64(start + this.arenaBytes + SIZE_SZ, PREV_INUSE);
-      this.release(start, this.arenaBytes);
+      this.release(start, this.arenaBytes, PREV_INUSE);
       return this.findFit(nb);
     }
     return super.noFit(nb);

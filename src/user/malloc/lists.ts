@@ -47,21 +47,26 @@ export class ListArray {
     return this.mem.read32(this.base + w * 4);
   }
 
-  push(list: number, c: number): void {
+  /** Pushes `c` on `list`. @returns true when the list was empty (its bitmap bit was set now). */
+  push(list: number, c: number): boolean {
     const mem = this.mem;
     const at = this.base + this.headsOff + list * 8;
     const first = mem.read64(at);
     mem.write64(c + FD, first);
     mem.write64(c + BK, 0);
-    if (first !== 0) mem.write64(first + BK, c);
-    else {
-      const w = this.base + (list >>> 5) * 4;
-      mem.write32(w, mem.read32(w) | (1 << (list & 31)));
+    if (first !== 0) {
+      mem.write64(first + BK, c);
+      mem.write64(at, c);
+      return false;
     }
+    const w = this.base + (list >>> 5) * 4;
+    mem.write32(w, mem.read32(w) | (1 << (list & 31)));
     mem.write64(at, c);
+    return true;
   }
 
-  unlink(list: number, c: number): void {
+  /** Takes `c` off `list`. @returns true when the list is empty now (its bitmap bit was cleared). */
+  unlink(list: number, c: number): boolean {
     const mem = this.mem;
     const fd = mem.read64(c + FD);
     const bk = mem.read64(c + BK);
@@ -71,15 +76,15 @@ export class ListArray {
     if (fd !== 0) mem.write64(fd + BK, bk);
     if (bk !== 0) {
       mem.write64(bk + FD, fd);
-      return;
+      return false;
     }
     const at = this.base + this.headsOff + list * 8;
     if (mem.read64(at) !== c) fail('double-linked-list');
     mem.write64(at, fd);
-    if (fd === 0) {
-      const w = this.base + (list >>> 5) * 4;
-      mem.write32(w, mem.read32(w) & ~(1 << (list & 31)));
-    }
+    if (fd !== 0) return false;
+    const w = this.base + (list >>> 5) * 4;
+    mem.write32(w, mem.read32(w) & ~(1 << (list & 31)));
+    return true;
   }
 
   /** The first non-empty list at or after `list`, or -1. */

@@ -85,13 +85,16 @@ export abstract class TaggedHeap extends AllocatorBase {
     return this.mem.brk() !== this.mem.heapStart;
   }
 
-  /** Marks a free chunk `c` of `size` and tells its successor. */
-  protected markFree(c: number, size: number): void {
+  /**
+   * Marks a free chunk `c` of `size` (`prevInuse`: its PREV_INUSE bit) and tells its successor, whose
+   * size word is `nextWord` (-1: not read yet).
+   */
+  protected markFree(c: number, size: number, prevInuse: number, nextWord: number): void {
     const mem = this.mem;
-    mem.write64(c + SIZE_SZ, size | (mem.read32(c + SIZE_SZ) & PREV_INUSE) | CHUNK_FREE);
+    mem.write64(c + SIZE_SZ, size | prevInuse | CHUNK_FREE);
     mem.write64(c + size, size);
     const next = c + size + SIZE_SZ;
-    mem.write32(next, mem.read32(next) & ~PREV_INUSE);
+    mem.write32(next, (nextWord < 0 ? mem.read32(next) : nextWord) & ~PREV_INUSE);
   }
 
   // ---------------------------------------------------------------- malloc
@@ -117,15 +120,18 @@ export abstract class TaggedHeap extends AllocatorBase {
 
   /** Allocates `nb` bytes from the free chunk `c`, splitting off the rest when it makes a chunk. */
   protected take(c: number, nb: number): void {
-    const size = this.sizeOf(c);
+    const word = this.head(c);
+    const size = word & ~SIZE_BITS;
     this.unlinkFree(c, size);
-    this.carve(c, size, nb);
+    this.carve(c, size, word & PREV_INUSE, nb);
   }
 
-  /** Marks `c` (out of the free structures) in use with `nb` bytes; a remainder goes back free. */
-  protected carve(c: number, size: number, nb: number): void {
+  /**
+   * Marks `c` (out of the free structures, `size` bytes, PREV_INUSE bit `prev`) in use with `nb`
+   * bytes; a remainder goes back free.
+   */
+  protected carve(c: number, size: number, prev: number, nb: number): void {
     const mem = this.mem;
-    const prev = mem.read32(c + SIZE_SZ) & PREV_INUSE;
     const rest = size - nb;
     if (rest >= MINSIZE) {
       mem.write64(c + SIZE_SZ, nb | prev);
@@ -161,25 +167,26 @@ export abstract class TaggedHeap extends AllocatorBase {
     mem.write64(start + SIZE_SZ, size | prevBit);
     mem.write64(start + size, 0); // the new epilogue
     mem.write64(start + size + SIZE_SZ, PREV_INUSE);
-    this.release(start, size);
+    this.release(start, size, prevBit);
     return true;
   }
 
   // ---------------------------------------------------------------- free
 
   protected freeImpl(ptr: number): void {
-    const c = this.validate(ptr, 'free');
-    if (c < 0) {
+    const word = this.validate(ptr, 'free');
+    if (word < 0) {
       munmapChunk(this.mem, ptr - CHUNK_HDR);
       return;
     }
-    this.release(c, this.sizeOf(c));
+    this.release(ptr - CHUNK_HDR, word & ~SIZE_BITS, word & PREV_INUSE);
     this.maybeTrim();
   }
 
   /**
    * glibc's checks on a pointer given back: aligned, a sane size, inside the heap, in use.
-   * @returns the chunk, or -1 for an mmapped chunk (its own checks come with munmap).
+   * @returns the chunk's size word (chunk ptr - 16), or -1 for an mmapped chunk (its own checks come
+   * with munmap).
    */
   protected validate(ptr: number, call: 'free' | 'realloc'): number {
     const mem = this.mem;
@@ -200,35 +207,42 @@ export abstract class TaggedHeap extends AllocatorBase {
     const nextSize = nextWord & ~SIZE_BITS;
     if (c + size !== epi && (nextSize < MINSIZE || c + size + nextSize > epi))
       fail(call === 'free' ? 'invalid-next-size' : 'realloc-invalid-next-size');
-    return c;
+    return word;
   }
 
   /**
-   * A chunk (in use, out of every structure) becomes free: merged with free neighbours when the
-   * policy coalesces, then inserted. @returns the chunk that holds it afterwards.
+   * A chunk (in use, out of every structure; `prevInuse` its PREV_INUSE bit) becomes free: merged
+   * with free neighbours when the policy coalesces, then inserted. Each size word is read once.
+   * @returns the chunk that holds it afterwards.
    */
-  protected release(c: number, size: number): number {
+  protected release(c: number, size: number, prevInuse: number): number {
     const mem = this.mem;
+    let prev = prevInuse;
+    let nextWord = -1;
     if (this.merging) {
-      if ((mem.read32(c + SIZE_SZ) & PREV_INUSE) === 0) {
+      if (prev === 0) {
         const prevSize = mem.read64(c);
         const p = c - prevSize;
-        if (p < mem.heapStart || this.sizeOf(p) !== prevSize || (this.head(p) & CHUNK_FREE) === 0)
+        if (p < mem.heapStart) fail('size-vs-prev-size-consolidating');
+        const word = this.head(p);
+        if ((word & ~SIZE_BITS) !== prevSize || (word & CHUNK_FREE) === 0)
           fail('size-vs-prev-size-consolidating');
         this.unlinkFree(p, prevSize);
         c = p;
         size += prevSize;
+        prev = word & PREV_INUSE;
       }
       const next = c + size;
-      const nextWord = mem.read32(next + SIZE_SZ);
+      nextWord = mem.read32(next + SIZE_SZ);
       if ((nextWord & CHUNK_FREE) !== 0) {
         const nextSize = nextWord & ~SIZE_BITS;
         if (mem.read64(next + nextSize) !== nextSize) fail('size-vs-prev-size');
         this.unlinkFree(next, nextSize);
         size += nextSize;
+        nextWord = -1;
       }
     }
-    this.markFree(c, size);
+    this.markFree(c, size, prev, nextWord);
     this.insertFree(c, size);
     return c;
   }
@@ -266,9 +280,10 @@ export abstract class TaggedHeap extends AllocatorBase {
   protected reallocImpl(ptr: number, bytes: number): number {
     const mem = this.mem;
     const nb = request2size(bytes);
-    const c = this.validate(ptr, 'realloc');
-    if (c < 0) return this.reallocMapped(ptr, bytes, nb);
-    const size = this.sizeOf(c);
+    const word = this.validate(ptr, 'realloc');
+    if (word < 0) return this.reallocMapped(ptr, bytes, nb);
+    const c = ptr - CHUNK_HDR;
+    const size = word & ~SIZE_BITS;
     if (size >= nb) {
       this.shrink(c, size, nb);
       return ptr;
@@ -288,7 +303,7 @@ export abstract class TaggedHeap extends AllocatorBase {
     const q = this.mallocImpl(bytes);
     if (q === 0) return 0;
     mem.copy(q, ptr, size - SIZE_SZ);
-    this.release(c, size);
+    this.release(c, size, this.head(c) & PREV_INUSE);
     this.maybeTrim();
     return q;
   }
@@ -299,7 +314,7 @@ export abstract class TaggedHeap extends AllocatorBase {
     if (rest < MINSIZE) return;
     this.mem.write64(c + SIZE_SZ, nb | (this.head(c) & PREV_INUSE));
     this.mem.write64(c + nb + SIZE_SZ, rest | PREV_INUSE);
-    this.release(c + nb, rest);
+    this.release(c + nb, rest, PREV_INUSE);
     this.maybeTrim();
   }
 
@@ -332,7 +347,7 @@ export abstract class TaggedHeap extends AllocatorBase {
       const newSize = (word & ~SIZE_BITS) - lead;
       mem.write64(q + SIZE_SZ, newSize | PREV_INUSE);
       mem.write64(p + SIZE_SZ, lead | (word & PREV_INUSE));
-      this.release(p, lead);
+      this.release(p, lead, word & PREV_INUSE);
       p = q;
     }
     if ((this.head(p) & IS_MMAPPED) === 0) {
@@ -340,7 +355,7 @@ export abstract class TaggedHeap extends AllocatorBase {
       if (size > nb + MINSIZE) {
         mem.write64(p + SIZE_SZ, nb | (this.head(p) & PREV_INUSE));
         mem.write64(p + nb + SIZE_SZ, (size - nb) | PREV_INUSE);
-        this.release(p + nb, size - nb);
+        this.release(p + nb, size - nb, PREV_INUSE);
         this.maybeTrim();
       }
     }

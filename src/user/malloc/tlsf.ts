@@ -50,9 +50,12 @@ export class TlsfHeap extends TaggedHeap {
     this.lists.init();
   }
 
+  // A first-level bit is set exactly when one of its lists is non-empty, so it can change only when a
+  // push finds a list empty or an unlink empties one: the bitmaps are read then and only then.
+
   protected insertFree(c: number, size: number): void {
     const list = tlsfList(size);
-    this.lists.push(list, c);
+    if (!this.lists.push(list, c)) return;
     const mem = this.mem;
     const fl = mem.read32(this.flVa);
     const bit = 1 << (list >>> SL_LOG2);
@@ -61,7 +64,7 @@ export class TlsfHeap extends TaggedHeap {
 
   protected unlinkFree(c: number, size: number): void {
     const list = tlsfList(size);
-    this.lists.unlink(list, c);
+    if (!this.lists.unlink(list, c)) return;
     const fl = list >>> SL_LOG2;
     if (this.slMap(fl) === 0) {
       const mem = this.mem;
