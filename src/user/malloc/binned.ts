@@ -146,6 +146,11 @@ export class BinnedHeap extends AllocatorBase {
     return this.mem.read32(p + 12) !== 0 ? Number.MAX_SAFE_INTEGER : this.csize(p);
   }
 
+  /** {@link csizeWide} of `p` whose chunksize `size` was just read (only the high half is read). */
+  private wide(p: number, size: number): number {
+    return this.mem.read32(p + 12) !== 0 ? Number.MAX_SAFE_INTEGER : size;
+  }
+
   private headWord(p: number): number {
     return this.mem.read32(p + SIZE_SZ);
   }
@@ -204,27 +209,30 @@ export class BinnedHeap extends AllocatorBase {
   // ---------------------------------------------------------------- tcache
 
   private tcacheInit(): void {
-    const victim = this.intMalloc(TCACHE_STRUCT_BYTES);
+    const victim = this.intMalloc(TCACHE_STRUCT_BYTES, this.tcache());
     if (victim === 0) return;
     this.mem.fill(victim, TCACHE_STRUCT_BYTES, 0);
     this.mem.write64(this.av + OFF_TCACHE, victim);
   }
 
-  private tcachePut(tc: number, p: number, idx: number): void {
+  // Every caller has just read the bin's count (`count`), so it is not read again.
+
+  private tcachePut(tc: number, p: number, idx: number, count: number): void {
     const mem = this.mem;
     const e = p + CHUNK_HDR;
     mem.write64(e + 8, TCACHE_KEY);
     mem.write64(e, protectPtr(e, mem.read64(tc + 128 + idx * 8)));
     mem.write64(tc + 128 + idx * 8, e);
-    mem.write16(tc + idx * 2, mem.read16(tc + idx * 2) + 1);
+    mem.write16(tc + idx * 2, count + 1);
   }
 
-  private tcacheGet(tc: number, idx: number): number {
+  /** `count`: the bin's count, or -1 when the caller has not read it. */
+  private tcacheGet(tc: number, idx: number, count: number): number {
     const mem = this.mem;
     const e = mem.read64(tc + 128 + idx * 8);
     if ((e & 15) !== 0) fail('tcache-unaligned-malloc');
     mem.write64(tc + 128 + idx * 8, protectPtr(e, mem.read64(e)));
-    mem.write16(tc + idx * 2, mem.read16(tc + idx * 2) - 1);
+    mem.write16(tc + idx * 2, (count < 0 ? mem.read16(tc + idx * 2) : count) - 1);
     mem.write64(e + 8, 0);
     return e;
   }
@@ -240,17 +248,20 @@ export class BinnedHeap extends AllocatorBase {
         tc = this.tcache();
       }
       const idx = tcacheIndex(request2size(bytes));
-      if (idx < TCACHE_MAX_BINS && tc !== 0 && mem.read16(tc + idx * 2) > 0) return this.tcacheGet(tc, idx);
+      if (idx < TCACHE_MAX_BINS && tc !== 0) {
+        const count = mem.read16(tc + idx * 2);
+        if (count > 0) return this.tcacheGet(tc, idx, count);
+      }
+      return this.intMalloc(bytes, tc);
     }
-    return this.intMalloc(bytes);
+    return this.intMalloc(bytes, this.tcache());
   }
 
-  /** glibc `_int_malloc`. @returns the user pointer, or 0. */
-  private intMalloc(bytes: number): number {
+  /** glibc `_int_malloc`; `tc` is the tcache pointer just read. @returns the user pointer, or 0. */
+  private intMalloc(bytes: number, tc: number): number {
     const mem = this.mem;
     const av = this.av;
     const nb = request2size(bytes);
-    const tc = this.tcache();
     const tcIdx = tcacheIndex(nb);
     const useTcache = tc !== 0 && tcIdx < TCACHE_MAX_BINS && this.tcacheCount > 0;
 
@@ -265,11 +276,12 @@ export class BinnedHeap extends AllocatorBase {
         if (useTcache) {
           // Stash the other chunks of this size in the tcache while it has room.
           let t = mem.read64(fb);
-          while (mem.read16(tc + tcIdx * 2) < this.tcacheCount && t !== 0) {
+          for (let count = mem.read16(tc + tcIdx * 2); count < this.tcacheCount && t !== 0; ) {
             if ((t & 15) !== 0) fail('fast-unaligned-3');
             mem.write64(fb, protectPtr(t + FD, this.fd(t)));
-            this.tcachePut(tc, t, tcIdx);
+            this.tcachePut(tc, t, tcIdx, count);
             t = mem.read64(fb);
+            count = mem.read16(tc + tcIdx * 2);
           }
         }
         return victim + CHUNK_HDR;
@@ -288,16 +300,14 @@ export class BinnedHeap extends AllocatorBase {
         mem.write64(bin + BK, bck);
         mem.write64(bck + FD, bin);
         if (useTcache) {
-          for (
-            let t = this.bk(bin);
-            mem.read16(tc + tcIdx * 2) < this.tcacheCount && t !== bin;
-            t = this.bk(bin)
-          ) {
+          for (let t = this.bk(bin); ; t = this.bk(bin)) {
+            const count = mem.read16(tc + tcIdx * 2);
+            if (!(count < this.tcacheCount && t !== bin)) break;
             const b2 = this.bk(t);
             this.setInuseBitAt(t, nb);
             mem.write64(bin + BK, b2);
             mem.write64(b2 + FD, bin);
-            this.tcachePut(tc, t, tcIdx);
+            this.tcachePut(tc, t, tcIdx, count);
           }
         }
         return victim + CHUNK_HDR;
@@ -316,9 +326,10 @@ export class BinnedHeap extends AllocatorBase {
         const size = this.csize(victim);
         const next = victim + size;
         const sysMem = this.systemMem();
-        if (size <= CHUNK_HDR || this.csizeWide(victim) > sysMem) fail('unsorted-invalid-size');
+        if (size <= CHUNK_HDR || this.wide(victim, size) > sysMem) fail('unsorted-invalid-size');
         const nextWord = mem.read32(next + SIZE_SZ) >>> 0;
-        if (nextWord < CHUNK_HDR || this.csizeWide(next) > sysMem) fail('unsorted-invalid-next-size');
+        if (nextWord < CHUNK_HDR || this.wide(next, (nextWord & ~SIZE_BITS) >>> 0) > sysMem)
+          fail('unsorted-invalid-next-size');
         if (mem.read64(next) !== size) fail('unsorted-prev-size');
         if (this.fd(bck) !== victim || this.fd(victim) !== unsorted) fail('unsorted-corrupted');
         if ((nextWord & PREV_INUSE) !== 0) fail('unsorted-prev-inuse');
@@ -353,9 +364,10 @@ export class BinnedHeap extends AllocatorBase {
 
         if (size === nb) {
           this.setInuseBitAt(victim, size);
-          if (useTcache && mem.read16(tc + tcIdx * 2) < this.tcacheCount) {
+          const count = useTcache ? mem.read16(tc + tcIdx * 2) : 0;
+          if (useTcache && count < this.tcacheCount) {
             // Fill the tcache first; one of these is returned once the bin is sorted.
-            this.tcachePut(tc, victim, tcIdx);
+            this.tcachePut(tc, victim, tcIdx, count);
             returnCached = true;
             continue;
           }
@@ -366,7 +378,7 @@ export class BinnedHeap extends AllocatorBase {
         if (++iters >= MAX_UNSORTED_ITERS) break;
       }
 
-      if (returnCached) return this.tcacheGet(tc, tcIdx);
+      if (returnCached) return this.tcacheGet(tc, tcIdx, -1);
 
       if (!inSmallbinRange(nb)) {
         const bin = this.binAt(idx);
@@ -384,7 +396,7 @@ export class BinnedHeap extends AllocatorBase {
             mem.read32(victim + SIZE_SZ) === mem.read32(this.fd(victim) + SIZE_SZ)
           )
             victim = this.fd(victim);
-          this.unlinkChunk(victim);
+          this.unlinkSized(victim, size);
           return this.splitOff(victim, size, nb, 'malloc-corrupted-unsorted', false);
         }
       }
@@ -423,7 +435,7 @@ export class BinnedHeap extends AllocatorBase {
       }
       if (found !== 0) {
         const size = this.csize(found);
-        this.unlinkChunk(found);
+        this.unlinkSized(found, size);
         return this.splitOff(found, size, nb, 'malloc-corrupted-unsorted-2', inSmallbinRange(nb));
       }
 
@@ -539,8 +551,12 @@ export class BinnedHeap extends AllocatorBase {
 
   /** glibc `unlink_chunk`. */
   private unlinkChunk(p: number): void {
+    this.unlinkSized(p, this.csize(p));
+  }
+
+  /** glibc `unlink_chunk` of `p` whose chunksize `size` was just read. */
+  private unlinkSized(p: number, size: number): void {
     const mem = this.mem;
-    const size = this.csize(p);
     if (size !== mem.read64(p + size)) fail('size-vs-prev-size');
     const fd = this.fd(p);
     const bk = this.bk(p);
@@ -581,22 +597,23 @@ export class BinnedHeap extends AllocatorBase {
       mem.write64(fb, 0);
       while (p !== 0) {
         if ((p & 15) !== 0) fail('consolidate-unaligned');
-        if (fastbinIndex(this.csize(p)) !== i) fail('consolidate-invalid-size');
+        const word = this.headWord(p);
+        let size = (word & ~SIZE_BITS) >>> 0;
+        if (fastbinIndex(size) !== i) fail('consolidate-invalid-size');
         const nextp = protectPtr(p + FD, this.fd(p));
-        let size = this.csize(p);
         const next = p + size;
         const nextSize = this.csize(next);
-        if ((this.headWord(p) & PREV_INUSE) === 0) {
+        if ((word & PREV_INUSE) === 0) {
           const prevSize = mem.read64(p);
           size += prevSize;
           p -= prevSize;
           if (this.csize(p) !== prevSize) fail('size-vs-prev-size-fastbins');
-          this.unlinkChunk(p);
+          this.unlinkSized(p, prevSize);
         }
         if (next !== this.top()) {
           if (this.inuseBitAt(next, nextSize) === 0) {
             size += nextSize;
-            this.unlinkChunk(next);
+            this.unlinkSized(next, nextSize);
           } else {
             this.clearInuseBitAt(next, 0);
           }
@@ -718,21 +735,35 @@ export class BinnedHeap extends AllocatorBase {
       this.nMmaps--;
       return;
     }
-    if (this.tcacheCount > 0 && this.tcache() === 0) this.tcacheInit();
-    this.intFree(p);
+    const tc = this.tcacheCount > 0 ? this.tcache() : -1;
+    if (tc === 0) {
+      // Its malloc may set p's PREV_INUSE (it can take the free chunk before p whole).
+      this.tcacheInit();
+      this.intFree(p);
+      return;
+    }
+    this.intFreeWord(p, word, tc);
   }
 
   /** glibc `_int_free`. */
   private intFree(p: number): void {
+    this.intFreeWord(p, this.headWord(p), -1);
+  }
+
+  /**
+   * glibc `_int_free` of `p` whose size word `word` was just read, as was the tcache pointer `tc`
+   * unless it is -1 (then it is read where glibc reads it), so that neither is read twice.
+   */
+  private intFreeWord(p: number, word: number, tcRead: number): void {
     const mem = this.mem;
     const av = this.av;
-    let size = this.csize(p);
+    let size = (word & ~SIZE_BITS) >>> 0;
     const hi = mem.read32(p + 12);
     // glibc: p > -size (the chunk would wrap the address space) or misaligned is an invalid pointer.
     if (hi >= 0xffff0000 || p + size > 2 ** 48 || (p & 15) !== 0) fail('invalid-pointer');
     if (size < MINSIZE || (size & 15) !== 0 || hi !== 0) fail('invalid-size');
 
-    const tc = this.tcache();
+    const tc = tcRead < 0 ? this.tcache() : tcRead;
     if (tc !== 0) {
       const idx = tcacheIndex(size);
       if (idx < TCACHE_MAX_BINS) {
@@ -745,8 +776,9 @@ export class BinnedHeap extends AllocatorBase {
             if (t === e) fail('tcache-double-free');
           }
         }
-        if (mem.read16(tc + idx * 2) < this.tcacheCount) {
-          this.tcachePut(tc, p, idx);
+        const count = mem.read16(tc + idx * 2);
+        if (count < this.tcacheCount) {
+          this.tcachePut(tc, p, idx, count);
           return;
         }
       }
@@ -754,7 +786,8 @@ export class BinnedHeap extends AllocatorBase {
 
     if (size <= this.maxFast) {
       const next = p + size;
-      if (mem.read32(next + SIZE_SZ) >>> 0 <= CHUNK_HDR || this.csizeWide(next) >= this.systemMem())
+      const nextWord = mem.read32(next + SIZE_SZ) >>> 0;
+      if (nextWord <= CHUNK_HDR || this.wide(next, (nextWord & ~SIZE_BITS) >>> 0) >= this.systemMem())
         fail('invalid-next-size-fast');
       mem.write32(av + OFF_HAVE_FASTCHUNKS, 1);
       const fb = av + OFF_FASTBINS + fastbinIndex(size) * 8;
@@ -771,22 +804,23 @@ export class BinnedHeap extends AllocatorBase {
     if (next >= top + this.csize(top)) fail('double-free-out');
     const nextWord = mem.read32(next + SIZE_SZ) >>> 0;
     if ((nextWord & PREV_INUSE) === 0) fail('double-free-prev');
-    const nextSize = this.csize(next);
-    if (nextWord <= CHUNK_HDR || this.csizeWide(next) >= this.systemMem()) fail('invalid-next-size');
+    const nextSize = (nextWord & ~SIZE_BITS) >>> 0;
+    if (nextWord <= CHUNK_HDR || this.wide(next, nextSize) >= this.systemMem()) fail('invalid-next-size');
 
-    if ((this.headWord(p) & PREV_INUSE) === 0) {
+    if ((word & PREV_INUSE) === 0) {
       const prevSize = mem.read64(p);
       size += prevSize;
       p -= prevSize;
       if (this.csize(p) !== prevSize) fail('size-vs-prev-size-consolidating');
-      this.unlinkChunk(p);
+      this.unlinkSized(p, prevSize);
     }
     if (next !== top) {
       if (this.inuseBitAt(next, nextSize) === 0) {
-        this.unlinkChunk(next);
+        this.unlinkSized(next, nextSize);
         size += nextSize;
       } else {
-        this.clearInuseBitAt(next, 0);
+        // The word read above: the unlinks since wrote only links.
+        mem.write32(next + SIZE_SZ, nextWord & ~PREV_INUSE);
       }
       const bck = this.binAt(1);
       const fwd = this.fd(bck);
@@ -825,7 +859,7 @@ export class BinnedHeap extends AllocatorBase {
       const beyond = sbrkBase + mem.read64(this.av + OFF_MAX_SYSTEM_MEM) - oldTop;
       if (oldTopSize < beyond) oldTopSize = beyond;
     }
-    const m = this.intMalloc(bytes);
+    const m = this.intMalloc(bytes, this.tcache());
     if (m === 0) return 0;
     const p = m - CHUNK_HDR;
     if ((this.headWord(p) & IS_MMAPPED) !== 0) return m;
@@ -884,7 +918,7 @@ export class BinnedHeap extends AllocatorBase {
         newsize = oldsize + nextSize;
         this.unlinkChunk(next);
       } else {
-        const m = this.intMalloc(nb - 15);
+        const m = this.intMalloc(nb - 15, this.tcache());
         if (m === 0) return 0;
         newp = m - CHUNK_HDR;
         newsize = this.csize(newp);
@@ -915,7 +949,7 @@ export class BinnedHeap extends AllocatorBase {
   protected memalignImpl(alignment: number, bytes: number): number {
     const mem = this.mem;
     const nb = request2size(bytes);
-    const m = this.intMalloc(nb + alignment + MINSIZE);
+    const m = this.intMalloc(nb + alignment + MINSIZE, this.tcache());
     if (m === 0) return 0;
     let p = m - CHUNK_HDR;
     if (m % alignment !== 0) {
