@@ -9,9 +9,11 @@
  * for 100k blocks (about 65 MB of payload), which get 256 MiB. Through the MMU the machine has the
  * default 64-entry 4-way TLB.
  *
- * Each allocator (and @thi.ng/malloc) is measured in a node process of its own, one after the other:
- * a program uses one allocator, and a JIT that has seen five allocator classes at the same call sites
- * makes them all slower (megamorphic calls are not inlined). Each measurement has a time budget
+ * Each allocator (and @thi.ng/malloc) is measured in a node process of its own, one after the other,
+ * and directly and through the MMU in two processes: a program uses one allocator on one memory, and
+ * a JIT that has seen five allocator classes (or both memories) at the same call sites makes them all
+ * slower (megamorphic calls are not inlined; a polymorphic one checks the class at every load, which
+ * cost the direct 10k and 100k runs ~12% when they came after the MMU ones in the same process). Each measurement has a time budget
  * (MALLOC_BENCH_MS, default 800 ms): a slow allocator (a list walk per operation) is measured on the
  * operations it got through, and a trace replay that did not finish says how far it came.
  *
@@ -140,36 +142,32 @@ function extentOf(a: Allocator, ptrs: Float64Array): number {
   return top - mem.heapStart + mem.counters.mmapBytes;
 }
 
-function randomFor(subject: Subject): RandomResult[] {
-  const out: RandomResult[] = [];
-  for (const live of LIVE) {
+/** Random runs at every live-set size, in one mode (@thi.ng/malloc: direct only). */
+function randomFor(subject: Subject, mode: Mode): RandomResult[] {
+  return LIVE.map((live) => {
     const pool = live >= 100000 ? 256 * MiB : 64 * MiB;
-    for (const mode of ['direct', 'mmu'] as const) {
-      let r: [number, number, number];
-      if (subject === THING) {
-        if (mode === 'mmu') continue;
-        const p = new MemPool({ size: pool, align: 16 });
-        const start = p.stats().top;
-        r = randomRun(
-          p,
-          new Float64Array(live),
-          () => p.stats().top - start,
-          () => false,
-        );
-      } else {
-        const a = createAllocator(subject, memory(mode, pool));
-        const ptrs = new Float64Array(live);
-        r = randomRun(
-          a,
-          ptrs,
-          () => extentOf(a, ptrs),
-          () => a.signal !== null,
-        );
-      }
-      out.push({ live, mode, opsPerSec: r[0], utilization: r[1], extentBytes: r[2] });
+    let r: [number, number, number];
+    if (subject === THING) {
+      const p = new MemPool({ size: pool, align: 16 });
+      const start = p.stats().top;
+      r = randomRun(
+        p,
+        new Float64Array(live),
+        () => p.stats().top - start,
+        () => false,
+      );
+    } else {
+      const a = createAllocator(subject, memory(mode, pool));
+      const ptrs = new Float64Array(live);
+      r = randomRun(
+        a,
+        ptrs,
+        () => extentOf(a, ptrs),
+        () => a.signal !== null,
+      );
     }
-  }
-  return out;
+    return { live, mode, opsPerSec: r[0], utilization: r[1], extentBytes: r[2] };
+  });
 }
 
 // ---------------------------------------------------------------- corpus traces
@@ -240,20 +238,28 @@ interface TraceResult {
   readonly utilization: number | null;
 }
 
-function tracesFor(subject: Subject, traces: readonly [string, OpColumns][]): TraceResult[] {
+/** One mode's half of a trace's results: the rate in that mode, and (direct) the utilization. */
+interface TraceHalf {
+  readonly trace: string;
+  readonly rate: { rate: number; share: number };
+  readonly utilization: number | null;
+}
+
+function tracesFor(subject: Subject, mode: Mode, traces: readonly [string, OpColumns][]): TraceHalf[] {
   return traces.map(([trace, ops]) => {
     if (subject === THING)
       return {
         trace,
-        direct: timeTrace(() => new MemPool({ size: 256 * MiB, align: 16 }), ops),
-        mmu: null,
+        rate: timeTrace(() => new MemPool({ size: 256 * MiB, align: 16 }), ops),
         utilization: null,
       };
     return {
       trace,
-      direct: timeTrace(() => createAllocator(subject, memory('direct', 256 * MiB)), ops),
-      mmu: timeTrace(() => createAllocator(subject, memory('mmu', 256 * MiB)), ops),
-      utilization: replay(createAllocator(subject, memory('direct', 256 * MiB)), trace, ops).utilization,
+      rate: timeTrace(() => createAllocator(subject, memory(mode, 256 * MiB)), ops),
+      utilization:
+        mode === 'direct'
+          ? replay(createAllocator(subject, memory('direct', 256 * MiB)), trace, ops).utilization
+          : null,
     };
   });
 }
@@ -266,23 +272,45 @@ interface JobResult {
   readonly traces: TraceResult[];
 }
 
-const JOB_FLAG = '--malloc-bench-job';
-
-function runJob(subject: Subject): JobResult {
-  const traces = TRACES.map((t) => [t.split('/')[1]!, loadTrace(t)] as [string, OpColumns]);
-  return { subject, random: randomFor(subject), traces: tracesFor(subject, traces) };
+/** What one child process measures: one subject in one mode. */
+interface HalfResult {
+  readonly random: RandomResult[];
+  readonly traces: TraceHalf[];
 }
 
-/** Runs one subject's measurements in a fresh node process (fresh JIT state). */
-function inChild(subject: Subject): JobResult {
+const JOB_FLAG = '--malloc-bench-job';
+
+function runJob(subject: Subject, mode: Mode): HalfResult {
+  const traces = TRACES.map((t) => [t.split('/')[1]!, loadTrace(t)] as [string, OpColumns]);
+  return { random: randomFor(subject, mode), traces: tracesFor(subject, mode, traces) };
+}
+
+/** Runs one subject's measurements in one mode in a fresh node process (fresh JIT state). */
+function inChild(subject: Subject, mode: Mode): HalfResult {
   const file = fileURLToPath(import.meta.url);
   const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const out = execFileSync(process.execPath, [...loader, file, JOB_FLAG, subject], {
+  const out = execFileSync(process.execPath, [...loader, file, JOB_FLAG, subject, mode], {
     encoding: 'utf8',
     maxBuffer: 64 * MiB,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  return JSON.parse(out) as JobResult;
+  return JSON.parse(out) as HalfResult;
+}
+
+/** A subject measured directly and (but @thi.ng/malloc) through the MMU, in two processes. */
+function measureSubject(subject: Subject): JobResult {
+  const direct = inChild(subject, 'direct');
+  const mmu = subject === THING ? null : inChild(subject, 'mmu');
+  return {
+    subject,
+    random: [...direct.random, ...(mmu?.random ?? [])],
+    traces: direct.traces.map((d, i) => ({
+      trace: d.trace,
+      direct: d.rate,
+      mmu: mmu ? mmu.traces[i]!.rate : null,
+      utilization: d.utilization,
+    })),
+  };
 }
 
 function fmtRate(x: number): string {
@@ -294,7 +322,7 @@ function fmtRate(x: number): string {
 /** Every malloc benchmark. @returns the report lines. */
 export function benchMalloc(): string[] {
   const results: JobResult[] = [];
-  for (const subject of [...ALLOCATOR_NAMES, THING] as const) results.push(inChild(subject));
+  for (const subject of [...ALLOCATOR_NAMES, THING] as const) results.push(measureSubject(subject));
   // Labels: the file's name, or its folder where two files share a name (the two python runs).
   const loaded = TRACES.map((t) => ({
     name: t.startsWith('python-dict-sysmalloc')
@@ -426,7 +454,9 @@ function flatnessGoals(results: readonly JobResult[]): string[] {
 const jobAt = process.argv.indexOf(JOB_FLAG);
 if (jobAt > 0) {
   process.stdout.write(
-    JSON.stringify(runJob(process.argv[jobAt + 1] as Subject), (_k, v) => (Number.isNaN(v) ? null : v)),
+    JSON.stringify(runJob(process.argv[jobAt + 1] as Subject, process.argv[jobAt + 2] as Mode), (_k, v) =>
+      Number.isNaN(v) ? null : v,
+    ),
   );
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const line of benchMalloc()) console.log(line);
