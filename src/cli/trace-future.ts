@@ -3,14 +3,20 @@
  * next uses are computed backwards from there, and the replay reads both.
  *
  *   pass A (forward)   every access of the (interleaved) stream → a vmscope trace in a temporary
- *                      folder, in blocks of 65,536 accesses, plus which process ran each turn;
- *   pass B (backward)  block by block from the last, each backwards: the next use of an access is
- *                      the time at which its page was last seen (a table of the distinct pages),
- *                      written as a 32-bit distance (0 = never) at the block's place in a second file;
+ *                      folder, plus which process ran each turn; and
+ *                      each access's page as a dense 32-bit id (the order of first sight: a table
+ *                      of the distinct pages) in a second file;
+ *   pass B (backward)  the second file chunk by chunk from the last, each backwards: the next use of
+ *                      an access is the time at which its id was last seen (an array by id),
+ *                      written over the id as a 32-bit distance (0 = never);
  *   pass C (forward)   the stream again from the first file, each access with its next use from
  *                      the second (read by a {@link PageSource}: in a worker thread, when it has one).
  *
- * Memory: one block, a table of distinct pages, a few numbers per block and per turn. Disk: about
+ * Pass B reads no trace: pass A's thread waits for the decoder of the input text anyway, so the
+ * ids cost little there, while decoding the stream again backwards and hashing every page there
+ * took about a quarter of an OPT replay.
+ *
+ * Memory: a chunk, a table of distinct pages, a few numbers per block and per turn. Disk: about
  * 1.1 bytes per access for the stream and 4 for the next uses. The files go when `dispose` is called.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -18,17 +24,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, invariant } from '../base/errors.js';
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
-import {
-  MAX_BLOCK_RECORDS,
-  type VmtBlock,
-  VmtDecoder,
-  VmtEncoder,
-  type VmtHeader,
-} from '../workload/trace/vmtrace.js';
+import { VmtEncoder, type VmtHeader } from '../workload/trace/vmtrace.js';
 import { openPageStream, type PageSource } from './trace-input.js';
 
 /** The longest stream a spill takes (next-use distances are 32-bit). */
 export const MAX_SPILL_ACCESSES = 2 ** 32 - 2;
+
+/** Accesses in a chunk of the next-use file (pass A's writes, pass B's reads and writes). */
+const CHUNK = 1 << 18;
 
 export class FutureSpill {
   /** The stream, as a vmscope trace. */
@@ -39,8 +42,20 @@ export class FutureSpill {
   records = 0;
   private readonly dir: string;
   private readonly fd: number;
+  /** The next-use file: dense ids after pass A, next-use distances after pass B. */
+  private readonly nextFd: number;
   private readonly encoder: VmtEncoder;
-  private readonly blocks: VmtBlock[] = [];
+  /** Page → dense id (its order of first sight). */
+  private ids: PageIdMap | null = new PageIdMap(4096);
+  /** Ids of the latest accesses, not yet written. */
+  private readonly idChunk = new Uint32Array(CHUNK);
+  private readonly idBytes = new Uint8Array(this.idChunk.buffer);
+  private idFill = 0;
+  // The two pages met last and their ids: most accesses are one of them.
+  private page0 = -1;
+  private id0 = -1;
+  private page1 = -1;
+  private id1 = -1;
   /** The turns of the interleaving: process, accesses; process, accesses; … */
   private turns: number[] = [];
   private state: 'writing' | 'written' | 'ready' | 'gone' = 'writing';
@@ -67,12 +82,13 @@ export class FutureSpill {
     this.streamFile = join(this.dir, 'stream.vmt');
     this.nextFile = join(this.dir, 'next.u32');
     this.fd = openSync(this.streamFile, 'w');
+    this.nextFd = openSync(this.nextFile, 'w+');
     this.encoder = new VmtEncoder(
       { ...header, writes: true },
       (bytes) => {
         writeSync(this.fd, bytes);
       },
-      { onBlock: (block) => this.blocks.push(block), lend: true },
+      { lend: true },
     );
   }
 
@@ -88,93 +104,90 @@ export class FutureSpill {
         },
       );
     }
-    this.encoder.push(p === 0 ? pages : this.shifted(pages, count, p * this.span), writes, count);
+    const spilled = p === 0 ? pages : this.shifted(pages, count, p * this.span);
+    this.encoder.push(spilled, writes, count);
+    this.pushIds(spilled, count);
     this.records += count;
     const n = this.turns.length;
     if (n > 0 && this.turns[n - 2] === p) this.turns[n - 1]! += count;
     else this.turns.push(p, count);
   }
 
-  /** Pass B: the next use of every access, computed backwards. */
+  /** Pass A: the dense ids of `pages[0..count)`, to the next-use file a chunk at a time. */
+  private pushIds(pages: Float64Array, count: number): void {
+    const ids = this.ids!;
+    const chunk = this.idChunk;
+    let fill = this.idFill;
+    let page0 = this.page0;
+    let id0 = this.id0;
+    let page1 = this.page1;
+    let id1 = this.id1;
+    for (let i = 0; i < count; i++) {
+      const page = pages[i]!;
+      if (page !== page0) {
+        let id: number;
+        if (page === page1) id = id1;
+        else {
+          const fresh = ids.size;
+          id = ids.getOrAdd(page, fresh);
+          if (id < 0) id = fresh;
+        }
+        page1 = page0;
+        id1 = id0;
+        page0 = page;
+        id0 = id;
+      }
+      chunk[fill++] = id0;
+      if (fill === CHUNK) {
+        writeSync(this.nextFd, this.idBytes, 0, CHUNK * 4);
+        fill = 0;
+      }
+    }
+    this.idFill = fill;
+    this.page0 = page0;
+    this.id0 = id0;
+    this.page1 = page1;
+    this.id1 = id1;
+  }
+
+  /** Pass B: the next use of every access, computed backwards from pass A's ids. */
   computeNextUses(): void {
     invariant(this.state === 'writing', 'spill: next uses computed twice');
     this.encoder.end();
     closeSync(this.fd);
     this.state = 'written';
-    const header = this.encoder.header;
-    const input = openSync(this.streamFile, 'r');
-    const output = openSync(this.nextFile, 'w');
+    const fd = this.nextFd;
     try {
-      const ids = new PageIdMap(4096);
-      /** Dense id → the time its page is next accessed (the latest seen, going backwards). */
-      let seen = new Float64Array(4096);
-      const pages = new Float64Array(MAX_BLOCK_RECORDS);
-      const distance = new Uint32Array(MAX_BLOCK_RECORDS);
-      let bytes = new Uint8Array(1 << 20);
-      let n = 0;
-      const decoder = VmtDecoder.seeded(
-        this.streamFile,
-        (b) => {
-          pages.set(b.page.subarray(0, b.count), n);
-          n += b.count;
-        },
-        header,
-        this.blocks[0] ?? { offset: 0, bytes: 0, records: 0, r0: 0, r1: 0 },
-      );
-      let end = this.records;
-      // The two pages met last (going backwards) and their dense ids: most accesses are one of them.
-      let page0 = -1;
-      let id0 = -1;
-      let page1 = -1;
-      let id1 = -1;
-      for (let k = this.blocks.length - 1; k >= 0; k--) {
-        const block = this.blocks[k]!;
-        if (bytes.length < block.bytes) bytes = new Uint8Array(block.bytes * 2);
-        const got = readSync(input, bytes, 0, block.bytes, block.offset);
-        invariant(got === block.bytes, 'spill: short read of the stream');
-        n = 0;
-        decoder.seek(block);
-        decoder.push(bytes.subarray(0, block.bytes));
-        invariant(n === block.records, 'spill: a block decoded to the wrong count');
-        const start = end - n;
-        for (let i = n - 1; i >= 0; i--) {
-          const page = pages[i]!;
-          const t = start + i;
-          let id: number;
-          if (page === page0) id = id0;
-          else {
-            if (page === page1) id = id1;
-            else {
-              const fresh = ids.size;
-              id = ids.getOrAdd(page, fresh);
-              if (id < 0) {
-                id = fresh;
-                if (id >= seen.length) {
-                  const bigger = new Float64Array(seen.length * 2);
-                  bigger.set(seen);
-                  seen = bigger;
-                }
-                seen[id] = -1;
-              }
-            }
-            page1 = page0;
-            id1 = id0;
-            page0 = page;
-            id0 = id;
-          }
-          const later = seen[id]!;
-          distance[i] = later < 0 ? 0 : later - t;
-          seen[id] = t;
-        }
-        writeSync(output, new Uint8Array(distance.buffer, 0, n * 4), 0, n * 4, start * 4);
-        end = start;
-      }
-      invariant(end === 0, 'spill: blocks do not cover the stream');
+      this.idsToDistances(fd);
     } finally {
-      closeSync(input);
-      closeSync(output);
+      closeSync(fd);
     }
     this.state = 'ready';
+  }
+
+  private idsToDistances(fd: number): void {
+    if (this.idFill > 0) writeSync(fd, this.idBytes, 0, this.idFill * 4);
+    /** Id → the time its page is next accessed (the latest seen, going backwards), or -1. */
+    const seen = new Float64Array(Math.max(1, this.ids!.size)).fill(-1);
+    this.ids = null;
+    const chunk = this.idChunk;
+    const bytes = this.idBytes;
+    let end = this.records;
+    while (end > 0) {
+      const start = Math.max(0, end - CHUNK);
+      const n = end - start;
+      const got = readSync(fd, bytes, 0, n * 4, start * 4);
+      invariant(got === n * 4, 'spill: short read of the ids');
+      for (let i = n - 1; i >= 0; i--) {
+        const id = chunk[i]!;
+        const t = start + i;
+        const later = seen[id]!;
+        chunk[i] = later < 0 ? 0 : later - t;
+        seen[id] = t;
+      }
+      writeSync(fd, bytes, 0, n * 4, start * 4);
+      end = start;
+    }
   }
 
   /** Pass C: the stream with next uses, as a page source (decoded in a worker when `threads` ≥ 2). */
@@ -222,7 +235,10 @@ export class FutureSpill {
   /** Removes the files. */
   dispose(): void {
     if (this.state === 'gone') return;
-    if (this.state === 'writing') closeSync(this.fd);
+    if (this.state === 'writing') {
+      closeSync(this.fd);
+      closeSync(this.nextFd);
+    }
     this.state = 'gone';
     rmSync(this.dir, { recursive: true, force: true });
   }
