@@ -56,6 +56,8 @@ export function isMemoryCall(name: string): boolean {
 }
 
 const MAP_ANONYMOUS = MAP_NAMES.get('MAP_ANONYMOUS')!;
+const MAP_SHARED = MAP_NAMES.get('MAP_SHARED')!;
+const PROT_WRITE = PROT_NAMES.get('PROT_WRITE')!;
 const MREMAP_DONTUNMAP = MREMAP_NAMES.get('MREMAP_DONTUNMAP')!;
 const MREMAP_FIXED = MREMAP_NAMES.get('MREMAP_FIXED')!;
 const IPC_CREAT = SHMGET_NAMES.get('IPC_CREAT')!;
@@ -87,16 +89,26 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
         const { fd, path } = fdArg.fd();
         const { node, open } = r.fs.nodeOf(task.fds, fd, path);
         file = node;
-        writableFd = open?.writable ?? false;
-        readableFd = open?.readable ?? true;
+        // An fd no call of the log opened (a filtered log, or one attached late) has an unknown
+        // access mode: Linux's answer is the only evidence of it. EACCES says it lacked what the
+        // call asked (write for a shared writable mapping, else read); any other answer, that it had.
+        const refused = open === null && c.result.kind === 'error' && c.result.errno === 'EACCES';
+        const sharedWrite = (flags & MAP_SHARED) !== 0 && (prot & PROT_WRITE) !== 0;
+        writableFd = open?.writable ?? !(refused && sharedWrite);
+        readableFd = open?.readable ?? !(refused && !sharedWrite);
         if (open === null && node !== null && !task.fds.fds.has(fd)) {
           // Without any open in the log, it was filtered: one warning at the end says so.
           r.unopenedFdMaps++;
           if (r.opensSeen) r.warn(c.line, `fd ${fd} was opened before the log starts: mapping ${path}`);
         }
-        if (node === null && c.result.kind === 'value') {
+        // Linux looks the fd up before anything else: any answer but EBADF says it was open.
+        const fdWasOpen =
+          c.result.kind === 'value' || (c.result.kind === 'error' && c.result.errno !== 'EBADF');
+        if (node === null && fdWasOpen) {
           file = r.fs.node(`/proc/self/fd/${fd}`);
-          r.warn(c.line, `mmap of fd ${fd}, which the log never opened: its name is unknown`);
+          // A log with no open at all was filtered: the warning at the end counts these too.
+          if (!r.opensSeen) r.unopenedFdMaps++;
+          else r.warn(c.line, `mmap of fd ${fd}, which the log never opened: its name is unknown`);
         }
         if (file !== null && file.size === null && file.type === 'regular' && !file.unlinked) {
           const size = r.options.files.size?.(file.path) ?? null;

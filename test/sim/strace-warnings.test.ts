@@ -83,6 +83,27 @@ describe('warnings about how a log was recorded', () => {
     ]);
   });
 
+  test('-e trace=%memory,%process without -y: an fd no call opened has the access Linux answered with', () => {
+    // Recorded here from a 32-bit program: glibc's libc mapped through fd 3 (name unknown), then a
+    // file the program made, mapped shared and writable (opened O_RDWR, which the log does not show).
+    const s = replay([
+      `100 ${EXEC}`,
+      '100 mmap(NULL, 16384, PROT_READ, MAP_PRIVATE|MAP_DENYWRITE, 3, 0) = 0x7ffff7ff3000',
+      '100 mmap(NULL, 10000, PROT_READ|PROT_WRITE, MAP_SHARED, 4, 0) = 0x7ffff7ff0000',
+      '100 mprotect(0x7ffff7ff0000, 4096, PROT_READ) = 0',
+      '100 mprotect(0x7ffff7ff0000, 4096, PROT_READ|PROT_WRITE) = 0',
+      // Another fd, refused: it was open read-only.
+      '100 mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 5, 0) = -1 EACCES (Permission denied)',
+      '100 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 5, 0) = 0x7ffff7fef000',
+      '100 exit_group(0) = ?',
+    ]);
+    expect(s.divergences).toEqual([]);
+    expect(s.agree).toBe(7);
+    expect(s.warnings).toEqual([
+      'the log was filtered (strace -e trace=…): it shows no open call, so 4 file mappings use fds it never opened and the maps at exit cannot be checked',
+    ]);
+  });
+
   test('-e raw=all: every call is skipped as raw, one warning, no divergence', () => {
     const s = replay([
       '100 execve(0x7fffffffd940, 0x7fffffffee08, 0x7fffffffee18) = 0',
