@@ -4,7 +4,7 @@
  * its logged arguments and checked against Linux's result. The log streams (plain, .gz or .zst).
  */
 import { Buffer } from 'node:buffer';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import cliProgress from 'cli-progress';
@@ -102,6 +102,17 @@ function readBinary(path: string, shown: string): Uint8Array {
     }
   }
   return bytes;
+}
+
+/** `--exe`'s path as Linux's maps would name the program: links resolved, without a `.gz`. */
+function programPath(exe: string): string {
+  let path = resolve(exe);
+  try {
+    path = realpathSync(path);
+  } catch {
+    // A missing file is named when it is read.
+  }
+  return path.replace(/\.gz$/, '');
 }
 
 /**
@@ -203,6 +214,8 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
     // the sysroot) this one.
     cwd: flags.cwd ?? (resolve(flags.sysroot) === '/' ? process.cwd() : null),
     env,
+    // A log without an execve (-e trace=%memory) starts from --exe, at its path on this machine.
+    firstProgram: flags.exe === null ? null : programPath(flags.exe),
     strict: flags.strict,
     stop,
     pid: flags.pid,

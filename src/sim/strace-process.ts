@@ -289,6 +289,31 @@ function execCall(r: StraceReplay, task: Task, c: LoggedCall): void {
   r.compare(task, c, 0);
 }
 
+/**
+ * A log with no execve (`-e trace=%memory`): the first process is started from `path` before its
+ * first line, as its execve would have, with argv [path] and the `--env` environment.
+ * @throws InputError when the program cannot be loaded
+ */
+export function startUnlogged(r: StraceReplay, task: Task, path: string): void {
+  const g = task.group;
+  const envp = [...(r.options.env ?? [])];
+  const name = r.options.name ?? basename(path);
+  const rlimits = inheritedRlimits(g);
+  g.everRan = true;
+  g.name = basename(path);
+  const result = load(r, path, path, [path], envp, name, rlimits);
+  if (typeof result === 'number') {
+    g.unfollowed = `its program ${path} could not be started (${valueText(result, false)})`;
+    g.rlimits = rlimits;
+    return;
+  }
+  g.space = new Space(result.proc);
+  g.space.groups.add(g);
+  task.proc = result.proc;
+  g.rlimits = null;
+  g.unfollowed = null;
+}
+
 function basename(p: string): string {
   return p.split('/').pop() || p;
 }

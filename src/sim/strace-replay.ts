@@ -53,6 +53,7 @@ import {
   handleProcessCall,
   isProcessCall,
   type PendingClone,
+  startUnlogged,
 } from './strace-process.js';
 
 /** Where the program and its interpreter come from, and what the sysroot knows of other files. */
@@ -105,6 +106,11 @@ export interface StraceReplayOptions {
   readonly samples?: boolean;
   /** Keep each process's /proc/PID/smaps at its exit (or at the stop). */
   readonly smaps?: boolean;
+  /**
+   * A log with no execve (filtered with `-e trace=%memory`, which leaves execve out): the program the
+   * first process ran, loaded just before the log's first line with argv [path] and `env` (`--exe`).
+   */
+  readonly firstProgram?: string | null;
   /** Leave the first process running at its exit_group (scenarios look at it afterwards). */
   readonly keepMain?: boolean;
 }
@@ -151,6 +157,8 @@ export class StraceReplay {
   private readonly seen = { execve: 0, memory: 0, mapsOrBrk: 0, opens: 0 };
   /** File mappings of fds no call of the log opened. */
   unopenedFdMaps = 0;
+  /** The program started without an execve in the log (`firstProgram`), once it was. */
+  private startedUnlogged: string | null = null;
   /** The log's arguments are raw numbers (`-e raw=all`): nothing is replayed. */
   private raw: string | null = null;
   private signalsChecked = 0;
@@ -229,6 +237,11 @@ export class StraceReplay {
       return;
     }
     this.note(c.name);
+    const first = this.options.firstProgram;
+    if (first && this.seen.execve === 0 && task.group === this.main && !task.group.everRan) {
+      this.startedUnlogged = first;
+      startUnlogged(this, task, first);
+    }
     if (c.result.kind === 'error' && RESTART_ERRNOS.has(c.result.errno)) {
       this.skip(c.pid, c.name, c.line, c.endLine, c.text, `interrupted (${c.result.errno}): restarted later`);
       return;
@@ -291,9 +304,13 @@ export class StraceReplay {
     }
     const seen = this.seen;
     const filtered = 'the log was filtered (strace -e trace=…)';
-    if (seen.execve === 0 && this.main !== null)
+    if (seen.execve === 0 && this.startedUnlogged !== null)
       out.push(
-        `${filtered} or attached to a running process (-p): it shows no execve, so no call could be replayed`,
+        `${filtered} or attached to a running process (-p): it shows no execve, so ${this.startedUnlogged} (--exe) was started just before its first line, with argv [${this.startedUnlogged}] and --env's ${this.options.env?.length ?? 0} variables: the initial stack may differ from Linux's, and a log attached to a running process diverges from the start`,
+      );
+    else if (seen.execve === 0 && this.main !== null)
+      out.push(
+        `${filtered} or attached to a running process (-p): it shows no execve, so no call could be replayed (give --exe PROG to start the program just before the log's first line)`,
       );
     else if (seen.execve > 0 && seen.mapsOrBrk === 0)
       out.push(

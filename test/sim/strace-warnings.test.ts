@@ -5,7 +5,10 @@
  * replayed rather than everything diverging). The logs are cut from ones recorded here (strace 6.1).
  */
 import { describe, expect, test } from 'vitest';
-import { replayMadeUp } from './made-up-program.js';
+import { formatMaps } from '../../src/report/procfs.js';
+import { StraceReplay } from '../../src/sim/strace-replay.js';
+import { StraceParser } from '../../src/workload/strace/parser.js';
+import { MADE_UP_FILES, replayMadeUp } from './made-up-program.js';
 
 const replay = (lines: string[]) => replayMadeUp('w.strace', `${lines.join('\n')}\n`).summary;
 
@@ -64,7 +67,38 @@ describe('warnings about how a log was recorded', () => {
     const s = replay([`100 ${ANON}`, '100 munmap(0x7ffff7ff5000, 8192) = 0', '100 exit_group(0) = ?']);
     expect(s.syscalls).toBe(0);
     expect(s.warnings).toEqual([
-      'the log was filtered (strace -e trace=…) or attached to a running process (-p): it shows no execve, so no call could be replayed',
+      "the log was filtered (strace -e trace=…) or attached to a running process (-p): it shows no execve, so no call could be replayed (give --exe PROG to start the program just before the log's first line)",
+    ]);
+  });
+
+  test('-e trace=%memory with the program given (--exe): started before the first line, every call replayed', () => {
+    const lines = [
+      '100 brk(NULL) = 0x406000',
+      `100 ${ANON}`,
+      '100 mprotect(0x7ffff7ff5000, 4096, PROT_READ) = 0',
+      '100 brk(0x427000) = 0x427000',
+      '100 munmap(0x7ffff7ff5000, 8192) = 0',
+      '100 +++ exited with 0 +++',
+    ];
+    const r = new StraceReplay('w.strace', {
+      files: MADE_UP_FILES,
+      ramBytes: 8 << 20,
+      check: true,
+      firstProgram: '/bin/prog',
+    });
+    const p = new StraceParser('w.strace', (e) => r.feed(e));
+    p.push(new TextEncoder().encode(`${lines.join('\n')}\n`));
+    p.end();
+    const s = r.finish();
+    expect(s.divergences).toEqual([]);
+    expect(s.syscalls).toBe(5);
+    expect(s.agree).toBe(5);
+    expect(formatMaps(s.processes[0]!.maps!)).toMatch(
+      /^00400000-00401000 r-xp 00000000 \S+ \S+ +\/bin\/prog$/m,
+    );
+    expect(formatMaps(s.processes[0]!.maps!)).toMatch(/^00406000-00427000 rw-p 00000000 00:00 0 +\[heap\]$/m);
+    expect(s.warnings).toEqual([
+      "the log was filtered (strace -e trace=…) or attached to a running process (-p): it shows no execve, so /bin/prog (--exe) was started just before its first line, with argv [/bin/prog] and --env's 0 variables: the initial stack may differ from Linux's, and a log attached to a running process diverges from the start",
     ]);
   });
 
