@@ -4,7 +4,7 @@
  * where it can (an mmap moved to Linux's address, a brk moved to Linux's break), so that one
  * divergence does not cascade into the calls that follow.
  */
-import { MAP_FIXED } from '../kernel/errno.js';
+import { EINVAL, MAP_FIXED } from '../kernel/errno.js';
 import {
   MADV_NAMES,
   MAP_NAMES,
@@ -212,6 +212,7 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
       const size = c.arg(1).int('a size');
       const flags = c.arg(2).flags(SHMGET_NAMES, 'IPC_* and SHM_* flags and a mode');
       const linux = c.result.kind === 'value' ? c.result.value : null;
+      if (linux !== null) r.shmIds.add(linux);
       const vm = kapi.shmget(k, proc, { key, size, flags }, linux);
       if (!r.compare(task, c, vm) && !r.options.strict && vm < 0 && linux !== null && size > 0) {
         // A segment made before the log started (Linux found it by its key): made now, as Linux has it.
@@ -225,7 +226,12 @@ export function handleMemoryCall(r: StraceReplay, task: Task, c: LoggedCall): vo
       const addr = c.arg(1).int('an address or NULL');
       const flags = c.arg(2).flags(SHMAT_NAMES, 'SHM_* flags');
       const vm = kapi.shmat(k, proc, id, addr, flags);
-      if (!r.compare(task, c, vm) && !r.options.strict) {
+      // Linux attached a segment no shmget of the log made: its size is unknown, so it stays missing.
+      const unmade = vm === -EINVAL && c.result.kind === 'value' && !r.shmIds.has(id);
+      const why = unmade
+        ? `segment ${id} was never created in the log: no shmget returned it (strace -e trace=memory leaves shmget out, as does any -e trace= without %ipc; or it was made before the log starts): vmscope cannot attach it, and the calls on this attach diverge after it`
+        : null;
+      if (!r.compare(task, c, vm, why) && !r.options.strict) {
         // Carry on from Linux's result: vmscope's attach goes, Linux's is made where Linux put it.
         if (vm >= 0) kapi.shmdt(k, proc, vm);
         if (c.result.kind === 'value' && proc.alive)

@@ -157,6 +157,8 @@ export class StraceReplay {
   private readonly seen = { execve: 0, memory: 0, mapsOrBrk: 0, opens: 0 };
   /** File mappings of fds no call of the log opened. */
   unopenedFdMaps = 0;
+  /** The System V segment ids the log's shmget calls returned. */
+  readonly shmIds = new Set<number>();
   /** The program started without an execve in the log (`firstProgram`), once it was. */
   private startedUnlogged: string | null = null;
   /** The log's arguments are raw numbers (`-e raw=all`): nothing is replayed. */
@@ -377,8 +379,11 @@ export class StraceReplay {
 
   // ---------------------------------------------------------------- results
 
-  /** Compares vmscope's result `vm` with Linux's; records a divergence. @returns whether they agree. */
-  compare(task: Task, c: LoggedCall, vm: number): boolean {
+  /**
+   * Compares vmscope's result `vm` with Linux's; records a divergence, with `why` as its note when
+   * the caller knows the cause. @returns whether they agree.
+   */
+  compare(task: Task, c: LoggedCall, vm: number, why: string | null = null): boolean {
     const address = ADDRESS_CALLS.has(c.name);
     const agree = this.agrees(c, vm);
     this.syscalls++;
@@ -391,7 +396,7 @@ export class StraceReplay {
         linux: resultText(c, address),
         vmscope: valueText(vm, address),
       };
-      const note = vm === -ENOMEM && c.result.kind === 'value' ? this.ramNote(c) : null;
+      const note = why ?? (vm === -ENOMEM && c.result.kind === 'value' ? this.ramNote(c) : null);
       this.divergences.push(note === null ? d : { ...d, note });
       if (this.options.strict) this.stop(c.endLine, `--strict: the first divergence, at line ${c.line}`);
     }

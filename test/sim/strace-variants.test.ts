@@ -89,6 +89,34 @@ describe('strace -n and -yy', () => {
 });
 
 describe('System V shared memory in a log', () => {
+  test('-e trace=memory leaves shmget out: the shmat of a segment the log never made says so', () => {
+    // Cut from a log of the shm fixture's program recorded here with -e trace=%memory (and an execve).
+    const s = replay([
+      '100 execve("/prog", ["/prog"], ["A=1"]) = 0',
+      '100 shmat(32772, NULL, 0) = 0x7ffff7fbd000',
+      '100 exit_group(0) = ?',
+      '100 +++ exited with 0 +++',
+    ]);
+    expect(s.divergences).toHaveLength(1);
+    const d = s.divergences[0]!;
+    expect([d.line, d.linux, d.vmscope]).toEqual([2, '0x7ffff7fbd000', 'EINVAL']);
+    expect(d.note).toMatch(
+      /^segment 32772 was never created in the log: no shmget returned it \(strace -e trace=memory leaves shmget out/,
+    );
+  });
+
+  test('a segment the log made but removed is refused with no such note', () => {
+    const s = replay([
+      '100 execve("/prog", ["/prog"], ["A=1"]) = 0',
+      '100 shmget(IPC_PRIVATE, 8192, IPC_CREAT|0600) = 0',
+      '100 shmctl(0, IPC_64|IPC_RMID, NULL) = 0',
+      // Made up: Linux would refuse it too. vmscope's EINVAL is a divergence of its own, unexplained.
+      '100 shmat(0, NULL, 0) = 0x7ffff7ff5000',
+      '100 exit_group(0) = ?',
+    ]);
+    expect(s.divergences.map((d) => [d.line, d.vmscope, d.note])).toEqual([[4, 'EINVAL', undefined]]);
+  });
+
   test('a segment made before the log is made as Linux found it; IPC_STAT is checked; IPC_64 is read', () => {
     const s = replay([
       '100 execve("/prog", ["/prog"], ["A=1"]) = 0',
