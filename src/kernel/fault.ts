@@ -332,6 +332,18 @@ function doFault(
   const ps = k.pageSize;
   const va = vpn * ps;
   const index = vma.linearIndex(va, ps);
+  if (obj.hugeBytes > 0) {
+    // hugetlb_no_page: alloc_hugetlb_folio finds the pool empty (vm.nr_hugepages 0): VM_FAULT_SIGBUS.
+    return {
+      ok: false,
+      signal: {
+        signal: SIGBUS,
+        code: BUS_ADRERR,
+        va,
+        reason: `access at ${hex0x(va)}: no huge page in the pool for ${obj.path}`,
+      },
+    };
+  }
   if (obj.kind !== 'kernel' && index >= obj.sizePages) {
     return {
       ok: false,

@@ -61,6 +61,7 @@ import {
   VM_DONTCOPY,
   VM_DONTDUMP,
   VM_HUGEPAGE,
+  VM_HUGETLB,
   VM_IO,
   VM_LOCKED,
   VM_LOCKED_MASK,
@@ -145,10 +146,20 @@ export function sysMadvise(k: Kernel, proc: Process, addr: number, lenIn: number
 function adviseOne(k: Kernel, proc: Process, mm: Mm, vma: Vma, s: number, e: number, advice: number): number {
   const f = vma.flags;
   switch (advice) {
-    case MADV_DONTNEED:
+    case MADV_DONTNEED: {
+      const huge = vma.object?.hugeBytes ?? 0;
+      if (huge > 0) {
+        // madvise_dontneed_free_valid_vma: a hugetlbfs range starts on a huge page, and its end is
+        // rounded down to one (locked or not).
+        if (s % huge !== 0) return -EINVAL;
+        const hugeEnd = e - (e % huge);
+        if (hugeEnd > s) k.vm.zapRange(mm, s, hugeEnd);
+        return 0;
+      }
       if (f & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
       k.vm.zapRange(mm, s, e);
       return 0;
+    }
     case MADV_FREE:
       if (vma.object !== null || f & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
       lazyFree(k, mm, s, e);
@@ -370,8 +381,8 @@ function applyLock(k: Kernel, mm: Mm, start: number, end: number, lockFlags: num
 function lockOne(k: Kernel, mm: Mm, vma: Vma, s: number, e: number, lockFlags: number): number {
   {
     const nf = (vma.flags & ~VM_LOCKED_MASK) | lockFlags;
-    // Special mappings are never locked nor counted (mlock_fixup).
-    if (nf === vma.flags || vma.flags & VM_SPECIAL) return 0;
+    // Special and hugetlbfs mappings are never locked nor counted (mlock_fixup).
+    if (nf === vma.flags || vma.flags & VM_SPECIAL || vma.flags & VM_HUGETLB) return 0;
     const r = vmaModifyFlags(k, mm, vma, s, e, nf);
     return typeof r === 'number' ? r : 0;
   }
@@ -394,18 +405,30 @@ export function sysMlock(k: Kernel, proc: Process, startIn: number, lenIn: numbe
   const lockFlags = VM_LOCKED | (flags & MLOCK_ONFAULT ? VM_LOCKONFAULT : 0);
   const r = applyLock(k, mm, start, end, lockFlags);
   if (r < 0) return r;
-  if (!(flags & MLOCK_ONFAULT)) populateLocked(k, proc, mm, start, end);
+  // __mm_populate's -EFAULT (a hugetlbfs page the empty pool cannot give) is mlock's ENOMEM.
+  if (!(flags & MLOCK_ONFAULT) && !populateLocked(k, proc, mm, start, end)) return -ENOMEM;
   return proc.alive ? 0 : -ENOMEM;
 }
 
-/** __mm_populate: fault the locked range in (a write fault in private writable mappings breaks COW). */
-function populateLocked(k: Kernel, proc: Process, mm: Mm, start: number, end: number): void {
+/**
+ * __mm_populate: fault the locked range in (a write fault in private writable mappings breaks COW).
+ * @returns false when a hugetlbfs mapping was in it: the empty pool has no page to fault in.
+ */
+function populateLocked(k: Kernel, proc: Process, mm: Mm, start: number, end: number): boolean {
+  let all = true;
   for (const v of [...mm.vmas]) {
-    if (v.end <= start || v.start >= end || !(v.flags & VM_LOCKED) || v.flags & VM_LOCKONFAULT) continue;
+    if (v.end <= start || v.start >= end) continue;
+    if (v.flags & VM_HUGETLB) {
+      // Never VM_LOCKED, but populated all the same: the empty pool has no page (-EFAULT).
+      if (v.isAccessible()) all = false;
+      continue;
+    }
+    if (!(v.flags & VM_LOCKED) || v.flags & VM_LOCKONFAULT) continue;
     if (!v.isAccessible()) continue;
     const prot = (v.flags & VM_WRITE && !(v.flags & VM_SHARED) ? PROT_WRITE : 0) | PROT_READ;
     populate(k, proc, Math.max(v.start, start), Math.min(v.end, end), prot);
   }
+  return all;
 }
 
 export function sysMunlock(k: Kernel, proc: Process, startIn: number, lenIn: number): number {

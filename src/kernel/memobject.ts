@@ -38,6 +38,12 @@ export class MemObject {
   ipcHeld = false;
   /** Pages this object has committed (shmem: its size, charged when created). */
   committedPages = 0;
+  /**
+   * A hugetlbfs file (MAP_HUGETLB, SHM_HUGETLB): its huge page size in bytes, else 0. Its mappings are
+   * huge-page aligned and split only there; the pool is empty (vm.nr_hugepages 0, Linux's default),
+   * so only a mapping that reserves nothing is made, and every fault in it is SIGBUS.
+   */
+  hugeBytes = 0;
   /** The contents the file was created with (zeros beyond), and pages written back since. */
   private readonly base: Uint8Array | null;
   /** Bytes of `base` still part of the file (a shrinking truncate cuts them for good). */

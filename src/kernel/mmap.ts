@@ -43,6 +43,7 @@ import {
   VM_ACCESS_FLAGS,
   VM_ACCOUNT,
   VM_GROWSDOWN,
+  VM_HUGETLB,
   VM_LOCKED,
   VM_LOCKONFAULT,
   VM_MAY_ALL,
@@ -119,6 +120,12 @@ export function getUnmappedArea(
 ): number {
   const ps = k.pageSize;
   if (len > mm.taskSize) return -ENOMEM;
+  const huge = file?.hugeBytes ?? 0;
+  if (huge > 0) {
+    // hugetlb_get_unmapped_area: whole huge pages, a MAP_FIXED address on one, a hint rounded up.
+    if (len % huge !== 0 || (flags & MAP_FIXED && addr % huge !== 0)) return -EINVAL;
+    if (!(flags & MAP_FIXED) && addr !== 0) addr = alignUp(addr, huge);
+  }
   if (flags & MAP_FIXED) {
     if (addr % ps !== 0) return -EINVAL;
     if (len > mm.taskSize - addr) return -ENOMEM;
@@ -142,6 +149,7 @@ export function getUnmappedArea(
       return addr;
     }
   }
+  if (huge > 0) return hugetlbArea(k, mm, len, huge);
   const thp = mm.layout.thpAlign;
   if (thp > 0 && file === null && addr === 0 && (flags & MAP_SHARED) === 0 && len % thp === 0) {
     const aligned = thpArea(k, mm, len, 0, thp);
@@ -157,6 +165,19 @@ export function getUnmappedArea(
     }
   }
   return searchTopdown(k, mm, len);
+}
+
+/**
+ * vm_unmapped_area with a hugetlbfs file's align_mask (huge - page): a gap of `len` plus the mask,
+ * top-down below mmap_base (the highest aligned start in it), else bottom-up (the lowest).
+ */
+function hugetlbArea(k: Kernel, mm: Mm, len: number, huge: number): number {
+  const mask = huge - k.pageSize;
+  const low = Math.max(k.pageSize, mm.layout.mmapMinAddr);
+  const top = unmappedAreaTopdown(mm, len + mask, low, mm.mmapBase);
+  if (top >= 0) return Math.floor((top + mask) / huge) * huge;
+  const bottom = unmappedAreaBottomup(mm, len + mask, taskUnmappedBase(mm.layout, k.pageSize), mm.taskSize);
+  return bottom < 0 ? bottom : alignUp(bottom, huge);
 }
 
 /**
@@ -218,7 +239,7 @@ export function splitVma(
   opts: { checkCount: boolean } = { checkCount: true },
 ): Vma | number {
   invariant(at > vma.start && at < vma.end && at % k.pageSize === 0, 'splitVma: bad split point');
-  if (vma.special !== null || (vma.flags & VM_SPECIAL) !== 0) return -EINVAL;
+  if (refusesSplit(vma, at)) return -EINVAL;
   if (opts.checkCount && mm.vmas.length >= k.maxMapCount) return -ENOMEM;
   const upper = vma.clone();
   upper.start = at;
@@ -226,6 +247,16 @@ export function splitVma(
   mm.resize(vma, vma.start, at);
   mm.insert(upper);
   return upper;
+}
+
+/**
+ * A split Linux refuses: special mappings anywhere, a hugetlbfs mapping off a huge page boundary
+ * (`hugetlb_vm_op_split`).
+ */
+export function refusesSplit(vma: Vma, at: number): boolean {
+  if (vma.special !== null || (vma.flags & VM_SPECIAL) !== 0) return true;
+  const huge = vma.object?.hugeBytes ?? 0;
+  return huge > 0 && at % huge !== 0;
 }
 
 /** Merges `vma` with its neighbours where Linux would. @returns the VMA that now covers it. */
@@ -269,12 +300,12 @@ export function unmapRange(k: Kernel, proc: Process, mm: Mm, start: number, end:
   let first = mm.vmas[i];
   if (!first || first.start >= end) return 0;
   if (first.start < start && first.end > end && mm.vmas.length >= k.maxMapCount) return -ENOMEM;
-  // Special mappings refuse to split: find out before splitting anything.
+  // Special and hugetlbfs mappings refuse some splits: find out before splitting anything.
   const lastIndex = mm.findIndex(end - 1);
   const last = mm.vmas[lastIndex];
   const splitsLast = last !== undefined && last.start < end && last.end > end;
-  const isSpecial = (v: Vma) => v.special !== null || (v.flags & VM_SPECIAL) !== 0;
-  if ((first.start < start && isSpecial(first)) || (splitsLast && isSpecial(last!))) return -EINVAL;
+  if ((first.start < start && refusesSplit(first, start)) || (splitsLast && refusesSplit(last!, end)))
+    return -EINVAL;
   if (first.start < start) {
     const upper = splitVma(k, mm, first, start, { checkCount: false });
     invariant(typeof upper !== 'number', 'unmapRange: a checked split failed');
@@ -352,23 +383,26 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   const type = flags & (MAP_SHARED | MAP_PRIVATE);
   if (type === 0 || type === (MAP_SHARED | MAP_PRIVATE)) return -EINVAL;
   if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return -EINVAL;
-  const file = flags & MAP_ANONYMOUS ? null : (req.file ?? null);
-  if (!(flags & MAP_ANONYMOUS) && file === null) return -EBADF;
-  const offset = file === null ? 0 : (req.offset ?? 0);
+  const anyFile = flags & MAP_ANONYMOUS ? null : (req.file ?? null);
+  if (!(flags & MAP_ANONYMOUS) && anyFile === null) return -EBADF;
+  const offset = anyFile === null ? 0 : (req.offset ?? 0);
   if (offset % ps !== 0 || offset < 0) return -EINVAL;
-  if (flags & MAP_HUGETLB) {
-    // ksys_mmap_pgoff: MAP_HUGETLB of a file that is not on hugetlbfs (vmscope has none) is EINVAL, as
-    // is a huge page size the machine lacks; hugetlb_reserve_pages then finds the pool empty
-    // (vm.nr_hugepages is 0, Linux's default) unless MAP_NORESERVE asks for no reservation.
-    // A MAP_NORESERVE huge mapping is made of ordinary pages here.
-    if (file !== null) return -EINVAL;
-    const shift = Math.floor(flags / 2 ** MAP_HUGE_SHIFT) & 0x3f;
-    if (!mm.layout.hugePageShifts.includes(shift === 0 ? mm.layout.hugePageShifts[0]! : shift))
-      return -EINVAL;
-    if (!(flags & MAP_NORESERVE)) return -ENOMEM;
-  }
+  let file: MemObject | null = anyFile;
+  if (flags & MAP_HUGETLB && anyFile === null) {
+    // ksys_mmap_pgoff: an anonymous MAP_HUGETLB maps a new unlinked hugetlbfs file of whole huge
+    // pages (hugetlb_file_setup), of the size bits 26-31 name (EINVAL for one the machine lacks).
+    const huge = hugePageBytes(mm, Math.floor(flags / 2 ** MAP_HUGE_SHIFT) & 0x3f);
+    if (huge === 0 || req.len === 0) return -EINVAL;
+    const size = alignUp(req.len, huge);
+    // Registered once the mapping is made (below).
+    file = new MemObject('shmem', '/anon_hugepage (deleted)', null, size, '00:11', k.fs.newInode(), ps);
+    file.hugeBytes = huge;
+    file.writable = true;
+    file.linked = false;
+    flags &= ~MAP_ANONYMOUS;
+  } else if (flags & MAP_HUGETLB && anyFile !== null && anyFile.hugeBytes === 0) return -EINVAL;
   if (req.len === 0) return -EINVAL;
-  const len = alignUp(req.len, ps);
+  const len = alignUp(req.len, file?.hugeBytes || ps);
   if (len > mm.taskSize) return -ENOMEM;
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if (!(flags & MAP_FIXED) && addr !== 0) {
@@ -392,8 +426,17 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
   }
   if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  const hugetlb = file !== null && file.hugeBytes > 0;
+  if (hugetlb) {
+    // hugetlbfs_file_mmap: a file offset on a huge page, then hugetlb_reserve_pages finds the pool empty (vm.nr_hugepages 0, Linux's
+    // default) unless MAP_NORESERVE reserves nothing; such memory is never charged to the commit
+    // limit (accountable_mapping), and its pages fault in as SIGBUS.
+    if (offset % file!.hugeBytes !== 0) return -EINVAL;
+    if (!(flags & MAP_NORESERVE)) return -ENOMEM;
+    vmFlags |= VM_HUGETLB | VM_NORESERVE;
+  }
   // MAP_NORESERVE is honoured only where overcommit is allowed.
-  if (flags & MAP_NORESERVE && k.commit.mode !== 2) vmFlags |= VM_NORESERVE;
+  else if (flags & MAP_NORESERVE && k.commit.mode !== 2) vmFlags |= VM_NORESERVE;
   if (flags & MAP_STACK) vmFlags |= VM_NOHUGEPAGE;
   if (flags & MAP_LOCKED) vmFlags |= VM_LOCKED;
   vmFlags |= mm.defFlags;
@@ -415,6 +458,7 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     if (r < 0) return r;
   }
   let object = file;
+  if (hugetlb) object = k.pageCache.register(file!);
   if (shmem) {
     object = k.pageCache.register(
       new MemObject('shmem', '/dev/zero (deleted)', null, len, '00:01', k.fs.newInode(), ps),
@@ -439,9 +483,17 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
       name: vmaName(mm, merged),
     });
   const lockNow = (vmFlags & (VM_LOCKED | VM_LOCKONFAULT)) === VM_LOCKED;
-  if (flags & MAP_POPULATE || lockNow)
+  // (GUP on hugetlb with an empty pool fails quietly: nothing to fault in.)
+  if ((flags & MAP_POPULATE || lockNow) && !hugetlb)
     populate(k, proc, addr, end, prot & PROT_WRITE && !shared ? prot : prot & ~PROT_WRITE);
   return addr;
+}
+
+/** The huge page size in bytes that mmap's or shmget's size bits name (0: the default), or 0 if none. */
+export function hugePageBytes(mm: Mm, shift: number): number {
+  const shifts = mm.layout.hugePageShifts;
+  const want = shift === 0 ? shifts[0] : shift;
+  return want !== undefined && shifts.includes(want) ? 2 ** want : 0;
 }
 
 /** MAP_POPULATE, mlock: fault every page in now (a write fault where writable and private). */

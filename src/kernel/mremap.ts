@@ -62,12 +62,20 @@ export function sysMremap(
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   if (flags & MREMAP_DONTUNMAP && (!(flags & MREMAP_MAYMOVE) || oldLenIn !== newLenIn)) return -EINVAL;
   if (addr % ps !== 0) return -EINVAL;
-  const oldLen = alignUp(oldLenIn, ps);
-  const newLen = alignUp(newLenIn, ps);
+  let oldLen = alignUp(oldLenIn, ps);
+  let newLen = alignUp(newLenIn, ps);
   if (newLen === 0) return -EINVAL;
   if (newLen > mm.taskSize || oldLen > mm.taskSize) return -EINVAL;
   const vma = mm.vmaAt(addr);
   if (vma === null) return -EFAULT;
+  const huge = vma.object?.hugeBytes ?? 0;
+  if (huge > 0) {
+    // align_hugetlb: whole huge pages, both addresses on one, and never larger (the reservation
+    // cannot be split).
+    oldLen = alignUp(oldLen, huge);
+    newLen = alignUp(newLen, huge);
+    if (addr % huge !== 0 || newAddr % huge !== 0 || newLen > oldLen) return -EINVAL;
+  }
   if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
     return mremapTo(k, proc, mm, addr, oldLen, newAddr, newLen, flags);
   // Always allow a shrinking remap: that just unmaps the tail.

@@ -19,6 +19,7 @@ import {
   ENOMEM,
   ENOSPC,
   MAP_FIXED,
+  MAP_NORESERVE,
   MAP_SHARED,
   PROT_EXEC,
   PROT_READ,
@@ -26,7 +27,7 @@ import {
 } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { MemObject } from './memobject.js';
-import { enoughMemory, sysMmap, unmapRange } from './mmap.js';
+import { enoughMemory, hugePageBytes, sysMmap, unmapRange } from './mmap.js';
 import type { Process } from './process.js';
 import type { Vma } from './vma.js';
 
@@ -42,6 +43,8 @@ export const SHM_UNLOCK = 12;
 export const SHM_HUGETLB = 0o4000;
 /** shmget: no commit charge (as MAP_NORESERVE). */
 export const SHM_NORESERVE = 0o10000;
+/** shmget: SHM_HUGETLB's page size, log2, in bits 26-31 (0: the default), as mmap's. */
+const SHM_HUGE_SHIFT = 26;
 /** shmat flags. */
 export const SHM_RDONLY = 0o10000;
 export const SHM_RND = 0o20000;
@@ -128,14 +131,25 @@ export class SysvShm {
     const pages = Math.ceil(size / ps);
     const live = this.segments();
     if (live.length >= SHMMNI) return -ENOSPC;
-    // hugetlb_file_setup finds vm.nr_hugepages at 0 (Linux's default): no huge page to reserve.
-    if (flags & SHM_HUGETLB) return -ENOMEM;
-    const reserve = !(flags & SHM_NORESERVE) || k.commit.mode === 2;
+    let huge = 0;
+    if (flags & SHM_HUGETLB) {
+      // hstate_sizelog: a huge page size the machine has; hugetlb_file_setup then finds vm.nr_hugepages
+      // at 0 (Linux's default): no huge page to reserve, unless SHM_NORESERVE reserves none.
+      huge = hugePageBytes(proc.mm!, Math.floor(flags / 2 ** SHM_HUGE_SHIFT) & 0x3f);
+      if (huge === 0) return -EINVAL;
+      if (!(flags & SHM_NORESERVE)) return -ENOMEM;
+    }
+    // A hugetlbfs segment is never charged to the commit limit.
+    const reserve = huge === 0 && (!(flags & SHM_NORESERVE) || k.commit.mode === 2);
     if (reserve && !enoughMemory(k, proc.mm!, pages)) return -ENOMEM;
     const id = this.allocId();
     if (id < 0) return -ENOSPC;
     const name = `/SYSV${(key >>> 0).toString(16).padStart(8, '0')} (deleted)`;
-    const file = k.pageCache.register(new MemObject('shmem', name, null, size, '00:01', id, ps));
+    // Whole huge pages for hugetlbfs (hugesize); shm_segsz stays the size asked.
+    const fileBytes = huge > 0 ? Math.ceil(size / huge) * huge : size;
+    const dev = huge > 0 ? '00:11' : '00:01';
+    const file = k.pageCache.register(new MemObject('shmem', name, null, fileBytes, dev, id, ps));
+    file.hugeBytes = huge;
     file.writable = true;
     file.linked = false;
     file.ipcHeld = true;
@@ -199,15 +213,17 @@ export class SysvShm {
     if (seg === null) return -EINVAL;
     const mm = proc.mm!;
     if (addr !== 0 && !(flags & SHM_REMAP)) {
-      // find_vma_intersection over the segment's size in bytes.
+      // find_vma_intersection over the size of the segment's file (whole huge pages for hugetlbfs).
       const next = mm.findVma(addr);
-      if (next !== null && next.start < addr + seg.size) return -EINVAL;
+      if (next !== null && next.start < addr + seg.file.sizeBytes) return -EINVAL;
     }
     // The segment's file is opened read-only for SHM_RDONLY: a shared mapping of it may never write.
     const file = seg.file;
     file.writable = (flags & SHM_RDONLY) === 0;
     try {
-      return sysMmap(this.k, proc, { addr, len: seg.size, prot, flags: mmapFlags, file, offset: 0 });
+      // A hugetlbfs segment reserved nothing (SHM_NORESERVE): its attach reserves nothing either.
+      if (file.hugeBytes > 0) mmapFlags |= MAP_NORESERVE;
+      return sysMmap(this.k, proc, { addr, len: file.sizeBytes, prot, flags: mmapFlags, file, offset: 0 });
     } finally {
       file.writable = true;
     }

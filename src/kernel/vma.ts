@@ -28,6 +28,8 @@ export const VM_DONTEXPAND = 0x40000;
 export const VM_LOCKONFAULT = 0x80000;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
+/** A mapping of hugetlbfs (Linux VM_HUGETLB): its object's `hugeBytes` is the page size. */
+export const VM_HUGETLB = 0x400000;
 /** MADV_WIPEONFORK: the child gets fresh zero-filled memory here. */
 export const VM_WIPEONFORK = 0x2000000;
 export const VM_DONTDUMP = 0x4000000;
@@ -63,6 +65,7 @@ const VM_FLAG_NAMES: readonly (readonly [number, string])[] = [
   [VM_LOCKONFAULT, 'lf'],
   [VM_ACCOUNT, 'ac'],
   [VM_NORESERVE, 'nr'],
+  [VM_HUGETLB, 'ht'],
   [VM_WIPEONFORK, 'wf'],
   [VM_DONTDUMP, 'dd'],
   [VM_HUGEPAGE, 'hg'],

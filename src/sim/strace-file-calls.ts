@@ -178,6 +178,7 @@ export function handleFileCall(r: StraceReplay, task: Task, c: LoggedCall): void
         const node = r.fs.create(
           res.kind === 'value' && res.path !== null ? res.path : `/memfd:${name} (deleted)`,
         );
+        node.hugeBytes = memfdHugeBytes(c.argc > 1 ? c.arg(1).raw : '');
         task.fds.fds.set(value, new OpenFile(node, { read: true, write: true, append: false }));
       }
       r.trackedCall(task, c);
@@ -369,4 +370,16 @@ function statCall(r: StraceReplay, task: Task, c: LoggedCall, ok: boolean): void
   const mode = buf.field(modeField)?.raw ?? '';
   if (node !== null && size !== null && mode.startsWith('S_IFREG')) setSize(r, node, size.int('a file size'));
   r.trackedCall(task, c);
+}
+
+/**
+ * memfd_create's MFD_HUGETLB as strace prints it (`MFD_HUGETLB|30<<MFD_HUGE_SHIFT`, or a size's name):
+ * the huge page size in bytes (x86-64's 2 MiB by default), or 0 for an ordinary memfd.
+ */
+function memfdHugeBytes(flags: string): number {
+  if (!/\bMFD_HUGETLB\b/.test(flags)) return 0;
+  const shift = /\b(\d+)<<MFD_HUGE_SHIFT\b/.exec(flags)?.[1];
+  if (shift !== undefined) return 2 ** Number(shift);
+  if (/\bMFD_HUGE_1GB\b/.test(flags)) return 2 ** 30;
+  return 2 ** 21;
 }

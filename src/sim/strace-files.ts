@@ -20,6 +20,8 @@ export class FileNode {
   object: MemObject | null = null;
   /** Removed from its directory (unlink) while still open or mapped. */
   unlinked = false;
+  /** A hugetlbfs file (memfd_create with MFD_HUGETLB): its huge page size in bytes, else 0. */
+  hugeBytes = 0;
 
   constructor(path: string, type: FileNode['type'], size: number | null) {
     this.path = path;

@@ -389,6 +389,7 @@ export function fileObject(k: Kernel, node: FileNode): MemObject {
       obj.linked = false;
       node.object = k.pageCache.register(obj);
     } else node.object = k.fs.lookup(node.path) ?? k.fs.create(node.path, null, size, { device });
+    node.object.hugeBytes = node.hugeBytes;
   }
   return node.object;
 }
@@ -448,6 +449,8 @@ export function faultAt(
     return { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
   }
   const obj = vma.object;
+  // hugetlbfs: the pool is empty (the kernel's hugetlb_no_page), so any access of a page is SIGBUS.
+  if (obj !== null && obj.hugeBytes > 0) return { signal: 'SIGBUS', code: 'BUS_ADRERR' };
   if (obj !== null && obj.kind === 'file' && vma.special === null) {
     const index = vma.pgoff + Math.floor((va - vma.start) / ps);
     if (index * ps >= Math.ceil(obj.sizeBytes / ps) * ps) return { signal: 'SIGBUS', code: 'BUS_ADRERR' };

@@ -5,8 +5,11 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
+  BUS_ADRERR,
   EINVAL,
   ENOMEM,
+  MADV_DONTNEED,
+  MADV_FREE,
   MAP_32BIT,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -14,15 +17,19 @@ import {
   MAP_HUGETLB,
   MAP_NORESERVE,
   MAP_PRIVATE,
+  MREMAP_MAYMOVE,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
+  SIGBUS,
 } from '../../src/kernel/errno.js';
+import { IPC_CREAT, SHM_HUGETLB, SHM_NORESERVE } from '../../src/kernel/shm.js';
 import { bootKernel, expectAllFreedAfterExit, spawnOk } from '../helpers.js';
 
 const PAGE = 4096;
 const RW = PROT_READ | PROT_WRITE;
 const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+const M2 = 2 * 1024 * 1024;
 
 describe('MAP_32BIT (arch_get_unmapped_area: bottom-up in [1 GiB, 2 GiB))', () => {
   test("the first mapping at 1 GiB, a hint below 2 GiB honoured, one above it ignored, 4 MiB THP-aligned, as Linux's", () => {
@@ -68,7 +75,10 @@ describe('MAP_HUGETLB with an empty huge page pool (ksys_mmap_pgoff, hugetlb_res
     expect(huge(ANON | MAP_HUGETLB, PROT_NONE)).toBe(-ENOMEM);
     expect(huge(ANON | MAP_HUGETLB | (30 * 2 ** MAP_HUGE_SHIFT), PROT_READ)).toBe(-ENOMEM);
     expect(huge(ANON | MAP_HUGETLB | (25 * 2 ** MAP_HUGE_SHIFT), PROT_READ)).toBe(-EINVAL);
-    expect(huge(ANON | MAP_HUGETLB | MAP_FIXED)).toBe(-ENOMEM);
+    const at = (addr: number, flags: number) => kernel.mmap(a, { addr, len: PAGE, prot: RW, flags });
+    // get_unmapped_area comes before the reservation: an address off a huge page is EINVAL first.
+    expect(at(0x40000000, ANON | MAP_HUGETLB | MAP_FIXED)).toBe(-ENOMEM);
+    expect(at(0x40001000, ANON | MAP_HUGETLB | MAP_FIXED)).toBe(-EINVAL);
     const file = kernel.fs.create('/etc/passwd', new Uint8Array(PAGE));
     expect(
       kernel.mmap(a, { addr: 0, len: PAGE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_HUGETLB, file }),
@@ -76,8 +86,60 @@ describe('MAP_HUGETLB with an empty huge page pool (ksys_mmap_pgoff, hugetlb_res
     expect(kernel.meminfo().MemFree).toBe(free);
     expect(kernel.commit.committed).toBe(committed);
     expect(kernel.maps(a).length).toBe(vmas);
-    // With MAP_NORESERVE nothing is reserved and Linux maps it (of ordinary pages here).
+    // With MAP_NORESERVE nothing is reserved and Linux maps it.
     expect(huge(ANON | MAP_HUGETLB | MAP_NORESERVE)).toBeGreaterThan(0);
+    expectAllFreedAfterExit(kernel);
+  });
+
+  test('MAP_NORESERVE: whole huge pages, aligned, /anon_hugepage (deleted), split only on a huge page, SIGBUS on touch', () => {
+    const kernel = bootKernel({ arch: 'x86_64' });
+    const a = spawnOk(kernel, 'A');
+    const committed = kernel.commit.committed;
+    const NR = ANON | MAP_HUGETLB | MAP_NORESERVE;
+    const p = kernel.mmap(a, { addr: 0, len: M2 + PAGE, prot: RW, flags: NR });
+    expect(p % M2).toBe(0);
+    const line = kernel.maps(a).find((m) => m.start === p)!;
+    expect([line.end - line.start, line.name]).toEqual([2 * M2, '/anon_hugepage (deleted)']);
+    const g = kernel.mmap(a, {
+      addr: 0,
+      len: 2 ** 30,
+      prot: PROT_READ,
+      flags: NR | (30 * 2 ** MAP_HUGE_SHIFT),
+    });
+    expect(g % 2 ** 30).toBe(0);
+    // A hint is rounded up to a huge page.
+    expect(kernel.mmap(a, { addr: 0x7ff000001000, len: M2, prot: RW, flags: NR })).toBe(0x7ff000200000);
+    expect(kernel.commit.committed).toBe(committed);
+    // hugetlb_vm_op_split: no split inside a huge page (munmap, mprotect); madvise's start on one.
+    expect(kernel.munmap(a, p, PAGE)).toBe(-EINVAL);
+    expect(kernel.mprotect(a, p, PAGE, PROT_READ)).toBe(-EINVAL);
+    expect(kernel.madvise(a, p + PAGE, PAGE, MADV_DONTNEED)).toBe(-EINVAL);
+    expect(kernel.madvise(a, p, M2 + PAGE, MADV_DONTNEED)).toBe(0);
+    expect(kernel.madvise(a, p, M2, MADV_FREE)).toBe(-EINVAL);
+    // mlock has nothing to fault in; mremap may shrink but never grow.
+    expect(kernel.mlock(a, p, M2)).toBe(-ENOMEM);
+    expect(kernel.mremap(a, p, 2 * M2, 3 * M2, MREMAP_MAYMOVE)).toBe(-EINVAL);
+    expect(kernel.mremap(a, p, 2 * M2, M2, 0)).toBe(p);
+    // The pool is empty: a touch is SIGBUS.
+    expect(kernel.access(a, p + 5, 1)).toBe(-1);
+    expect(a.signal).toMatchObject({ signal: SIGBUS, code: BUS_ADRERR, va: p });
+    expectAllFreedAfterExit(kernel);
+  });
+
+  test('SHM_HUGETLB: ENOMEM unless SHM_NORESERVE; then a segment of whole huge pages, attached aligned', () => {
+    const kernel = bootKernel({ arch: 'x86_64' });
+    const a = spawnOk(kernel, 'A');
+    expect(kernel.shmget(a, 0, PAGE, IPC_CREAT | SHM_HUGETLB | 0o600)).toBe(-ENOMEM);
+    expect(kernel.shmget(a, 0, PAGE, IPC_CREAT | SHM_HUGETLB | SHM_NORESERVE | (22 * 2 ** 26))).toBe(-EINVAL);
+    const id = kernel.shmget(a, 0, PAGE, IPC_CREAT | SHM_HUGETLB | SHM_NORESERVE | 0o600);
+    expect(id).toBeGreaterThanOrEqual(0);
+    const at = kernel.shmat(a, id, 0, 0);
+    expect(at % M2).toBe(0);
+    const line = kernel.maps(a).find((m) => m.start === at)!;
+    expect([line.end - line.start, line.perms, line.name]).toEqual([M2, 'rw-s', '/SYSV00000000 (deleted)']);
+    expect(kernel.shmat(a, id, 0x7fe000001000, 0)).toBe(-EINVAL);
+    expect(kernel.access(a, at, 0)).toBe(-1);
+    expect(a.signal).toMatchObject({ signal: SIGBUS, va: at });
     expectAllFreedAfterExit(kernel);
   });
 });

@@ -51,7 +51,7 @@ function replayFixture(
 }
 
 describeCorpus('strace replay of programs recorded for these tests', () => {
-  testCorpus.each(['files', 'errors', 'procs', 'sharing', 'shm'])(
+  testCorpus.each(['files', 'errors', 'procs', 'sharing', 'shm', 'hugetlb'])(
     "%s: every call agrees and the maps at exit are Linux's",
     (name) => {
       const { summary, replay } = replayFixture(name);
@@ -131,6 +131,35 @@ describeCorpus('strace replay of programs recorded for these tests', () => {
           inodes(read.maps.split('\n')),
         );
       }
+    },
+  );
+
+  testCorpus(
+    'hugetlb: huge pages from an empty pool — refusals, alignment, SIGBUS on touch — and the maps the program read',
+    () => {
+      const { summary } = replayFixture('hugetlb');
+      // Every memory call compared (none skipped), and the three children's SIGBUS.
+      expect(summary.skipped.filter((s) => s.why !== NOT_MEMORY)).toEqual([]);
+      expect(summary.syscalls).toBeGreaterThanOrEqual(60);
+      expect(summary.processes.map((p) => p.signal ?? p.exitCode)).toEqual([0, 'SIGBUS', 'SIGBUS', 'SIGBUS']);
+      const text = readFileSync(fixture('hugetlb', 'strace.txt'), 'utf8');
+      const reads = mapsReads(text).filter((r) => r.maps !== '');
+      expect(reads).toHaveLength(2);
+      for (const read of reads) {
+        const at = replayFixture('hugetlb', read.line).summary;
+        const proc = at.processes.find((p) => p.pid === read.pid)!;
+        expect(ourMaps(proc.maps), `maps at line ${read.line}`).toEqual(normalizeMaps(read.maps));
+      }
+      // The 1 GiB mapping, aligned to 1 GiB; the 4096-byte request rounded up to a 2 MiB page.
+      const names = (summary.processes[0]!.maps ?? []).filter((m) => m.name === '/anon_hugepage (deleted)');
+      expect(names.map((m) => [m.start.toString(16), (m.end - m.start) / 2 ** 20])).toContainEqual([
+        '7fff80000000',
+        1024,
+      ]);
+      expect(names.map((m) => [m.start.toString(16), (m.end - m.start) / 2 ** 20])).toContainEqual([
+        '7ffff7200000',
+        2,
+      ]);
     },
   );
 

@@ -291,7 +291,8 @@ function intExpression(text: string, from: number, to: number, table?: NameTable
   if (shift > 0) {
     const a = intExpression(text, from, from + shift, table);
     const b =
-      whole.slice(shift + 2).trim() === 'MAP_HUGE_SHIFT'
+      // shmget's SHM_HUGE_SHIFT and memfd_create's MFD_HUGE_SHIFT are mmap's bit 26 too.
+      /^(MAP|SHM|MFD)_HUGE_SHIFT$/.test(whole.slice(shift + 2).trim())
         ? MAP_HUGE_SHIFT
         : intExpression(text, from + shift + 2, to, table);
     return a === null || b === null || b > 52 ? null : a * 2 ** b;
