@@ -1,7 +1,7 @@
 /**
  * `vmscope strace` sizes its machine from the log when the program asked the machine's memory
  * (sysinfo here): a JVM-like reservation of 381 MiB agrees then, and diverges, with the hint, on a
- * 256 MiB --ram. --ram above what vmscope simulates is an input error.
+ * 256 MiB --ram. --ram above what vmscope simulates is an input error, for exec and malloc too.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,5 +57,17 @@ describe('vmscope strace --ram', () => {
     expect(r.status).toBe(2);
     expect(r.err).toMatch(/--ram.*at most 4,096 MiB/);
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  test('exec and malloc refuse --ram above 4 GiB the same way (exec was an internal error)', async () => {
+    for (const argv of [
+      ['exec', '--ram', '8GiB', prog],
+      ['malloc', '--ram', '8GiB', log],
+    ]) {
+      const r = await run(...argv);
+      expect(r.status, argv[0]).toBe(2);
+      expect(r.err).toMatch(/^--ram: error: --ram must be whole pages up to 4 GiB, not 8589934592 bytes\n/);
+      expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    }
   });
 });
