@@ -301,7 +301,7 @@ export class StraceReplay {
       const pids = silent.map((t) => t.tid);
       const shown = pids.length > 5 ? `${pids.slice(0, 5).join(', ')}, …` : pids.join(', ');
       out.push(
-        `${pids.length} ${pids.length === 1 ? 'task' : 'tasks'} that clones made (pid ${shown}) ${pids.length === 1 ? 'has' : 'have'} no line in the log: it was recorded without -f, so ${pids.length === 1 ? 'its' : 'their'} calls are missing (record with strace -f)`,
+        `${pids.length} ${pids.length === 1 ? 'task' : 'tasks'} that clones made (pid ${shown}) ${pids.length === 1 ? 'has' : 'have'} no line in the log: it was recorded without -f (or with -ff, which writes each process to a LOG.PID file of its own), so ${pids.length === 1 ? 'its' : 'their'} calls are missing (record with strace -f)`,
       );
     }
     const seen = this.seen;

@@ -31,7 +31,7 @@ describe('warnings about how a log was recorded', () => {
       '+++ exited with 0 +++',
     ]);
     expect(s.warnings).toEqual([
-      '2 tasks that clones made (pid 201, 202) have no line in the log: it was recorded without -f, so their calls are missing (record with strace -f)',
+      '2 tasks that clones made (pid 201, 202) have no line in the log: it was recorded without -f (or with -ff, which writes each process to a LOG.PID file of its own), so their calls are missing (record with strace -f)',
     ]);
     expect(s.divergences).toEqual([]);
   });
