@@ -154,7 +154,7 @@ export class StraceReplay {
   private readonly divergences: Divergence[] = [];
   private readonly skipped = new Map<string, SkipCount>();
   /** What the log held, for the warnings about how it was recorded (see {@link recordingWarnings}). */
-  private readonly seen = { execve: 0, memory: 0, mapsOrBrk: 0, opens: 0 };
+  private readonly seen = { execve: 0, memory: 0, mapsOrBrk: 0, opens: 0, succeeded: 0 };
   /** File mappings of fds no call of the log opened. */
   unopenedFdMaps = 0;
   /** The System V segment ids the log's shmget calls returned. */
@@ -239,6 +239,7 @@ export class StraceReplay {
       return;
     }
     this.note(c.name);
+    if (c.result.kind === 'value') this.seen.succeeded++;
     const first = this.options.firstProgram;
     if (first && this.seen.execve === 0 && task.group === this.main && !task.group.everRan) {
       this.startedUnlogged = first;
@@ -306,7 +307,11 @@ export class StraceReplay {
     }
     const seen = this.seen;
     const filtered = 'the log was filtered (strace -e trace=…)';
-    if (seen.execve === 0 && this.startedUnlogged !== null)
+    if (seen.execve === 0 && seen.succeeded === 0 && seen.memory > 0)
+      out.push(
+        'the log shows only failed calls (strace -Z, or -e status=failed): what the program mapped is not in it, so its replay cannot be checked; record it without -Z',
+      );
+    else if (seen.execve === 0 && this.startedUnlogged !== null)
       out.push(
         `${filtered} or attached to a running process (-p): it shows no execve, so ${this.startedUnlogged} (--exe) was started just before its first line, with argv [${this.startedUnlogged}] and --env's ${this.options.env?.length ?? 0} variables: the initial stack may differ from Linux's, and a log attached to a running process diverges from the start`,
       );

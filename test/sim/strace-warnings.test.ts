@@ -102,6 +102,17 @@ describe('warnings about how a log was recorded', () => {
     ]);
   });
 
+  test('-Z: only failed calls, said so', () => {
+    const s = replay([
+      '100 mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB, -1, 0) = -1 ENOMEM (Cannot allocate memory)',
+      '100 munmap(0x7ffff7200000, 4096) = -1 EINVAL (Invalid argument)',
+      '100 +++ exited with 0 +++',
+    ]);
+    expect(s.warnings).toEqual([
+      'the log shows only failed calls (strace -Z, or -e status=failed): what the program mapped is not in it, so its replay cannot be checked; record it without -Z',
+    ]);
+  });
+
   test('-e trace=memory,execve: file mappings of fds no call opened, said once instead of at each', () => {
     const lib = (addr: string, off: string) =>
       `100 mmap(${addr}, 8192, PROT_READ, MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE, 3</usr/lib/x86_64-linux-gnu/libc.so.6>, ${off}) = ${addr}`;
