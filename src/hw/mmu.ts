@@ -71,8 +71,11 @@ export class Mmu {
   /** 1 / pageSize, exact: a multiply instead of a divide on the hot path. */
   private readonly invPageSize: number;
   private readonly levels: number;
-  /** Per level: divisor of the vpn that brings that level's index to the low bits. */
-  private readonly levelDiv: Float64Array;
+  /**
+   * Per level: 2^-k, where a shift right by k brings that level's index to the low bits of the vpn
+   * (a multiply by a power of two is exact, and quicker than the divide by 2^k it stands for).
+   */
+  private readonly levelScale: Float64Array;
   private readonly levelMask: Int32Array;
   /** TLB permission bits each access kind needs, for the current privilege. */
   private readonly need = new Uint8Array(3);
@@ -113,11 +116,11 @@ export class Mmu {
     this.pageSize = arch.pageSize;
     this.invPageSize = 1 / arch.pageSize;
     this.levels = arch.levels;
-    this.levelDiv = new Float64Array(arch.levels);
+    this.levelScale = new Float64Array(arch.levels);
     this.levelMask = new Int32Array(arch.levels);
     let below = 0;
     for (let l = arch.levels - 1; l >= 0; l--) {
-      this.levelDiv[l] = 2 ** below;
+      this.levelScale[l] = 2 ** -below;
       this.levelMask[l] = 2 ** arch.indexBits[l]! - 1;
       below += arch.indexBits[l]!;
     }
@@ -142,7 +145,7 @@ export class Mmu {
 
   /** Index into the level-`level` table for page `vpn`. */
   indexAt(vpn: number, level: number): number {
-    return (vpn / this.levelDiv[level]!) & this.levelMask[level]!;
+    return (vpn * this.levelScale[level]!) & this.levelMask[level]!;
   }
 
   /**

@@ -154,9 +154,11 @@ export class Tlb {
   grant(i: number, need: Uint8Array): void {
     const key = this.key[i]!;
     const perm = this.perm[i]!;
-    for (let a = 0; a < 3; a++) {
-      this.accessKey[a as 0 | 1 | 2][i] = key !== -1 && (perm & need[a]!) === need[a] ? key : -1;
-    }
+    const keys = this.accessKey;
+    const valid = key !== -1;
+    keys[0][i] = valid && (perm & need[0]!) === need[0] ? key : -1;
+    keys[1][i] = valid && (perm & need[1]!) === need[1] ? key : -1;
+    keys[2][i] = valid && (perm & need[2]!) === need[2] ? key : -1;
   }
 
   /** Re-grants every entry (after a change of privilege). */
