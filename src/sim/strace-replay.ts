@@ -159,6 +159,8 @@ export class StraceReplay {
   unopenedFdMaps = 0;
   /** The System V segment ids the log's shmget calls returned. */
   readonly shmIds = new Set<number>();
+  /** The pid in a `-ff` log's file name (`LOG.1234`), for a log whose lines have none. */
+  private readonly filePid: number | null;
   /** The program started without an execve in the log (`firstProgram`), once it was. */
   private startedUnlogged: string | null = null;
   /** The log's arguments are raw numbers (`-e raw=all`): nothing is replayed. */
@@ -172,6 +174,8 @@ export class StraceReplay {
 
   constructor(file: string, options: StraceReplayOptions) {
     this.file = file;
+    const m = /\.(\d+)(?:\.gz|\.zst)?$/.exec(file);
+    this.filePid = m ? Number(m[1]) : null;
     this.options = options;
     this.kernel =
       options.kernel ??
@@ -372,7 +376,9 @@ export class StraceReplay {
 
   /** A new process of the log with one task. */
   newGroup(pid: number, fds = new FdTable()): Task {
-    const g = new Group(pid, `pid ${pid}`);
+    // A log without pids names its process only in the file name strace -ff gave it (LOG.PID).
+    const shown = pid === NO_PID && this.groups.length === 0 ? (this.filePid ?? NO_PID) : pid;
+    const g = new Group(shown, `pid ${shown}`);
     this.groups.push(g);
     this.main ??= g;
     const t = new Task(pid, g, fds);

@@ -36,6 +36,17 @@ describe('warnings about how a log was recorded', () => {
     expect(s.divergences).toEqual([]);
   });
 
+  test('-ff: a LOG.PID file has no pids in its lines; its process takes the pid of the file name', () => {
+    const log = [EXEC, ANON, FORK, 'exit_group(0) = ?', '+++ exited with 0 +++'].join('\n');
+    const s = replayMadeUp('out.4321', `${log}\n`).summary;
+    expect(s.processes.map((p) => [p.pid, p.state])).toEqual([
+      [4321, 'exited'],
+      [201, 'running'],
+    ]);
+    expect(s.warnings[0]).toMatch(/\(or with -ff, which writes each process to a LOG\.PID file of its own\)/);
+    expect(replayMadeUp('out.log', `${log}\n`).summary.processes[0]!.pid).toBe(0);
+  });
+
   test('with -f the same life warns of nothing', () => {
     const s = replay([
       `100 ${EXEC}`,
