@@ -230,7 +230,8 @@ function adviseOne(k: Kernel, proc: Process, mm: Mm, vma: Vma, s: number, e: num
       nf |= VM_DONTDUMP;
       break;
     case MADV_DODUMP:
-      if (f & VM_SPECIAL) return -EINVAL;
+      // (hugetlbfs mappings are VM_DONTEXPAND, yet may be dumped: madvise_update_vma.)
+      if (f & VM_SPECIAL && !(f & VM_HUGETLB)) return -EINVAL;
       nf &= ~VM_DONTDUMP;
       break;
     case MADV_HUGEPAGE:

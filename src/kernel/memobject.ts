@@ -44,6 +44,8 @@ export class MemObject {
    * so only a mapping that reserves nothing is made, and every fault in it is SIGBUS.
    */
   hugeBytes = 0;
+  /** A hugetlbfs file whose mappings reserve nothing (a SHM_HUGETLB segment's: S_PRIVATE). */
+  hugeNoReserve = false;
   /** The contents the file was created with (zeros beyond), and pages written back since. */
   private readonly base: Uint8Array | null;
   /** Bytes of `base` still part of the file (a shrinking truncate cuts them for good). */

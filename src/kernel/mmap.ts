@@ -42,6 +42,7 @@ import {
   protToVmFlags,
   VM_ACCESS_FLAGS,
   VM_ACCOUNT,
+  VM_DONTEXPAND,
   VM_GROWSDOWN,
   VM_HUGETLB,
   VM_LOCKED,
@@ -254,8 +255,9 @@ export function splitVma(
  * (`hugetlb_vm_op_split`).
  */
 export function refusesSplit(vma: Vma, at: number): boolean {
-  if (vma.special !== null || (vma.flags & VM_SPECIAL) !== 0) return true;
   const huge = vma.object?.hugeBytes ?? 0;
+  // (VM_SPECIAL alone does not refuse on Linux: hugetlbfs mappings are VM_DONTEXPAND and split.)
+  if (vma.special !== null || ((vma.flags & VM_SPECIAL) !== 0 && huge === 0)) return true;
   return huge > 0 && at % huge !== 0;
 }
 
@@ -395,7 +397,15 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     if (huge === 0 || req.len === 0) return -EINVAL;
     const size = alignUp(req.len, huge);
     // Registered once the mapping is made (below).
-    file = new MemObject('shmem', '/anon_hugepage (deleted)', null, size, '00:11', k.fs.newInode(), ps);
+    file = new MemObject(
+      'shmem',
+      '/anon_hugepage (deleted)',
+      null,
+      size,
+      hugetlbfsDevice(huge),
+      k.fs.newInode(),
+      ps,
+    );
     file.hugeBytes = huge;
     file.writable = true;
     file.linked = false;
@@ -432,8 +442,9 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
     // default) unless MAP_NORESERVE reserves nothing; such memory is never charged to the commit
     // limit (accountable_mapping), and its pages fault in as SIGBUS.
     if (offset % file!.hugeBytes !== 0) return -EINVAL;
-    if (!(flags & MAP_NORESERVE)) return -ENOMEM;
-    vmFlags |= VM_HUGETLB | VM_NORESERVE;
+    // A System V segment's file (S_PRIVATE) reserved at shmget: its attaches reserve nothing more.
+    if (!(flags & MAP_NORESERVE) && !file!.hugeNoReserve) return -ENOMEM;
+    vmFlags |= VM_HUGETLB | VM_DONTEXPAND | (flags & MAP_NORESERVE ? VM_NORESERVE : 0);
   }
   // MAP_NORESERVE is honoured only where overcommit is allowed.
   else if (flags & MAP_NORESERVE && k.commit.mode !== 2) vmFlags |= VM_NORESERVE;
@@ -487,6 +498,11 @@ export function sysMmap(k: Kernel, proc: Process, req: MmapRequest): number {
   if ((flags & MAP_POPULATE || lockNow) && !hugetlb)
     populate(k, proc, addr, end, prot & PROT_WRITE && !shared ? prot : prot & ~PROT_WRITE);
   return addr;
+}
+
+/** The device of the internal hugetlbfs mount of a huge page size, as the recorded machine numbers them. */
+export function hugetlbfsDevice(huge: number): string {
+  return huge >= 2 ** 30 ? '00:12' : '00:11';
 }
 
 /** The huge page size in bytes that mmap's or shmget's size bits name (0: the default), or 0 if none. */

@@ -19,7 +19,6 @@ import {
   ENOMEM,
   ENOSPC,
   MAP_FIXED,
-  MAP_NORESERVE,
   MAP_SHARED,
   PROT_EXEC,
   PROT_READ,
@@ -27,7 +26,7 @@ import {
 } from './errno.js';
 import type { Kernel } from './kernel.js';
 import { MemObject } from './memobject.js';
-import { enoughMemory, hugePageBytes, sysMmap, unmapRange } from './mmap.js';
+import { enoughMemory, hugePageBytes, hugetlbfsDevice, sysMmap, unmapRange } from './mmap.js';
 import type { Process } from './process.js';
 import type { Vma } from './vma.js';
 
@@ -147,9 +146,10 @@ export class SysvShm {
     const name = `/SYSV${(key >>> 0).toString(16).padStart(8, '0')} (deleted)`;
     // Whole huge pages for hugetlbfs (hugesize); shm_segsz stays the size asked.
     const fileBytes = huge > 0 ? Math.ceil(size / huge) * huge : size;
-    const dev = huge > 0 ? '00:11' : '00:01';
+    const dev = huge > 0 ? hugetlbfsDevice(huge) : '00:01';
     const file = k.pageCache.register(new MemObject('shmem', name, null, fileBytes, dev, id, ps));
     file.hugeBytes = huge;
+    file.hugeNoReserve = huge > 0;
     file.writable = true;
     file.linked = false;
     file.ipcHeld = true;
@@ -221,8 +221,6 @@ export class SysvShm {
     const file = seg.file;
     file.writable = (flags & SHM_RDONLY) === 0;
     try {
-      // A hugetlbfs segment reserved nothing (SHM_NORESERVE): its attach reserves nothing either.
-      if (file.hugeBytes > 0) mmapFlags |= MAP_NORESERVE;
       return sysMmap(this.k, proc, { addr, len: file.sizeBytes, prot, flags: mmapFlags, file, offset: 0 });
     } finally {
       file.writable = true;

@@ -48,6 +48,8 @@ export interface SmapsEntry {
   /** THPeligible: with transparent huge pages in `madvise` mode (the recorded machine's), an anonymous
    * VMA marked MADV_HUGEPAGE that covers an aligned PMD. */
   readonly thpEligible: boolean;
+  /** KernelPageSize and MMUPageSize: the huge page size of a hugetlbfs mapping, else the page size. */
+  readonly kernelPageSize: number;
 }
 
 export function emptySmaps(): SmapsFields {
@@ -138,7 +140,8 @@ export function smapsEntries(k: Kernel, mm: Mm): SmapsEntry[] {
       v.object === null &&
       (v.flags & (VM_HUGEPAGE | VM_NOHUGEPAGE)) === VM_HUGEPAGE &&
       Math.floor(v.end / pmd) * pmd - Math.ceil(v.start / pmd) * pmd >= pmd;
-    return { maps, size: maps.end - maps.start, fields, flags, thpEligible };
+    const kernelPageSize = v?.object?.hugeBytes || k.pageSize;
+    return { maps, size: maps.end - maps.start, fields, flags, thpEligible, kernelPageSize };
   });
 }
 

@@ -46,8 +46,8 @@ export function formatSmaps(entries: readonly SmapsLine[], pageSize: number): st
       let out = `${formatMapsLine(e.maps)}\n`;
       out +=
         line('Size', e.size, small) +
-        line('KernelPageSize', pageSize, small) +
-        line('MMUPageSize', pageSize, small);
+        line('KernelPageSize', e.kernelPageSize ?? pageSize, small) +
+        line('MMUPageSize', e.kernelPageSize ?? pageSize, small);
       out += counters(e.fields, false, small);
       out += `${'THPeligible:'.padEnd(16)}${(e.thpEligible ? '1' : '0').padStart(8)}\n`;
       out += `VmFlags: ${e.flags.map((n) => `${n} `).join('')}\n`;

@@ -21,6 +21,8 @@ export interface SmapsLine {
   readonly fields: SmapsFields;
   readonly flags: readonly string[];
   readonly thpEligible: boolean;
+  /** KernelPageSize (a hugetlbfs mapping's huge page size); the machine's page size when absent. */
+  readonly kernelPageSize?: number;
 }
 
 /** One present entry of a page-table tree, with the virtual range it covers. */
@@ -149,13 +151,16 @@ export function snapshotStatus(k: Kernel, proc: Process): Snapshot {
 
 /** /proc/PID/smaps: every VMA's record, or only the one holding `va`. */
 export function snapshotSmaps(k: Kernel, proc: Process, va: number | null): Snapshot {
-  const all = k.smaps(proc).map(({ maps: { vma: _vma, ...maps }, size, fields, flags, thpEligible }) => ({
-    maps,
-    size,
-    fields,
-    flags,
-    thpEligible,
-  }));
+  const all = k
+    .smaps(proc)
+    .map(({ maps: { vma: _vma, ...maps }, size, fields, flags, thpEligible, kernelPageSize }) => ({
+      maps,
+      size,
+      fields,
+      flags,
+      thpEligible,
+      kernelPageSize,
+    }));
   const entries = va === null ? all : all.filter((e) => e.maps.start <= va && e.maps.end > va);
   return { what: 'smaps', proc: proc.name, state: proc.state, entries };
 }

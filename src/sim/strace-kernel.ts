@@ -470,13 +470,16 @@ export function status(k: Kernel, proc: Process): StatusFields {
 
 /** /proc/PID/smaps as data (without the kernel's VMAs, so that it outlives them). */
 export function smaps(k: Kernel, proc: Process): SmapsLine[] {
-  return k.smaps(proc).map(({ maps: { vma: _v, ...maps }, size, fields, flags, thpEligible }) => ({
-    maps,
-    size,
-    fields,
-    flags,
-    thpEligible,
-  }));
+  return k
+    .smaps(proc)
+    .map(({ maps: { vma: _v, ...maps }, size, fields, flags, thpEligible, kernelPageSize }) => ({
+      maps,
+      size,
+      fields,
+      flags,
+      thpEligible,
+      kernelPageSize,
+    }));
 }
 
 /** The number of signal `name` (`SIGSEGV` → 11), or 0 when Linux has none of that name. */

@@ -120,6 +120,9 @@ describe('MAP_HUGETLB with an empty huge page pool (ksys_mmap_pgoff, hugetlb_res
     expect(kernel.mlock(a, p, M2)).toBe(-ENOMEM);
     expect(kernel.mremap(a, p, 2 * M2, 3 * M2, MREMAP_MAYMOVE)).toBe(-EINVAL);
     expect(kernel.mremap(a, p, 2 * M2, M2, 0)).toBe(p);
+    // smaps as Linux printed it here: the huge page size, and VmFlags 'de nr ht'.
+    const sm = kernel.smaps(a).find((e) => e.maps.start === p)!;
+    expect([sm.kernelPageSize, sm.flags.join(' ')]).toEqual([M2, 'rd wr mr mw me de nr ht']);
     // The pool is empty: a touch is SIGBUS.
     expect(kernel.access(a, p + 5, 1)).toBe(-1);
     expect(a.signal).toMatchObject({ signal: SIGBUS, code: BUS_ADRERR, va: p });
@@ -138,6 +141,13 @@ describe('MAP_HUGETLB with an empty huge page pool (ksys_mmap_pgoff, hugetlb_res
     const line = kernel.maps(a).find((m) => m.start === at)!;
     expect([line.end - line.start, line.perms, line.name]).toEqual([M2, 'rw-s', '/SYSV00000000 (deleted)']);
     expect(kernel.shmat(a, id, 0x7fe000001000, 0)).toBe(-EINVAL);
+    // The segment reserved at shmget: its attach is no VM_NORESERVE mapping.
+    const sm = kernel.smaps(a).find((e) => e.maps.start === at)!;
+    expect([sm.kernelPageSize, sm.flags.join(' '), sm.maps.device]).toEqual([
+      M2,
+      'rd wr sh mr mw me ms de ht',
+      '00:11',
+    ]);
     expect(kernel.access(a, at, 0)).toBe(-1);
     expect(a.signal).toMatchObject({ signal: SIGBUS, va: at });
     expectAllFreedAfterExit(kernel);
