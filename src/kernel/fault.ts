@@ -314,6 +314,14 @@ function doSwapPage(
 /** The window of pages fault-around maps (Linux `fault_around_bytes`, 64 KiB). */
 export const FAULT_AROUND_PAGES = 16;
 
+/** A fault Linux answers with SIGBUS (BUS_ADRERR) at `va`, saying why. */
+function sigbus(va: number, why: string): FaultVerdict {
+  return {
+    ok: false,
+    signal: { signal: SIGBUS, code: BUS_ADRERR, va, reason: `access at ${hex0x(va)}: ${why}` },
+  };
+}
+
 /**
  * First touch of a file or shmem page: through the page cache. A read maps the neighbours already in
  * the cache too (`do_fault_around`); a shared write maps the cache page writable; a private write gets
@@ -332,29 +340,9 @@ function doFault(
   const ps = k.pageSize;
   const va = vpn * ps;
   const index = vma.linearIndex(va, ps);
-  if (obj.hugeBytes > 0) {
-    // hugetlb_no_page: alloc_hugetlb_folio finds the pool empty (vm.nr_hugepages 0): VM_FAULT_SIGBUS.
-    return {
-      ok: false,
-      signal: {
-        signal: SIGBUS,
-        code: BUS_ADRERR,
-        va,
-        reason: `access at ${hex0x(va)}: no huge page in the pool for ${obj.path}`,
-      },
-    };
-  }
-  if (obj.kind !== 'kernel' && index >= obj.sizePages) {
-    return {
-      ok: false,
-      signal: {
-        signal: SIGBUS,
-        code: BUS_ADRERR,
-        va,
-        reason: `access at ${hex0x(va)}: beyond the end of ${obj.path}`,
-      },
-    };
-  }
+  // hugetlb_no_page: alloc_hugetlb_folio finds the pool empty (vm.nr_hugepages 0): VM_FAULT_SIGBUS.
+  if (obj.hugeBytes > 0) return sigbus(va, `no huge page in the pool for ${obj.path}`);
+  if (obj.kind !== 'kernel' && index >= obj.sizePages) return sigbus(va, `beyond the end of ${obj.path}`);
   const write = access === ACCESS_WRITE;
   const privateWrite = write && !vma.isShared();
   if (!write && k.faultAroundPages > 1 && obj.kind !== 'kernel' && obj.pages.has(index)) {

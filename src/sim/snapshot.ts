@@ -149,9 +149,9 @@ export function snapshotStatus(k: Kernel, proc: Process): Snapshot {
   };
 }
 
-/** /proc/PID/smaps: every VMA's record, or only the one holding `va`. */
-export function snapshotSmaps(k: Kernel, proc: Process, va: number | null): Snapshot {
-  const all = k
+/** /proc/PID/smaps as data (without the kernel's VMAs, so that it outlives them). */
+export function smapsLines(k: Kernel, proc: Process): SmapsLine[] {
+  return k
     .smaps(proc)
     .map(({ maps: { vma: _vma, ...maps }, size, fields, flags, thpEligible, kernelPageSize }) => ({
       maps,
@@ -161,6 +161,11 @@ export function snapshotSmaps(k: Kernel, proc: Process, va: number | null): Snap
       thpEligible,
       kernelPageSize,
     }));
+}
+
+/** /proc/PID/smaps: every VMA's record, or only the one holding `va`. */
+export function snapshotSmaps(k: Kernel, proc: Process, va: number | null): Snapshot {
+  const all = smapsLines(k, proc);
   const entries = va === null ? all : all.filter((e) => e.maps.start <= va && e.maps.end > va);
   return { what: 'smaps', proc: proc.name, state: proc.state, entries };
 }

@@ -27,7 +27,6 @@ import type { MapsEntry, StatusFields } from '../kernel/proc.js';
 import type { Process } from '../kernel/process.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_WRITE } from '../kernel/vma.js';
 import { MAP_NAMES, PROT_NAMES, SIGNAL_BY_NAME } from '../workload/strace/names.js';
-import type { SmapsLine } from './snapshot.js';
 import type { FileNode } from './strace-files.js';
 
 const MAP_SHARED_VALIDATE = MAP_NAMES.get('MAP_SHARED_VALIDATE')!;
@@ -466,20 +465,6 @@ export function maps(k: Kernel, proc: Process): MapsEntry[] {
 export function status(k: Kernel, proc: Process): StatusFields {
   const { minflt: _m, majflt: _j, threads: _t, ...fields } = k.status(proc);
   return fields;
-}
-
-/** /proc/PID/smaps as data (without the kernel's VMAs, so that it outlives them). */
-export function smaps(k: Kernel, proc: Process): SmapsLine[] {
-  return k
-    .smaps(proc)
-    .map(({ maps: { vma: _v, ...maps }, size, fields, flags, thpEligible, kernelPageSize }) => ({
-      maps,
-      size,
-      fields,
-      flags,
-      thpEligible,
-      kernelPageSize,
-    }));
 }
 
 /** The number of signal `name` (`SIGSEGV` → 11), or 0 when Linux has none of that name. */

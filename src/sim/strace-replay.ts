@@ -25,6 +25,7 @@ import type { Process } from '../kernel/process.js';
 import { errnoName, RESTART_ERRNOS } from '../workload/strace/names.js';
 import { type LoggedCall, NO_PID, type StraceEvent } from '../workload/strace/parser.js';
 import type { Value } from '../workload/strace/value.js';
+import { smapsLines } from './snapshot.js';
 import { handleFileCall, isFileCall } from './strace-file-calls.js';
 import { FdTable, Filesystem } from './strace-files.js';
 import * as kapi from './strace-kernel.js';
@@ -705,7 +706,7 @@ export class StraceReplay {
     if (!proc?.alive) return;
     g.finalMaps = kapi.maps(this.kernel, proc).map(({ vma: _v, ...line }) => line);
     g.finalStatus = kapi.status(this.kernel, proc);
-    if (this.options.smaps) g.finalSmaps = kapi.smaps(this.kernel, proc);
+    if (this.options.smaps) g.finalSmaps = smapsLines(this.kernel, proc);
     g.lastVmPid = proc.tgid;
   }
 
