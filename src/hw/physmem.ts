@@ -47,7 +47,8 @@ export class PhysicalMemory {
   }
 
   zeroFrame(pfn: number): void {
-    this.frame(pfn).fill(0);
+    const start = pfn * this.pageSize;
+    this.bytes.fill(0, start, start + this.pageSize);
   }
 
   copyFrame(dstPfn: number, srcPfn: number): void {

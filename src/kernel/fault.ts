@@ -37,6 +37,11 @@ export type FaultVerdict =
   | { readonly ok: true; readonly major: boolean; readonly how: FaultHow }
   | { readonly ok: false; readonly signal: SignalInfo };
 
+// The verdicts of the faults a replay resolves millions of times, made once (they are read-only).
+const ZERO_FILL: FaultVerdict = { ok: true, major: false, how: 'zero-fill' };
+const SWAP_IN: FaultVerdict = { ok: true, major: true, how: 'swap-in' };
+const SWAP_CACHE: FaultVerdict = { ok: true, major: false, how: 'swap-cache' };
+
 /**
  * Resolves a fault by `proc` at `va`. `hwKind` is what the MMU reported.
  * On success the PTE now allows the access (the caller retries the translation).
@@ -256,7 +261,7 @@ function doAnonymousPage(
   const pfn = allocAnonPage(k, mm, vma, va, access === ACCESS_WRITE);
   if (pfn < 0) return oomVerdict(k, proc);
   k.vm.installPte(mm, entryPa, pfn, k.vm.rightsFor(vma, pfn), access === ACCESS_WRITE);
-  return { ok: true, major: false, how: 'zero-fill' };
+  return ZERO_FILL;
 }
 
 /**
@@ -285,7 +290,7 @@ function doSwapPage(
     const index = swap.index[slot]!;
     pfn = vm.allocUserPage(FRAME_ANON, mm.pid, access === ACCESS_WRITE, pageKey(mapping, index), mm.pid);
     if (pfn < 0) return oomVerdict(k, proc);
-    swap.read(slot, k.machine.mem.frame(pfn));
+    swap.read(slot, k.machine.mem.bytes, pfn * k.pageSize);
     k.frames.mapping[pfn] = mapping;
     k.frames.index[pfn] = index;
     const av = k.mappings.get(mapping);
@@ -303,12 +308,11 @@ function doSwapPage(
   }
   vm.installPte(mm, entryPa, pfn, vm.rightsFor(vma, pfn), write && vm.isExclusiveAnon(pfn));
   if (k.sink) k.sink.push({ type: 'swap-in', pid: proc.pid, va: va - (va % k.pageSize), pfn, slot });
-  const how: FaultHow = major ? 'swap-in' : 'swap-cache';
   if (write && (k.machine.mmu.readLo(entryPa) & k.machine.arch.pte.write) === 0) {
     const cow = copyOnWrite(k, proc, mm, vma, va, entryPa, pfn);
     if (!cow.ok || cow.how === 'oom-retry') return cow;
   }
-  return { ok: true, major, how };
+  return major ? SWAP_IN : SWAP_CACHE;
 }
 
 /** The window of pages fault-around maps (Linux `fault_around_bytes`, 64 KiB). */

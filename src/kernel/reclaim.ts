@@ -388,6 +388,11 @@ export class Reclaim {
    * @returns false when no page can leave.
    */
   evictOne(incoming: number = NO_PAGE): boolean {
+    if (this.sets.length === 1) {
+      // Global replacement: the one set (no list to build per eviction).
+      const set = this.sets[0]!;
+      return set !== null && set.resident > 0 && this.evictFrom(set, incoming);
+    }
     const candidates = this.sets
       .filter((s): s is PolicySet => s !== null && s.resident > 0)
       .sort((a, b) => b.resident - b.allocation - (a.resident - a.allocation) || b.resident - a.resident);

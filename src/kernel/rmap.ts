@@ -100,10 +100,14 @@ export class Rmap {
   /** True when some mapper's entry of `pfn` has its dirty bit set (or the arch has none). */
   anyDirty(pfn: number): boolean {
     if (this.fmt.dirty === 0) return this.frames.mapcount[pfn]! > 0;
-    let dirty = false;
-    this.forEachMapper(pfn, (v) => {
-      if ((v.lo & this.fmt.dirty) !== 0) dirty = true;
-    });
-    return dirty;
+    this.dirtyFound = false;
+    this.forEachMapper(pfn, this.noteDirty);
+    return this.dirtyFound;
   }
+
+  // anyDirty's visitor, made once (a closure per call allocated on every eviction).
+  private dirtyFound = false;
+  private readonly noteDirty = (v: MapperVisit): void => {
+    if ((v.lo & this.fmt.dirty) !== 0) this.dirtyFound = true;
+  };
 }

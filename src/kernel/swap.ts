@@ -84,10 +84,10 @@ export class SwapDevice {
     this.writes++;
   }
 
-  /** Copies `slot` into `page`. */
-  read(slot: number, page: Uint8Array): void {
+  /** Copies `slot` into `page` at byte `at` (a frame of RAM is `mem.bytes` at its address: no view). */
+  read(slot: number, page: Uint8Array, at = 0): void {
     const off = (slot % CHUNK_SLOTS) * this.pageSize;
-    page.set(this.chunk(slot).subarray(off, off + this.pageSize));
+    page.set(this.chunk(slot).subarray(off, off + this.pageSize), at);
     this.reads++;
   }
 

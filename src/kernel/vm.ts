@@ -31,6 +31,14 @@ import type { Reclaim } from './reclaim.js';
 import type { SwapDevice } from './swap.js';
 import { canMergeAnonVma, VM_ACCESS_FLAGS, VM_SHARED, VM_WRITE, type Vma } from './vma.js';
 
+/** The rights of a user leaf, made once each (read-only; a fault asks for them every time). */
+const USER_RIGHTS: readonly PteRights[] = Array.from({ length: 8 }, (_, i) => ({
+  read: (i & 1) !== 0,
+  write: (i & 2) !== 0,
+  user: true,
+  exec: (i & 4) !== 0,
+}));
+
 export class Vm {
   readonly machine: Machine;
   readonly frames: FrameTable;
@@ -187,7 +195,7 @@ export class Vm {
       (vma.flags & VM_WRITE) !== 0 && ((vma.flags & VM_SHARED) !== 0 || this.isExclusiveAnon(pfn));
     // VM_READ | VM_WRITE: write implies read; an execute-only VMA gets an execute-only leaf (RISC-V).
     const readable = (vma.flags & 0x3) !== 0;
-    return { read: readable, write: writable, user: true, exec: (vma.flags & 0x4) !== 0 };
+    return USER_RIGHTS[(readable ? 1 : 0) | (writable ? 2 : 0) | ((vma.flags & 0x4) !== 0 ? 4 : 0)]!;
   }
 
   /**

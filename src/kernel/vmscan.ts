@@ -16,7 +16,7 @@ import { AnonVma, type MappingTable } from './mapping.js';
 import { MemObject } from './memobject.js';
 import type { PageCache } from './pagecache.js';
 import type { Evictor } from './reclaim.js';
-import type { Rmap } from './rmap.js';
+import type { MapperVisit, Rmap } from './rmap.js';
 import type { Vm } from './vm.js';
 import { VM_LOCKED } from './vma.js';
 
@@ -27,6 +27,41 @@ export class Vmscan implements Evictor {
   private readonly cache: PageCache;
   private readonly mappings: MappingTable;
   private readonly ev: KernelEvents;
+  // The rmap visitors of evict and unmapAll are made once, with their arguments in fields (set and
+  // restored around each walk): a closure per call allocated on every eviction.
+  private locked = false;
+  private readonly noteLocked = (v: MapperVisit): void => {
+    if (v.vma.flags & VM_LOCKED) this.locked = true;
+  };
+  private uPfn = -1;
+  private uLo = 0;
+  private uHi = 0;
+  private uSlot = -1;
+  private uWritten = false;
+  private readonly unmapOne = (v: MapperVisit): void => {
+    const vm = this.vm;
+    const pfn = this.uPfn;
+    const slot = this.uSlot;
+    const toSwap = slot >= 0 && this.uLo !== 0;
+    vm.machine.mmu.writeEntry(v.entryPa, this.uLo, this.uHi);
+    this.frames.mapcount[pfn]!--;
+    vm.addRss(v.mm, pfn, -1);
+    if (toSwap) {
+      vm.swap!.get(slot);
+      v.mm.swapEnts++;
+    }
+    vm.asids.flushRange(v.mm, v.vpn, v.vpn + 1);
+    if (this.ev.sink)
+      this.ev.sink.push({
+        type: 'swap-out',
+        pid: v.mm.pid,
+        va: v.vpn * vm.pageSize,
+        pfn,
+        slot: toSwap ? slot : -1,
+        written: this.uWritten,
+      });
+    vm.putPage(pfn);
+  };
 
   constructor(vm: Vm, rmap: Rmap, cache: PageCache, mappings: MappingTable, events: KernelEvents) {
     this.vm = vm;
@@ -46,11 +81,9 @@ export class Vmscan implements Evictor {
   }
 
   evict(pfn: number): boolean {
-    let locked = false;
-    this.rmap.forEachMapper(pfn, (v) => {
-      if (v.vma.flags & VM_LOCKED) locked = true;
-    });
-    if (locked) return false;
+    this.locked = false;
+    this.rmap.forEachMapper(pfn, this.noteLocked);
+    if (this.locked) return false;
     switch (this.frames.kind[pfn]) {
       case FRAME_ANON:
         return this.evictAnon(pfn);
@@ -107,29 +140,22 @@ export class Vmscan implements Evictor {
    * the mappings' references.
    */
   private unmapAll(pfn: number, lo: number, hi: number, slot: number, written = false): void {
-    const vm = this.vm;
-    const mmu = vm.machine.mmu;
-    const toSwap = slot >= 0 && lo !== 0;
-    this.rmap.forEachMapper(pfn, (v) => {
-      mmu.writeEntry(v.entryPa, lo, hi);
-      this.frames.mapcount[pfn]!--;
-      vm.addRss(v.mm, pfn, -1);
-      if (toSwap) {
-        vm.swap!.get(slot);
-        v.mm.swapEnts++;
-      }
-      vm.asids.flushRange(v.mm, v.vpn, v.vpn + 1);
-      if (this.ev.sink)
-        this.ev.sink.push({
-          type: 'swap-out',
-          pid: v.mm.pid,
-          va: v.vpn * vm.pageSize,
-          pfn,
-          slot: toSwap ? slot : -1,
-          written,
-        });
-      vm.putPage(pfn);
-    });
+    const oPfn = this.uPfn;
+    const oLo = this.uLo;
+    const oHi = this.uHi;
+    const oSlot = this.uSlot;
+    const oWritten = this.uWritten;
+    this.uPfn = pfn;
+    this.uLo = lo;
+    this.uHi = hi;
+    this.uSlot = slot;
+    this.uWritten = written;
+    this.rmap.forEachMapper(pfn, this.unmapOne);
+    this.uPfn = oPfn;
+    this.uLo = oLo;
+    this.uHi = oHi;
+    this.uSlot = oSlot;
+    this.uWritten = oWritten;
   }
 
   private evictCached(pfn: number): boolean {
