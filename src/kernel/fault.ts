@@ -288,7 +288,15 @@ function doSwapPage(
   } else {
     const mapping = swap.mapping[slot]!;
     const index = swap.index[slot]!;
-    pfn = vm.allocUserPage(FRAME_ANON, mm.pid, access === ACCESS_WRITE, pageKey(mapping, index), mm.pid);
+    // Not zeroed first: the slot's page overwrites all of it.
+    pfn = vm.allocUserPage(
+      FRAME_ANON,
+      mm.pid,
+      access === ACCESS_WRITE,
+      pageKey(mapping, index),
+      mm.pid,
+      false,
+    );
     if (pfn < 0) return oomVerdict(k, proc);
     swap.read(slot, k.machine.mem.bytes, pfn * k.pageSize);
     k.frames.mapping[pfn] = mapping;

@@ -79,11 +79,15 @@ export class Vm {
 
   // ---------------------------------------------------------------- frames
 
-  /** One zeroed frame, without reclaim. @returns its pfn, or -1 when memory is exhausted. */
-  allocFrame(kind: FrameKind, owner: number): number {
+  /**
+   * One zeroed frame, without reclaim (`zero` false: left as it is, for a caller that overwrites all
+   * of it at once, as a swap-in does: Linux allocates those without __GFP_ZERO).
+   * @returns its pfn, or -1 when memory is exhausted.
+   */
+  allocFrame(kind: FrameKind, owner: number, zero = true): number {
     const pfn = this.frames.alloc(0, kind, owner);
     if (pfn < 0) return -1;
-    this.machine.mem.zeroFrame(pfn);
+    if (zero) this.machine.mem.zeroFrame(pfn);
     if (this.ev.sink) this.ev.sink.push({ type: 'frame-alloc', pfn, kind, pid: owner });
     return pfn;
   }
@@ -91,14 +95,21 @@ export class Vm {
   /**
    * One zeroed frame for a user page named `key` (see mapping.ts `pageKey`), reclaiming to make room,
    * handed to the replacement policy and charged to `charge`. @returns its pfn, or -1 when nothing
-   * could be reclaimed (the caller runs the OOM killer).
+   * could be reclaimed (the caller runs the OOM killer). `zero`: as {@link allocFrame}'s.
    */
-  allocUserPage(kind: FrameKind, owner: number, write: boolean, key: number, charge: number): number {
+  allocUserPage(
+    kind: FrameKind,
+    owner: number,
+    write: boolean,
+    key: number,
+    charge: number,
+    zero = true,
+  ): number {
     if (!this.reclaim.makeRoom(key, charge)) return -1;
-    let pfn = this.allocFrame(kind, owner);
+    let pfn = this.allocFrame(kind, owner, zero);
     while (pfn < 0) {
       if (!this.reclaim.evictOne(key)) return -1;
-      pfn = this.allocFrame(kind, owner);
+      pfn = this.allocFrame(kind, owner, zero);
     }
     this.reclaim.track(pfn, write, key, charge);
     return pfn;

@@ -81,9 +81,14 @@ export class Vmscan implements Evictor {
   }
 
   evict(pfn: number): boolean {
-    this.locked = false;
-    this.rmap.forEachMapper(pfn, this.noteLocked);
-    if (this.locked) return false;
+    // Only a VM_LOCKED mapping that maps it keeps it: no page-table walk when no candidate is locked.
+    let anyLocked = false;
+    for (const vma of this.rmap.candidates(pfn)) if (vma.flags & VM_LOCKED) anyLocked = true;
+    if (anyLocked) {
+      this.locked = false;
+      this.rmap.forEachMapper(pfn, this.noteLocked);
+      if (this.locked) return false;
+    }
     switch (this.frames.kind[pfn]) {
       case FRAME_ANON:
         return this.evictAnon(pfn);
