@@ -2,10 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { corpusPath, describeCorpus } from '../corpus.js';
 import { caseBinary, caseText } from '../exec/cases.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-exec-'));
 const sysroot = corpusPath('elf', 'sysroot');
@@ -14,12 +13,6 @@ function binary(name: string, bytes: Uint8Array = caseBinary(name)): string {
   const path = join(dir, name);
   writeFileSync(path, bytes);
   return path;
-}
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
 }
 
 describeCorpus('vmscope exec', () => {

@@ -8,9 +8,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { makeElf, PF_R, PF_X } from '../exec/make-elf.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-exec-files-'));
 const root = join(dir, 'root');
@@ -31,12 +30,6 @@ const DYNAMIC = makeElf({
   segments: [{ vaddr: 0, flags: PF_R | PF_X }],
 });
 writeFileSync(join(root, 'bin', 'interp'), STATIC);
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 describe('files that are not regular are refused without being read', () => {
   test('an interpreter that is a FIFO: EACCES at once, no hang (regression: the loader waited on it)', async () => {

@@ -8,22 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { countArg, sizeArg } from '../../src/cli/options.js';
 import { writeOutput } from '../../src/cli/output.js';
 import { corpusPath, describeCorpus } from '../corpus.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-flags-'));
 const belady = join(dir, 'belady.txt');
 writeFileSync(belady, '1\n2\n3\n4\n1\n2\n5\n1\n2\n3\n4\n5\n');
 const rep = join(dir, 'small.rep');
 writeFileSync(rep, '64\n2\n3\n1\na 0 16\na 1 32\nf 0\n');
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 describe('mistyped choices are checked before anything runs', () => {
   test('exec --show mpas: exit 2 with the choices and a suggestion, not a crash', async () => {

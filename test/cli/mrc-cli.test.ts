@@ -2,17 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { checkoutRoot, corpusPath, testCorpus } from '../corpus.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-mrc-'));
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 describe('vmscope mrc', () => {
   testCorpus('every curve point equals a replay of the policy with that many frames', async () => {

@@ -9,23 +9,16 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { loadPolicy } from '../../src/cli/plugins.js';
 import { createPolicy } from '../../src/kernel/reclaim/registry.js';
 import { CacheSim } from '../../src/sim/cachesim.js';
 import { checkoutRoot, describeCorpus } from '../corpus.js';
 import { corpusPages } from '../reclaim/support.js';
+import { run } from './run-cli.js';
 
 const root = checkoutRoot();
 const example = (name: string) => join(root, 'examples', 'policies', name);
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-plugins-'));
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 /** Writes a plug-in module into the test's folder. @returns its path. */
 function plugin(name: string, body: string): string {

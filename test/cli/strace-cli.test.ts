@@ -3,18 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { corpusPath, describeCorpus, testCorpus } from '../corpus.js';
 import { binaryPath, logPath, normalizeMaps, recordedMaps } from '../sim/strace-cases.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-strace-'));
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 const base = (name: string) => [
   'strace',

@@ -7,9 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { MADE_UP_PROGRAM } from '../sim/made-up-program.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-strace-ram-'));
 const prog = join(dir, 'prog');
@@ -26,12 +25,6 @@ writeFileSync(
     '',
   ].join('\n'),
 );
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 describe('vmscope strace --ram', () => {
   test("without --ram the machine is the log's (capped at 4 GiB), said once on stderr", async () => {

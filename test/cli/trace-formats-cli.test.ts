@@ -6,8 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-formats-'));
 const file = (name: string, text: string) => {
@@ -15,12 +14,6 @@ const file = (name: string, text: string) => {
   writeFileSync(p, text);
   return p;
 };
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 // The same page stream, 1 2 3 1 4 1 2 (page 2 written), in four formats.
 const pages = [1, 2, 3, 1, 4, 1, 2];

@@ -9,20 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { NextUseBuilder, replayPages } from '../../src/sim/cachesim.js';
 import { LruStackDistance, OptStackDistance } from '../../src/sim/mrc.js';
 import { checkoutRoot, corpusPath, testCorpus } from '../corpus.js';
+import { run } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-trace-io-'));
 const hasZstd = spawnSync('zstd', ['--version']).status === 0;
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 async function json(...argv: string[]) {
   const r = await run(...argv, '--json');

@@ -6,19 +6,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { VSYSCALL_START } from '../../src/kernel/proc.js';
 import { hexAddress, jsonText } from '../../src/report/json.js';
+import { run } from '../cli/run-cli.js';
 import { corpusPath, testCorpus } from '../corpus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmscope-json-'));
-
-async function run(...argv: string[]) {
-  const io = bufferIo();
-  const status = await main(argv, io);
-  return { status, out: io.stdout, err: io.stderr };
-}
 
 /** Each maps line's start and end, as the text shows them. */
 function textRanges(maps: string): [string, string][] {
