@@ -3,7 +3,7 @@
  * prints the new process as of its first instruction.
  */
 import { InputError } from '../base/errors.js';
-import { DEFAULT_MACHINE, Machine, machineConfigProblem } from '../hw/machine.js';
+import { Machine } from '../hw/machine.js';
 import { ERRNO_NAMES } from '../kernel/errno.js';
 import { formatAuxv } from '../kernel/exec/auxv.js';
 import { EM_RISCV, readElf } from '../kernel/exec/elf.js';
@@ -16,6 +16,7 @@ import { formatStack } from '../report/exec-report.js';
 import { hexAddress, jsonText } from '../report/json.js';
 import { formatMaps, formatStatus } from '../report/procfs.js';
 import { EXIT_OK, type Io } from './io.js';
+import { checkRam } from './options.js';
 import { hostFileSource } from './vfs.js';
 
 export const SHOW_CHOICES = ['maps', 'stack', 'status', 'auxv'] as const;
@@ -52,13 +53,8 @@ function machineFor(files: ExecFileSource, path: string): 'x86_64' | 'riscv-sv39
 
 export function runExec(binary: string, args: readonly string[], flags: ExecFlags, io: Io): number {
   const files = hostFileSource(flags.sysroot);
-  const config = { ...DEFAULT_MACHINE, arch: machineFor(files, binary), ramBytes: flags.ramBytes };
-  // A machine that cannot be built is the flag's fault (it was an internal error above 4 GiB).
-  if (machineConfigProblem(config) !== null)
-    throw new InputError('flag', `--ram must be whole pages up to 4 GiB, not ${flags.ramBytes} bytes`, {
-      file: '--ram',
-    });
-  const kernel = new Kernel(new Machine(config));
+  checkRam(flags.ramBytes);
+  const kernel = new Kernel(new Machine({ arch: machineFor(files, binary), ramBytes: flags.ramBytes }));
   const result = execve(kernel, {
     path: binary,
     argv: [binary, ...args],

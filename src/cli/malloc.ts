@@ -28,6 +28,7 @@ import { OpColumns, type ReplayResult, replay } from '../user/replay.js';
 import { RepParser } from '../workload/alloc/rep.js';
 import { ShimLogParser } from '../workload/alloc/shimlog.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
+import { checkRam } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { openTrace } from './trace-source.js';
 
@@ -69,10 +70,7 @@ function checkFlags(flags: MallocFlags): { names: AllocatorName[]; mode: 'kernel
   if (mode !== 'kernel' && mode !== 'direct')
     throw new InputError('flag', `--mode is 'kernel' or 'direct', not '${mode}'`, { file: '--mode' });
   const ram = flags.ramBytes ?? DEFAULT_RAM;
-  if (!(ram > 0) || ram % 4096 !== 0 || ram > 2 ** 32)
-    throw new InputError('flag', `--ram must be whole pages up to 4 GiB, not ${ram} bytes`, {
-      file: '--ram',
-    });
+  checkRam(ram);
   if (flags.plot !== undefined) {
     if (!flags.plot.endsWith('.svg'))
       throw new InputError(

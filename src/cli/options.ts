@@ -5,6 +5,7 @@
  * value is an error naming its flag (exit 2) before anything runs.
  */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { InputError } from '../base/errors.js';
 import { parseInteger, parseSize } from '../workload/values.js';
 import type { Io } from './io.js';
 
@@ -60,6 +61,17 @@ export function portArg(text: string): number {
   if (!(n >= 0 && n <= 65535))
     throw new InvalidArgumentError(`expected a port from 0 to 65535, got '${text}'`);
   return n;
+}
+
+/**
+ * A machine's `--ram` that vmscope can build: whole 4 KiB pages, at most 4 GiB (physical addresses
+ * stay below 2^32). Checked once the command knows its value (some default it from their input).
+ */
+export function checkRam(bytes: number): void {
+  if (!(bytes > 0) || bytes % 4096 !== 0 || bytes > 2 ** 32)
+    throw new InputError('flag', `--ram must be whole pages up to 4 GiB, not ${bytes} bytes`, {
+      file: '--ram',
+    });
 }
 
 /** A warning on stderr, in the form errors take: `vmscope replay: warning: …`. */

@@ -23,6 +23,7 @@ import { parseStopAt, type StopAt, type StraceFiles, StraceReplay } from '../sim
 import { StraceParser } from '../workload/strace/parser.js';
 import { parseEnv } from './exec.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
+import { checkRam } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
 import { openTrace } from './trace-source.js';
 import { resolveInRoot } from './vfs.js';
@@ -197,6 +198,7 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
         file: '--ram',
       },
     );
+  if (flags.ramBytes !== null) checkRam(flags.ramBytes);
   let ramBytes = flags.ramBytes ?? DEFAULT_RAM;
   if (flags.ramBytes === null) {
     const logged = await memoryInLog(log);

@@ -63,4 +63,17 @@ describe('vmscope strace --ram', () => {
       expect(r.err).not.toMatch(/internal error|\n\s+at /);
     }
   });
+
+  test('--ram of part of a page is an input error for strace, exec and malloc alike (strace was an internal error)', async () => {
+    for (const argv of [
+      ['strace', '--exe', prog, '--ram', '1000', log],
+      ['exec', '--ram', '1000', prog],
+      ['malloc', '--ram', '1000', log],
+    ]) {
+      const r = await run(...argv);
+      expect(r.status, argv[0]).toBe(2);
+      expect(r.err).toMatch(/^--ram: error: --ram must be whole pages up to 4 GiB, not 1000 bytes\n/);
+      expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    }
+  });
 });
