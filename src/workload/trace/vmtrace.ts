@@ -55,22 +55,8 @@ export function isVmtrace(head: Uint8Array): boolean {
   return true;
 }
 
-/** Where a block lies and what it needs to be decoded on its own (see {@link VmtDecoder.seeded}). */
-export interface VmtBlock {
-  /** Byte offset of the block (its 8-byte header) in the file. */
-  readonly offset: number;
-  /** Bytes, header included. */
-  readonly bytes: number;
-  readonly records: number;
-  /** The two references at the block's start. */
-  readonly r0: number;
-  readonly r1: number;
-}
-
 /** How a {@link VmtEncoder} hands out what it writes. */
 export interface VmtEncoderOptions {
-  /** Hears of every block written. */
-  readonly onBlock?: (block: VmtBlock) => void;
   /**
    * `out` gets a view of the encoder's own buffer, valid only during the call (for a writer that
    * copies at once, as a synchronous file write does): a block costs no allocation.
@@ -93,15 +79,10 @@ export class VmtEncoder {
   private inBlock = 0;
   private r0 = 0;
   private r1 = 0;
-  private blockR0 = 0;
-  private blockR1 = 0;
-  private offset = VMT_HEADER_BYTES;
   private ended = false;
-  private readonly onBlock: ((block: VmtBlock) => void) | null;
   private readonly lend: boolean;
 
   constructor(header: VmtHeader, out: (bytes: Uint8Array) => void, options: VmtEncoderOptions = {}) {
-    this.onBlock = options.onBlock ?? null;
     this.lend = options.lend ?? false;
     invariant(isPowerOfTwo(header.pageSize), 'vmtrace: the page size must be a power of two');
     this.header = header;
@@ -131,8 +112,6 @@ export class VmtEncoder {
       if (inBlock === MAX_BLOCK_RECORDS) {
         this.at = at;
         this.inBlock = inBlock;
-        this.r0 = r0;
-        this.r1 = r1;
         this.flushBlock();
         at = this.at;
         inBlock = 0;
@@ -197,18 +176,8 @@ export class VmtEncoder {
     dv.setUint32(0, this.at - BLOCK_HEADER_BYTES, true);
     dv.setUint32(4, this.inBlock, true);
     this.out(this.lend ? this.buf.subarray(0, this.at) : this.buf.slice(0, this.at));
-    this.onBlock?.({
-      offset: this.offset,
-      bytes: this.at,
-      records: this.inBlock,
-      r0: this.blockR0,
-      r1: this.blockR1,
-    });
-    this.offset += this.at;
     this.at = BLOCK_HEADER_BYTES;
     this.inBlock = 0;
-    this.blockR0 = this.r0;
-    this.blockR1 = this.r1;
   }
 }
 
@@ -249,28 +218,6 @@ export class VmtDecoder {
   constructor(file: string, sink: PageSink) {
     this.file = file;
     this.sink = sink;
-  }
-
-  /**
-   * A decoder for blocks taken out of a file on their own (pushed without the file's header),
-   * starting from the references `block` records.
-   */
-  static seeded(file: string, sink: PageSink, header: VmtHeader, block: VmtBlock): VmtDecoder {
-    const d = new VmtDecoder(file, sink);
-    d.header = header;
-    d.seek(block);
-    return d;
-  }
-
-  /**
-   * Makes a {@link seeded} decoder ready for another block taken out of the same file (its batch
-   * and carry are reused: a reader going over the blocks in any order allocates nothing per block).
-   */
-  seek(block: VmtBlock): void {
-    invariant(this.carryLength === 0, `${this.file}: seek inside a block`);
-    this.refs[0] = block.r0;
-    this.refs[1] = block.r1;
-    this.offset = block.offset;
   }
 
   /** Decodes every whole block in `chunk` (with bytes carried from earlier ones). */
