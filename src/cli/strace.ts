@@ -190,14 +190,6 @@ export async function runStrace(log: string, flags: StraceFlags, io: Io): Promis
   if (flags.plot !== null) checkOutputPath('--plot', flags.plot);
   const stop = flags.at === null ? null : parseAt(flags.at);
   const env = parseEnv(flags.env);
-  if (flags.ramBytes !== null && flags.ramBytes > MAX_RAM_BYTES)
-    throw new InputError(
-      'flag',
-      `at most ${mibText(MAX_RAM_BYTES)} (4GiB), vmscope's largest machine; got ${mibText(flags.ramBytes)}`,
-      {
-        file: '--ram',
-      },
-    );
   if (flags.ramBytes !== null) checkRam(flags.ramBytes);
   let ramBytes = flags.ramBytes ?? DEFAULT_RAM;
   if (flags.ramBytes === null) {
