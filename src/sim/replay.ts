@@ -166,10 +166,9 @@ export class SystemReplay {
   private readonly placements: (IdPlacement | null)[];
   private readonly maxPage: number;
   private readonly invPage: number;
-  // Scratch for one batch: addresses, access kinds, physical addresses and frames of TLB hits.
-  private va = new Float64Array(0);
+  // Scratch for one batch: page numbers of placed ids, access kinds and frames of TLB hits.
+  private vpns = new Float64Array(0);
   private kinds = new Uint8Array(0);
-  private pa = new Float64Array(0);
   private pfns = new Int32Array(0);
 
   constructor(opts: SystemReplayOptions) {
@@ -238,9 +237,10 @@ export class SystemReplay {
     const mmu = k.machine.mmu;
     const reclaim = k.reclaim;
     const inv = this.invPage;
-    if (this.va.length < count) this.grow(count);
-    const { va, kinds, pa, pfns } = this;
-    this.addresses(p, pages, writes, count);
+    const ps = k.pageSize;
+    if (this.kinds.length < count) this.grow(count);
+    const { kinds, pfns } = this;
+    const vpns = this.pageNumbers(p, pages, writes, count);
     // Runs of TLB hits go through the MMU and then the policy in two tight loops (the order of
     // events is unchanged: a hit changes nothing a later translation or the policy reads); every
     // other access goes one at a time through translate and, on a fault, the kernel. Runs stop at
@@ -248,9 +248,8 @@ export class SystemReplay {
     let i = 0;
     while (i < count) {
       const end = Math.min(count, i + (this.nextSample - this.accesses));
-      const hitsEnd = mmu.translateRun(va, kinds, pa, i, end);
+      const hitsEnd = mmu.translateRun(vpns, kinds, pfns, i, end);
       if (hitsEnd > i) {
-        for (let j = i; j < hitsEnd; j++) pfns[j] = Math.floor(pa[j]! * inv);
         reclaim.touchRun(pfns, kinds, next, i, hitsEnd);
         this.accesses += hitsEnd - i;
         i = hitsEnd;
@@ -259,11 +258,12 @@ export class SystemReplay {
       }
       const access = kinds[i]! as AccessKind;
       if (next !== null) reclaim.nextUse = next[i]!;
-      const one = mmu.translate(va[i]!, access);
+      const va = vpns[i]! * ps;
+      const one = mmu.translate(va, access);
       if (one >= 0) {
         reclaim.touch(Math.floor(one * inv), access);
         reclaim.now++;
-      } else if (k.access(proc, va[i]!, access) < 0) {
+      } else if (k.access(proc, va, access) < 0) {
         break; // killed: out of memory, or a page it may not touch
       } else {
         k.switchTo(proc.mm!);
@@ -275,32 +275,33 @@ export class SystemReplay {
     return i;
   }
 
-  /** Addresses and access kinds of the batch, for the MMU; every page checked first. */
-  private addresses(p: number, pages: Float64Array, writes: Uint8Array, count: number): void {
-    const k = this.kernel;
-    const ps = k.pageSize;
+  /**
+   * Page numbers and access kinds of the batch, for the MMU; every page checked first.
+   * @returns the page numbers: `pages` itself where ids are addresses / page size.
+   */
+  private pageNumbers(p: number, pages: Float64Array, writes: Uint8Array, count: number): Float64Array {
     const proc = this.procs[p]!;
     const placement = this.placements[p]!;
     const maxPage = this.maxPage;
-    const va = this.va;
     const kinds = this.kinds;
     if (placement === null) {
       for (let i = 0; i < count; i++) {
         const page = pages[i]!;
         if (page > maxPage) throw this.beyondUserSpace(proc, page, this.accessesBy[p]! + i + 1);
-        va[i] = page * ps;
         // ACCESS_WRITE (1) for any non-zero byte, else ACCESS_READ (0), without a branch: reads and
         // writes alternate unpredictably, and a mispredicted branch per access cost a tenth of it.
         kinds[i] = -writes[i]! >>> 31;
       }
-      return;
+      return pages;
     }
+    const vpns = this.vpns;
     for (let i = 0; i < count; i++) {
       const vpn = placement.vpn(pages[i]!);
       if (vpn < 0) throw this.spaceFull(proc, placement, this.accessesBy[p]! + i + 1);
-      va[i] = vpn * ps;
+      vpns[i] = vpn;
       kinds[i] = -writes[i]! >>> 31;
     }
+    return vpns;
   }
 
   private beyondUserSpace(proc: Process, page: number, access: number): InputError {
@@ -313,9 +314,8 @@ export class SystemReplay {
   }
 
   private grow(count: number): void {
-    this.va = new Float64Array(count);
+    this.vpns = new Float64Array(count);
     this.kinds = new Uint8Array(count);
-    this.pa = new Float64Array(count);
     this.pfns = new Int32Array(count);
   }
 

@@ -445,7 +445,7 @@ describe.each(['x86_64', 'riscv-sv39', 'i386', 'teach16'] as const)('%s: transla
 /**
  * `translateRun` is `translate` for the accesses that hit through the TLB's hint: on two identical
  * machines, random accesses (with remaps, flushes and a second address space between them) give the
- * same physical addresses, counters and TLB state whether translated one by one or in runs.
+ * same frames, counters and TLB state whether translated one by one or in runs.
  */
 describe.each(['x86_64', 'riscv-sv39', 'i386', 'teach16'] as const)(
   '%s: translateRun == translate',
@@ -502,13 +502,15 @@ describe.each(['x86_64', 'riscv-sv39', 'i386', 'teach16'] as const)(
             const ps = one.pageSize;
             const va = Float64Array.from(s, (x) => (0x40 + x.page * 3) * ps + (x.offset % ps));
             const kinds = Uint8Array.from(s, (x) => x.kind);
-            const expected = s.map((x, i) => one.machine.mmu.translate(va[i]!, x.kind));
-            const got = new Float64Array(s.length);
+            const vpns = va.map((v) => Math.floor(v / ps));
+            const frameOf = (pa: number) => (pa < 0 ? -1 : Math.floor(pa / ps));
+            const expected = s.map((x, i) => frameOf(one.machine.mmu.translate(va[i]!, x.kind)));
+            const got = new Int32Array(s.length);
             let i = 0;
             while (i < s.length) {
-              const j = run.machine.mmu.translateRun(va, kinds, got, i, s.length);
+              const j = run.machine.mmu.translateRun(vpns, kinds, got, i, s.length);
               if (j === s.length) break;
-              got[j] = run.machine.mmu.translate(va[j]!, s[j]!.kind);
+              got[j] = frameOf(run.machine.mmu.translate(va[j]!, s[j]!.kind));
               i = j + 1;
             }
             expect([...got]).toEqual(expected);
@@ -522,19 +524,19 @@ describe.each(['x86_64', 'riscv-sv39', 'i386', 'teach16'] as const)(
       );
     });
 
-    test('stops at the first access that is not a hinted hit, and a run of hits fills every address', () => {
+    test('stops at the first access that is not a hinted hit, and a run of hits fills every frame', () => {
       const { machine, pageSize } = machineFor();
       const mmu = machine.mmu;
-      const va = Float64Array.of(0x40 * pageSize + 8, 0x43 * pageSize, 0x40 * pageSize + 16);
+      const vpns = Float64Array.of(0x40, 0x43, 0x40);
       const kinds = Uint8Array.of(ACCESS_READ, ACCESS_READ, ACCESS_READ);
-      const pa = new Float64Array(3);
-      expect(mmu.translateRun(va, kinds, pa, 0, 3)).toBe(0); // a cold TLB: nothing hits
-      mmu.translate(va[0]!, ACCESS_READ);
-      mmu.translate(va[1]!, ACCESS_READ);
-      expect(mmu.translateRun(va, kinds, pa, 0, 3)).toBe(3);
-      expect([...pa]).toEqual([...va].map((v) => mmu.probe(mmu.rootPfn, v).pa));
+      const pfns = new Int32Array(3);
+      expect(mmu.translateRun(vpns, kinds, pfns, 0, 3)).toBe(0); // a cold TLB: nothing hits
+      mmu.translate(0x40 * pageSize + 8, ACCESS_READ);
+      mmu.translate(0x43 * pageSize, ACCESS_READ);
+      expect(mmu.translateRun(vpns, kinds, pfns, 0, 3)).toBe(3);
+      expect([...pfns]).toEqual([...vpns].map((vpn) => mmu.probe(mmu.rootPfn, vpn * pageSize).pa / pageSize));
       kinds[1] = ACCESS_WRITE; // page 0x43's entry was filled by a read: D is not cached yet
-      expect(mmu.translateRun(va, kinds, pa, 0, 3)).toBe(1);
+      expect(mmu.translateRun(vpns, kinds, pfns, 0, 3)).toBe(1);
     });
   },
 );
