@@ -49,6 +49,11 @@ export class Tlb {
   readonly key: Float64Array;
   /** Per kind of access (read, write, fetch): the tag when the entry grants that access outright, else -1. */
   readonly accessKey: readonly [Float64Array, Float64Array, Float64Array];
+  /**
+   * The three `accessKey` arrays end to end in one (kind k's entry i at `k * (entryCount + 1) + i`),
+   * for a lookup that picks the kind by arithmetic rather than a branch.
+   */
+  readonly accessKeys: Float64Array;
   readonly vpn: Float64Array;
   readonly asid: Int32Array;
   readonly pfn: Float64Array;
@@ -86,10 +91,11 @@ export class Tlb {
     const n = entryCount + 1;
     this.none = entryCount;
     this.key = new Float64Array(n).fill(-1);
+    this.accessKeys = new Float64Array(3 * n).fill(-1);
     this.accessKey = [
-      new Float64Array(n).fill(-1),
-      new Float64Array(n).fill(-1),
-      new Float64Array(n).fill(-1),
+      this.accessKeys.subarray(0, n),
+      this.accessKeys.subarray(n, 2 * n),
+      this.accessKeys.subarray(2 * n, 3 * n),
     ];
     this.vpn = new Float64Array(n).fill(-1);
     this.asid = new Int32Array(n);
