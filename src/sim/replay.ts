@@ -19,7 +19,7 @@ import type { FrameAllocation, ReclaimScope } from '../kernel/reclaim.js';
 import { VM_EXEC, VM_MAY_ALL, VM_NORESERVE, VM_READ, VM_WRITE, Vma } from '../kernel/vma.js';
 import { IdPlacement } from './page-ids.js';
 
-// The access kinds addresses() computes without a branch (a type error if they change).
+// The write flags are the access kinds as they are (a type error if the kinds change).
 const KINDS_ARE_BITS: readonly [0, 1] = [ACCESS_READ, ACCESS_WRITE];
 void KINDS_ARE_BITS;
 
@@ -238,9 +238,10 @@ export class SystemReplay {
     const reclaim = k.reclaim;
     const inv = this.invPage;
     const ps = k.pageSize;
-    if (this.kinds.length < count) this.grow(count);
-    const { kinds, pfns } = this;
+    if (this.pfns.length < count) this.grow(count);
+    const pfns = this.pfns;
     const vpns = this.pageNumbers(p, pages, writes, count);
+    const kinds = this.accessKinds(writes, count);
     // Runs of TLB hits go through the MMU and then the policy in two tight loops (the order of
     // events is unchanged: a hit changes nothing a later translation or the policy reads); every
     // other access goes one at a time through translate and, on a fault, the kernel. Runs stop at
@@ -276,21 +277,17 @@ export class SystemReplay {
   }
 
   /**
-   * Page numbers and access kinds of the batch, for the MMU; every page checked first.
+   * Page numbers of the batch, for the MMU; every page checked first.
    * @returns the page numbers: `pages` itself where ids are addresses / page size.
    */
   private pageNumbers(p: number, pages: Float64Array, writes: Uint8Array, count: number): Float64Array {
     const proc = this.procs[p]!;
     const placement = this.placements[p]!;
     const maxPage = this.maxPage;
-    const kinds = this.kinds;
     if (placement === null) {
       for (let i = 0; i < count; i++) {
         const page = pages[i]!;
         if (page > maxPage) throw this.beyondUserSpace(proc, page, this.accessesBy[p]! + i + 1);
-        // ACCESS_WRITE (1) for any non-zero byte, else ACCESS_READ (0), without a branch: reads and
-        // writes alternate unpredictably, and a mispredicted branch per access cost a tenth of it.
-        kinds[i] = -writes[i]! >>> 31;
       }
       return pages;
     }
@@ -299,9 +296,22 @@ export class SystemReplay {
       const vpn = placement.vpn(pages[i]!);
       if (vpn < 0) throw this.spaceFull(proc, placement, this.accessesBy[p]! + i + 1);
       vpns[i] = vpn;
-      kinds[i] = -writes[i]! >>> 31;
     }
     return vpns;
+  }
+
+  /**
+   * The access kinds of the batch: `writes` itself when every flag is 0 or 1 (ACCESS_READ and
+   * ACCESS_WRITE, as trace readers make them), else ACCESS_WRITE for each non-zero flag.
+   */
+  private accessKinds(writes: Uint8Array, count: number): Uint8Array {
+    let any = 0;
+    for (let i = 0; i < count; i++) any |= writes[i]!;
+    if (any <= 1) return writes;
+    const kinds = this.kinds;
+    // Without a branch: reads and writes alternate unpredictably.
+    for (let i = 0; i < count; i++) kinds[i] = -writes[i]! >>> 31;
+    return kinds;
   }
 
   private beyondUserSpace(proc: Process, page: number, access: number): InputError {

@@ -68,3 +68,29 @@ describe('swap in the full system', () => {
     expect(k.check()).toEqual([]);
   });
 });
+
+describe('write flags in the full system', () => {
+  test.each(['ids', 'addresses'] as const)(
+    'with %s, any non-zero flag is a write: flags of 2 and 255 replay as flags of 1',
+    (addressing) => {
+      const refs = Array.from({ length: 400 }, (_, i) => ((i * 7919) % 37) + 16);
+      const ones = refs.map((_, i) => (i % 3 === 0 ? 1 : 0));
+      const others = ones.map((w, i) => (w === 0 ? 0 : i % 2 === 0 ? 2 : 255));
+      const run = (writes: number[]) => {
+        const r = new SystemReplay({
+          frames: 6,
+          policy: 'nru',
+          tlbEntries: 16,
+          tlbWays: 4,
+          names: ['t'],
+          addressing,
+        });
+        r.run(0, Float64Array.from(refs), Uint8Array.from(writes), refs.length);
+        return r.stats();
+      };
+      const plain = run(ones);
+      expect(plain.writebacks).toBeGreaterThan(0);
+      expect(run(others)).toEqual(plain);
+    },
+  );
+});
