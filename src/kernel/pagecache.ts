@@ -50,17 +50,20 @@ export class PageCache {
     if (cached !== undefined) return { pfn: cached, major: false };
     this.register(obj);
     const kind = obj.kind === 'shmem' ? FRAME_SHMEM : obj.kind === 'kernel' ? FRAME_KERNEL : FRAME_FILE;
+    const slot = obj.swapped.get(index);
+    // Not zeroed first where a swap slot or the file overwrites all of it (Linux allocates page-cache
+    // folios without __GFP_ZERO: the read fills them).
+    const zero = slot === undefined && obj.kind !== 'file';
     const pfn =
       kind === FRAME_KERNEL
         ? this.vm.allocFrame(kind, NO_OWNER)
-        : this.vm.allocUserPage(kind, NO_OWNER, write, pageKey(obj.id, index), charge);
+        : this.vm.allocUserPage(kind, NO_OWNER, write, pageKey(obj.id, index), charge, zero);
     if (pfn < 0) return { pfn: -1, major: false };
     this.frames.mapping[pfn] = obj.id;
     this.frames.index[pfn] = index;
     this.frames.flags[pfn] = PG_REFERENCED;
     obj.pages.set(index, pfn);
     const frame = this.vm.machine.mem.frame(pfn);
-    const slot = obj.swapped.get(index);
     if (slot !== undefined) {
       // A shmem page coming back from swap: a major fault.
       const swap = this.vm.swap!;

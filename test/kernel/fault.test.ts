@@ -385,6 +385,30 @@ describe('shared anonymous memory', () => {
     expect(kernel.check()).toEqual([]);
   });
 
+  test('pages swapped out come back with their bytes, into frames other pages used meanwhile', () => {
+    // 24 user frames for 16 shared and 32 private pages: the shared ones go to swap and come back
+    // into frames the private ones left full of 0xff (a swap-in does not zero its frame first).
+    const kernel = bootKernel({}, { swapBytes: 4 * MB, reclaim: { policy: 'lru', userFrameLimit: 24 } });
+    const a = spawnOk(kernel, 'A');
+    const shared = kernel.mmap(a, {
+      addr: 0,
+      len: 16 * PAGE,
+      prot: PROT_RW,
+      flags: MAP_SHARED | MAP_ANONYMOUS,
+    });
+    const pattern = (p: number) => Uint8Array.from({ length: PAGE }, (_, i) => (i * 7 + p) & 0x7f);
+    for (let p = 0; p < 16; p++) expect(kernel.writeUser(a, shared + p * PAGE, pattern(p))).toBe(true);
+    const priv = mmapAnon(kernel, a, 32 * PAGE);
+    for (let p = 0; p < 32; p++)
+      expect(kernel.writeUser(a, priv + p * PAGE, new Uint8Array(PAGE).fill(0xff))).toBe(true);
+    const swapIns = kernel.reclaim.stats.swapIns;
+    for (let p = 0; p < 16; p++) expect(kernel.readUser(a, shared + p * PAGE, PAGE)).toEqual(pattern(p));
+    expect(kernel.reclaim.stats.swapIns - swapIns).toBeGreaterThanOrEqual(16);
+    expect(kernel.check()).toEqual([]);
+    kernel.exit(a, 0);
+    expectReclaimed(kernel, a);
+  });
+
   test('two shared mappings are two objects: they never merge', () => {
     const { kernel, a } = processA();
     const flags = MAP_SHARED | MAP_ANONYMOUS;
