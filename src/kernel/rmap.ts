@@ -46,6 +46,7 @@ export class Rmap {
     this.fmt = mmu.arch.pte;
     this.pageSize = mmu.arch.pageSize;
     this.visit = { mm: null as unknown as Mm, vma: null as unknown as Vma, vpn: 0, entryPa: 0, lo: 0, hi: 0 };
+    this.dirtyFound.bit = this.fmt.dirty;
   }
 
   /** The VMAs that may map page `pfn` (Linux `rmap_walk_anon` / `rmap_walk_file`'s candidates). */
@@ -56,12 +57,15 @@ export class Rmap {
   }
 
   /**
-   * Calls `fn` for every present (or PROT_NONE) leaf entry that maps `pfn`, over every address space.
+   * Calls `fn` for every present (or PROT_NONE) leaf entry that maps `pfn`, over every address space,
+   * with `ctx` (so that a hot caller's visitor can be made once: nothing is allocated per entry).
    * `fn` may rewrite the entry it is given, but not add or remove VMAs; the visit it gets is valid
-   * only during that call (eviction walks every mapper several times: nothing is allocated per entry).
+   * only during that call.
    * @returns how many there were.
    */
-  forEachMapper(pfn: number, fn: (v: MapperVisit) => void): number {
+  forEachMapper<C>(pfn: number, fn: (v: MapperVisit, ctx: C) => void, ctx: C): number;
+  forEachMapper(pfn: number, fn: (v: MapperVisit) => void): number;
+  forEachMapper<C>(pfn: number, fn: (v: MapperVisit, ctx: C | undefined) => void, ctx?: C): number {
     const index = this.frames.index[pfn]!;
     const fmt = this.fmt;
     const visit = this.visit;
@@ -85,7 +89,7 @@ export class Rmap {
       visit.entryPa = entryPa;
       visit.lo = lo;
       visit.hi = hi;
-      fn(visit);
+      fn(visit, ctx);
     }
     return found;
   }
@@ -100,14 +104,16 @@ export class Rmap {
   /** True when some mapper's entry of `pfn` has its dirty bit set (or the arch has none). */
   anyDirty(pfn: number): boolean {
     if (this.fmt.dirty === 0) return this.frames.mapcount[pfn]! > 0;
-    this.dirtyFound = false;
-    this.forEachMapper(pfn, this.noteDirty);
-    return this.dirtyFound;
+    const found = this.dirtyFound;
+    found.dirty = false;
+    this.forEachMapper(pfn, noteDirty, found);
+    return found.dirty;
   }
 
-  // anyDirty's visitor, made once (a closure per call allocated on every eviction).
-  private dirtyFound = false;
-  private readonly noteDirty = (v: MapperVisit): void => {
-    if ((v.lo & this.fmt.dirty) !== 0) this.dirtyFound = true;
-  };
+  // anyDirty's visit context, made once (it allocated on every eviction).
+  private readonly dirtyFound = { dirty: false, bit: 0 };
+}
+
+function noteDirty(v: MapperVisit, found: { dirty: boolean; bit: number }): void {
+  if ((v.lo & found.bit) !== 0) found.dirty = true;
 }

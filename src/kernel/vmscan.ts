@@ -10,10 +10,12 @@
  * - shmem: to a swap slot the object remembers; mappers refault through the object.
  * A page in a VM_LOCKED mapping, or one that needs a slot when swap is full or absent, stays.
  */
+import { invariant } from '../base/errors.js';
 import type { KernelEvents } from './events.js';
 import { FRAME_ANON, FRAME_FILE, FRAME_SHMEM, type FrameTable, PG_DIRTY, PG_LAZYFREE } from './frames.js';
 import { AnonVma, type MappingTable } from './mapping.js';
 import { MemObject } from './memobject.js';
+import type { Mm } from './mm.js';
 import type { PageCache } from './pagecache.js';
 import type { Evictor } from './reclaim.js';
 import type { MapperVisit, Rmap } from './rmap.js';
@@ -27,41 +29,8 @@ export class Vmscan implements Evictor {
   private readonly cache: PageCache;
   private readonly mappings: MappingTable;
   private readonly ev: KernelEvents;
-  // The rmap visitors of evict and unmapAll are made once, with their arguments in fields (set and
-  // restored around each walk): a closure per call allocated on every eviction.
-  private locked = false;
-  private readonly noteLocked = (v: MapperVisit): void => {
-    if (v.vma.flags & VM_LOCKED) this.locked = true;
-  };
-  private uPfn = -1;
-  private uLo = 0;
-  private uHi = 0;
-  private uSlot = -1;
-  private uWritten = false;
-  private readonly unmapOne = (v: MapperVisit): void => {
-    const vm = this.vm;
-    const pfn = this.uPfn;
-    const slot = this.uSlot;
-    const toSwap = slot >= 0 && this.uLo !== 0;
-    vm.machine.mmu.writeEntry(v.entryPa, this.uLo, this.uHi);
-    this.frames.mapcount[pfn]!--;
-    vm.addRss(v.mm, pfn, -1);
-    if (toSwap) {
-      vm.swap!.get(slot);
-      v.mm.swapEnts++;
-    }
-    vm.asids.flushRange(v.mm, v.vpn, v.vpn + 1);
-    if (this.ev.sink)
-      this.ev.sink.push({
-        type: 'swap-out',
-        pid: v.mm.pid,
-        va: v.vpn * vm.pageSize,
-        pfn,
-        slot: toSwap ? slot : -1,
-        written: this.uWritten,
-      });
-    vm.putPage(pfn);
-  };
+  /** The mappers of the page being evicted, gathered in one rmap walk (reused: nothing per eviction). */
+  private readonly found = new Mappers();
 
   constructor(vm: Vm, rmap: Rmap, cache: PageCache, mappings: MappingTable, events: KernelEvents) {
     this.vm = vm;
@@ -81,17 +50,16 @@ export class Vmscan implements Evictor {
   }
 
   evict(pfn: number): boolean {
+    if (this.frames.kind[pfn] === FRAME_ANON) return this.evictAnon(pfn);
     // Only a VM_LOCKED mapping that maps it keeps it: no page-table walk when no candidate is locked.
     let anyLocked = false;
     for (const vma of this.rmap.candidates(pfn)) if (vma.flags & VM_LOCKED) anyLocked = true;
     if (anyLocked) {
-      this.locked = false;
-      this.rmap.forEachMapper(pfn, this.noteLocked);
-      if (this.locked) return false;
+      this.found.locked = false;
+      this.rmap.forEachMapper(pfn, noteLocked, this.found);
+      if (this.found.locked) return false;
     }
     switch (this.frames.kind[pfn]) {
-      case FRAME_ANON:
-        return this.evictAnon(pfn);
       case FRAME_FILE:
       case FRAME_SHMEM:
         return this.evictCached(pfn);
@@ -100,25 +68,35 @@ export class Vmscan implements Evictor {
     }
   }
 
+  /**
+   * An anonymous page, after one rmap walk that finds its mappers, whether one is VM_LOCKED and
+   * whether one's entry is dirty; the unmap then rewrites the entries found.
+   */
   private evictAnon(pfn: number): boolean {
     const vm = this.vm;
     const f = this.frames;
     const swap = vm.swap;
     const mem = vm.machine.mem;
-    const dirty = (f.flags[pfn]! & PG_DIRTY) !== 0 || this.rmap.anyDirty(pfn);
+    const found = this.found;
+    invariant(found.count < 0, 'vmscan: an eviction inside an eviction');
+    found.reset(vm.machine.arch.pte.dirty);
+    this.rmap.forEachMapper(pfn, gather, found);
+    if (found.locked) return this.done(false);
+    const entryDirty = found.dirtyBit === 0 ? f.mapcount[pfn]! > 0 : found.dirty;
+    const dirty = (f.flags[pfn]! & PG_DIRTY) !== 0 || entryDirty;
     let slot = f.swapSlot[pfn]!;
     const lazy = (f.flags[pfn]! & PG_LAZYFREE) !== 0 && !dirty;
     if ((slot < 0 && !dirty) || lazy) {
       // Zeros never written (or contents the program gave up): nothing to keep; the next access
       // zero-fills it again.
-      this.unmapAll(pfn, 0, 0, slot);
+      this.unmapAll(pfn, 0, 0, slot, false);
       if (f.swapSlot[pfn]! >= 0) vm.deleteFromSwapCache(pfn);
       return true;
     }
     if (slot < 0) {
-      if (swap === null) return false;
+      if (swap === null) return this.done(false);
       slot = swap.alloc();
-      if (slot < 0) return false;
+      if (slot < 0) return this.done(false);
       swap.mapping[slot] = f.mapping[pfn]!;
       swap.index[slot] = f.index[pfn]!;
       const av = this.mappings.get(f.mapping[pfn]!);
@@ -141,26 +119,43 @@ export class Vmscan implements Evictor {
   }
 
   /**
-   * Replaces every mapper's entry of `pfn` by (lo, hi) (a swap entry for `slot`, or none), dropping
-   * the mappings' references.
+   * Replaces the entry of every mapper of `pfn` the walk found by (lo, hi) (a swap entry for `slot`,
+   * or none), dropping the mappings' references; the eviction is then over.
    */
-  private unmapAll(pfn: number, lo: number, hi: number, slot: number, written = false): void {
-    const oPfn = this.uPfn;
-    const oLo = this.uLo;
-    const oHi = this.uHi;
-    const oSlot = this.uSlot;
-    const oWritten = this.uWritten;
-    this.uPfn = pfn;
-    this.uLo = lo;
-    this.uHi = hi;
-    this.uSlot = slot;
-    this.uWritten = written;
-    this.rmap.forEachMapper(pfn, this.unmapOne);
-    this.uPfn = oPfn;
-    this.uLo = oLo;
-    this.uHi = oHi;
-    this.uSlot = oSlot;
-    this.uWritten = oWritten;
+  private unmapAll(pfn: number, lo: number, hi: number, slot: number, written: boolean): void {
+    const vm = this.vm;
+    const found = this.found;
+    const toSwap = slot >= 0 && lo !== 0;
+    const n = found.count;
+    for (let i = 0; i < n; i++) {
+      const mm = found.mm[i]!;
+      const vpn = found.vpn[i]!;
+      vm.machine.mmu.writeEntry(found.entryPa[i]!, lo, hi);
+      this.frames.mapcount[pfn]!--;
+      vm.addRss(mm, pfn, -1);
+      if (toSwap) {
+        vm.swap!.get(slot);
+        mm.swapEnts++;
+      }
+      vm.asids.flushRange(mm, vpn, vpn + 1);
+      if (this.ev.sink)
+        this.ev.sink.push({
+          type: 'swap-out',
+          pid: mm.pid,
+          va: vpn * vm.pageSize,
+          pfn,
+          slot: toSwap ? slot : -1,
+          written,
+        });
+      vm.putPage(pfn);
+    }
+    found.count = -1;
+  }
+
+  /** Ends an eviction that unmapped nothing. @returns `result`. */
+  private done(result: boolean): boolean {
+    this.found.count = -1;
+    return result;
   }
 
   private evictCached(pfn: number): boolean {
@@ -200,4 +195,37 @@ export class Vmscan implements Evictor {
     this.cache.remove(obj, index);
     return true;
   }
+}
+
+/** Mappers of one page as one rmap walk found them (struct of arrays, reused). */
+class Mappers {
+  /** Entries found; -1 while no eviction is using the list. */
+  count = -1;
+  readonly mm: Mm[] = [];
+  readonly vpn: number[] = [];
+  readonly entryPa: number[] = [];
+  locked = false;
+  dirty = false;
+  /** The arch's PTE dirty bit (0: none). */
+  dirtyBit = 0;
+
+  reset(dirtyBit: number): void {
+    this.count = 0;
+    this.locked = false;
+    this.dirty = false;
+    this.dirtyBit = dirtyBit;
+  }
+}
+
+function gather(v: MapperVisit, found: Mappers): void {
+  const n = found.count++;
+  found.mm[n] = v.mm;
+  found.vpn[n] = v.vpn;
+  found.entryPa[n] = v.entryPa;
+  if (v.vma.flags & VM_LOCKED) found.locked = true;
+  if ((v.lo & found.dirtyBit) !== 0) found.dirty = true;
+}
+
+function noteLocked(v: MapperVisit, found: Mappers): void {
+  if (v.vma.flags & VM_LOCKED) found.locked = true;
 }
