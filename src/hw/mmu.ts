@@ -217,13 +217,30 @@ export class Mmu {
    */
   slowTranslate(va: number, vpn: number, key: number, access: AccessKind): number {
     const tlb = this.tlb;
+    const tags = tlb.key;
+    const stamps = this.tlbStamp;
     const first = (vpn & tlb.setMask) * tlb.ways;
-    for (let i = first; i < first + tlb.ways; i++) {
-      if (tlb.key[i] !== key) continue;
-      if (tlb.accessKey[access][i] !== key) break; // short of rights or of the dirty bit: walk
-      tlb.touch(i, vpn, ++this.clock);
-      return tlb.base[i]! + (va - vpn * this.pageSize);
+    const end = first + tlb.ways;
+    // The set search, which also picks the way a miss fills (as Tlb.fill would): the entry with this
+    // tag, or else the first invalid way, or else the least recently used.
+    let same = -1;
+    let free = -1;
+    let lru = first;
+    for (let i = first; i < end; i++) {
+      const tag = tags[i]!;
+      if (tag === key) {
+        if (tlb.accessKey[access][i] === key) {
+          tlb.touch(i, vpn, ++this.clock);
+          return tlb.base[i]! + (va - vpn * this.pageSize);
+        }
+        same = i; // short of rights or of the dirty bit: walk, and refill this entry
+        break;
+      }
+      if (tag === -1) {
+        if (free < 0) free = i;
+      } else if (stamps[i]! < stamps[lru]!) lru = i;
     }
+    const victim = same >= 0 ? same : free >= 0 ? free : lru;
     this.clock++;
     this.missCount++;
     const fmt = this.fmt;
@@ -285,7 +302,7 @@ export class Mmu {
       if (x) perm |= TLB_X;
       if (u) perm |= TLB_U;
       if (fmt.dirty === 0 || (newLo & fmt.dirty) !== 0) perm |= TLB_D;
-      this.tlb.grant(this.tlb.fill(vpn, this.asid, pfn, perm, this.clock), this.need);
+      tlb.grant(tlb.fillAt(victim, vpn, this.asid, pfn, perm, this.clock), this.need);
       return pfn * pageSize + (va - vpn * pageSize);
     }
     return this.fail(va, access, FAULT_RESERVED, last);

@@ -141,9 +141,19 @@ export class Tlb {
         }
         if (this.stamp[i]! < this.stamp[victim]!) victim = i;
       }
-      if (this.key[victim] !== -1) this.evictions++;
     }
-    this.key[victim] = vpn * ASID_SPAN + asid;
+    return this.fillAt(victim, vpn, asid, pfn, perm, stamp);
+  }
+
+  /**
+   * {@link fill} into the way `victim` its caller chose as fill does (the entry with the same tag, or
+   * else the first invalid way, or else the least recently used). @returns `victim`.
+   */
+  fillAt(victim: number, vpn: number, asid: number, pfn: number, perm: number, stamp: number): number {
+    const key = vpn * ASID_SPAN + asid;
+    const old = this.key[victim]!;
+    if (old !== -1 && old !== key) this.evictions++;
+    this.key[victim] = key;
     this.vpn[victim] = vpn;
     this.asid[victim] = asid;
     this.pfn[victim] = pfn;

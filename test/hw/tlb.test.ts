@@ -2,6 +2,7 @@
  * The TLB: set-associative, ASID-tagged, least-recently-used within a set. Driven the way hardware
  * drives it, through the MMU's translations of hand-built page tables.
  */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { Machine, machineConfigProblem } from '../../src/hw/machine.js';
 import { ACCESS_READ, ACCESS_WRITE } from '../../src/hw/mmu.js';
@@ -193,4 +194,46 @@ test.each([
 test('the TLB refuses a shape the machine config would refuse', () => {
   expect(() => new Tlb(48, 4)).toThrow(/power of two/);
   expect(() => new Tlb(64, 5)).toThrow(/ways must divide/);
+});
+
+/** The way {@link Tlb.fill} picks for a page: its own entry, else the first invalid way, else the LRU one. */
+function wayFillPicks(tlb: Tlb, vpn: number, asid: number): number {
+  const own = tlb.find(vpn, asid);
+  if (own >= 0) return own;
+  const first = (vpn & tlb.setMask) * tlb.ways;
+  let victim = first;
+  for (let i = first; i < first + tlb.ways; i++) {
+    if (tlb.key[i] === -1) return i;
+    if (tlb.stamp[i]! < tlb.stamp[victim]!) victim = i;
+  }
+  return victim;
+}
+
+test('a miss refills the way Tlb.fill picks, and counts an eviction only when that way held another page', () => {
+  const step = fc.oneof(
+    fc.record({ page: fc.integer({ min: 0, max: 11 }), write: fc.boolean() }),
+    fc.record({ drop: fc.integer({ min: 0, max: 11 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
+      const { machine, tlb, mmu, tables } = machineWithTlb(8, 4);
+      for (let p = 0; p < 12; p++) tables.map((0x400 + p) * PAGE, tables.takeFrame(), USER_RW);
+      for (const s of steps) {
+        if ('drop' in s) {
+          tlb.invalidatePage(1, 0x400 + s.drop);
+          continue;
+        }
+        const vpn = 0x400 + s.page;
+        const way = wayFillPicks(tlb, vpn, 1);
+        const held = tlb.key[way] !== -1 && tlb.vpn[way] !== vpn;
+        const [misses, evictions] = [mmu.tlbMisses, tlb.evictions];
+        expect(mmu.translate(vpn * PAGE, s.write ? ACCESS_WRITE : ACCESS_READ)).toBeGreaterThanOrEqual(0);
+        if (mmu.tlbMisses === misses) continue;
+        expect(tlb.find(vpn, 1)).toBe(way);
+        expect(tlb.evictions - evictions).toBe(held ? 1 : 0);
+      }
+      expect(machine.tlb.entries().length).toBeLessThanOrEqual(8);
+    }),
+    { numRuns: 200 },
+  );
 });
