@@ -72,14 +72,13 @@ export class KernelMemory implements HeapMemory {
   private readonly bytes: Uint8Array;
   private readonly invPageSize: number;
   /**
-   * The per-call translation cache, direct-mapped by vpn: tags and frame bases. A tag is the vpn plus
-   * this call's epoch (times 2^36, above any vpn), so that starting a call empties it in O(1).
+   * The per-call translation cache, direct-mapped by vpn: per slot four doubles, the load tag and
+   * `pa - va` for the page, then the store tag and its `pa - va` (one array, so a hit reads one
+   * object). A tag is the vpn plus this call's epoch (times 2^36, above any vpn), so that starting a
+   * call empties it in O(1).
    */
   private epoch = 0;
-  private readonly rTag = new Float64Array(CACHE).fill(-1);
-  private readonly rBase = new Float64Array(CACHE);
-  private readonly wTag = new Float64Array(CACHE).fill(-1);
-  private readonly wBase = new Float64Array(CACHE);
+  private readonly cache = new Float64Array(CACHE * 4).fill(-1);
 
   private constructor(kernel: Kernel, proc: Process, staticBase: number, staticBytes: number) {
     this.kernel = kernel;
@@ -138,33 +137,51 @@ export class KernelMemory implements HeapMemory {
     this.epoch += EPOCH;
     if (this.epoch >= 2 ** 52) {
       this.epoch = 0;
-      this.rTag.fill(-1);
-      this.wTag.fill(-1);
+      this.cache.fill(-1);
     }
   }
+
+  // pr and pw are the hits only, kept small so that the JIT inlines them into every load and store
+  // of the allocator; a first access to a page this call goes out of line.
 
   /** Physical address for a load at `va`. */
   private pr(va: number): number {
     const vpn = Math.floor(va * this.invPageSize);
-    const s = vpn & (CACHE - 1);
-    if (this.rTag[s] === vpn + this.epoch) return this.rBase[s]! + (va - vpn * this.pageSize);
-    const pa = this.tr(va, ACCESS_READ);
-    this.rTag[s] = vpn + this.epoch;
-    this.rBase[s] = pa - (va - vpn * this.pageSize);
-    return pa;
+    const at = (vpn & (CACHE - 1)) * 4;
+    const c = this.cache;
+    if (c[at] === vpn + this.epoch) return va + c[at + 1]!;
+    return this.firstLoad(va);
   }
 
   /** Physical address for a store at `va`. */
   private pw(va: number): number {
     const vpn = Math.floor(va * this.invPageSize);
-    const s = vpn & (CACHE - 1);
-    if (this.wTag[s] === vpn + this.epoch) return this.wBase[s]! + (va - vpn * this.pageSize);
+    const at = (vpn & (CACHE - 1)) * 4;
+    const c = this.cache;
+    if (c[at + 2] === vpn + this.epoch) return va + c[at + 3]!;
+    return this.firstStore(va);
+  }
+
+  /** A load from a page not yet loaded from in this call: through the MMU, then cached. */
+  private firstLoad(va: number): number {
+    const pa = this.tr(va, ACCESS_READ);
+    const vpn = Math.floor(va * this.invPageSize);
+    const at = (vpn & (CACHE - 1)) * 4;
+    this.cache[at] = vpn + this.epoch;
+    this.cache[at + 1] = pa - va;
+    return pa;
+  }
+
+  /** A store to a page not yet stored to in this call: through the MMU, then cached for both. */
+  private firstStore(va: number): number {
     const pa = this.tr(va, ACCESS_WRITE);
-    const base = pa - (va - vpn * this.pageSize);
-    this.wTag[s] = vpn + this.epoch;
-    this.wBase[s] = base;
-    this.rTag[s] = vpn + this.epoch; // a writable page is readable (x86, RISC-V)
-    this.rBase[s] = base;
+    const vpn = Math.floor(va * this.invPageSize);
+    const at = (vpn & (CACHE - 1)) * 4;
+    const c = this.cache;
+    c[at + 2] = vpn + this.epoch;
+    c[at + 3] = pa - va;
+    c[at] = vpn + this.epoch; // a writable page is readable (x86, RISC-V)
+    c[at + 1] = pa - va;
     return pa;
   }
 
