@@ -7,7 +7,6 @@ import { Buffer } from 'node:buffer';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import cliProgress from 'cli-progress';
 import { InputError, InvariantError } from '../base/errors.js';
 import type { ExecFile } from '../kernel/exec/vfs.js';
 import { jsonText } from '../report/json.js';
@@ -25,6 +24,7 @@ import { parseEnv } from './exec.js';
 import { EXIT_FAILED, EXIT_INPUT, EXIT_OK, type Io } from './io.js';
 import { checkRam } from './options.js';
 import { checkOutputPath, writeOutput } from './output.js';
+import { terminalBar } from './progress.js';
 import { openTrace } from './trace-source.js';
 import { resolveInRoot } from './vfs.js';
 
@@ -158,16 +158,11 @@ function progressBar(path: string, progress: { bytes: number }, io: Io): { tick(
   } catch {
     total = 0;
   }
-  if (!io.isTTY || total < 8 << 20) return { tick() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'strace [{bar}] {percentage}% | {value}/{total} MB read',
-      hideCursor: true,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(Math.ceil(total / 1e6), 0);
+  const bar =
+    total < 8 << 20
+      ? null
+      : terminalBar(io, 'strace [{bar}] {percentage}% | {value}/{total} MB read', Math.ceil(total / 1e6), {});
+  if (bar === null) return { tick() {}, stop() {} };
   let last = 0;
   return {
     tick() {
