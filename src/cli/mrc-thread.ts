@@ -19,6 +19,7 @@ import { loadPolicy } from './plugins.js';
 import { decodeOptions } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type StreamInfo } from './trace-input.js';
+import { cheapToReadAgain } from './trace-source.js';
 import { catchInputError, type WorkerResult } from './worker-result.js';
 
 /** Where a pass reads the trace, and its next uses when the policy needs them. */
@@ -32,7 +33,8 @@ export interface Input {
 
 /**
  * Where the policies that need the future read the trace with its next uses: the trace itself when
- * it carries them (oracleGeneral), else a copy on disk with a file of next uses (trace-future.ts).
+ * it carries them (oracleGeneral), else the trace or a copy on disk with a file of next uses
+ * (trace-future.ts).
  */
 export async function futureInput(
   trace: Input,
@@ -52,7 +54,11 @@ export async function futureInput(
     await probe.close();
   }
   if (info!.hasFuture) return { input: trace, spill: null, format };
-  const spill = new FutureSpill({ addressing: info!.addressing, pageSize: info!.pageSize }, 0);
+  // A trace that can be read again is, with the next uses beside it; others are copied.
+  const again = cheapToReadAgain(trace.file);
+  const spill = new FutureSpill({ addressing: info!.addressing, pageSize: info!.pageSize }, 0, {
+    stream: !again,
+  });
   try {
     format = await tracePass(
       trace.file,
@@ -65,7 +71,10 @@ export async function futureInput(
     spill.dispose();
     throw e;
   }
-  return { input: { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile }, spill, format };
+  const input: Input = again
+    ? { ...trace, nextFile: spill.nextFile }
+    : { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile };
+  return { input, spill, format };
 }
 
 export interface MrcTask {

@@ -29,6 +29,7 @@ import { terminalBar } from './progress.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { interleave, openPageStream, type PageSource, type StreamInfo } from './trace-input.js';
+import { cheapToReadAgain } from './trace-source.js';
 
 export interface ReplayFlags {
   readonly format: TraceFormat | 'auto';
@@ -132,12 +133,15 @@ async function drive(
       return;
     }
     const first = streams[0]!.info!;
+    // One trace that can be read again: only the next uses are spilled (trace-future.ts).
+    const again = streams.length === 1 && cheapToReadAgain(streams[0]!.path) ? streams[0]!.path : null;
     const spill = new FutureSpill(
       {
         addressing: streams.every((s) => s.info!.addressing === 'addresses') ? 'addresses' : 'ids',
         pageSize: first.pageSize,
       },
       PROCESS_SPAN,
+      { stream: again === null },
     );
     try {
       await interleave(streams, flags.quantum, (p, pages, writes, count) => {
@@ -146,7 +150,15 @@ async function drive(
       });
       await closeAll(streams);
       spill.computeNextUses();
-      const source = spill.open(flags.threads, flags.quantum);
+      const source =
+        again === null
+          ? spill.open(flags.threads, flags.quantum)
+          : openPageStream(
+              again,
+              flags.format,
+              { ...decodeOptions(flags.pageSize, flags.columns), nextFile: spill.nextFile },
+              { threads: flags.threads, minCapacity: flags.quantum },
+            );
       try {
         await spill.replay(source, flags.quantum, visit);
       } finally {

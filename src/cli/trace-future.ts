@@ -16,6 +16,10 @@
  * ids cost little there, while decoding the stream again backwards and hashing every page there
  * took about a quarter of an OPT replay.
  *
+ * A single trace in a regular, uncompressed file needs no copy (`stream: false`): pass C reads the
+ * file itself again with the next uses beside it. Encoding the copy took pass A's thread as long
+ * as its simulating thread took in pass C.
+ *
  * Memory: a chunk, a table of distinct pages, a few numbers per block and per turn. Disk: about
  * 1.1 bytes per access for the stream and 4 for the next uses. The files go when `dispose` is called.
  */
@@ -34,17 +38,17 @@ export const MAX_SPILL_ACCESSES = 2 ** 32 - 2;
 const CHUNK = 1 << 18;
 
 export class FutureSpill {
-  /** The stream, as a vmscope trace. */
+  /** The stream, as a vmscope trace ('' when it is not kept: `stream: false`). */
   readonly streamFile: string;
   /** One little-endian u32 per access: how many accesses later its page comes again (0: never). */
   readonly nextFile: string;
   /** Accesses spilled. */
   records = 0;
   private readonly dir: string;
-  private readonly fd: number;
+  private readonly fd: number | null;
   /** The next-use file: dense ids after pass A, next-use distances after pass B. */
   private readonly nextFd: number;
-  private readonly encoder: VmtEncoder;
+  private readonly encoder: VmtEncoder | null;
   /** Page → dense id (its order of first sight). */
   private ids: PageIdMap | null = new PageIdMap(4096);
   /** Ids of the latest accesses, not yet written. */
@@ -66,9 +70,10 @@ export class FutureSpill {
 
   /**
    * @param header what the stream's page ids are (kept in the spilled trace); @param span more than
-   * any page id of one process (the ids of process p are spilled as id + p × span).
+   * any page id of one process (the ids of process p are spilled as id + p × span); with
+   * `stream: false`, only the next uses are kept, and pass C reads the trace itself again.
    */
-  constructor(header: Omit<VmtHeader, 'writes'>, span: number) {
+  constructor(header: Omit<VmtHeader, 'writes'>, span: number, options: { stream?: boolean } = {}) {
     this.span = span;
     try {
       this.dir = mkdtempSync(join(tmpdir(), 'vmscope-future-'));
@@ -79,14 +84,21 @@ export class FutureSpill {
         { file: tmpdir() },
       );
     }
-    this.streamFile = join(this.dir, 'stream.vmt');
     this.nextFile = join(this.dir, 'next.u32');
-    this.fd = openSync(this.streamFile, 'w');
     this.nextFd = openSync(this.nextFile, 'w+');
+    if (options.stream === false) {
+      this.streamFile = '';
+      this.fd = null;
+      this.encoder = null;
+      return;
+    }
+    this.streamFile = join(this.dir, 'stream.vmt');
+    const fd = openSync(this.streamFile, 'w');
+    this.fd = fd;
     this.encoder = new VmtEncoder(
       { ...header, writes: true },
       (bytes) => {
-        writeSync(this.fd, bytes);
+        writeSync(fd, bytes);
       },
       { lend: true },
     );
@@ -105,7 +117,7 @@ export class FutureSpill {
       );
     }
     const spilled = p === 0 ? pages : this.shifted(pages, count, p * this.span);
-    this.encoder.push(spilled, writes, count);
+    this.encoder?.push(spilled, writes, count);
     this.pushIds(spilled, count);
     this.records += count;
     const n = this.turns.length;
@@ -153,8 +165,8 @@ export class FutureSpill {
   /** Pass B: the next use of every access, computed backwards from pass A's ids. */
   computeNextUses(): void {
     invariant(this.state === 'writing', 'spill: next uses computed twice');
-    this.encoder.end();
-    closeSync(this.fd);
+    this.encoder?.end();
+    if (this.fd !== null) closeSync(this.fd);
     this.state = 'written';
     const fd = this.nextFd;
     try {
@@ -193,6 +205,7 @@ export class FutureSpill {
   /** Pass C: the stream with next uses, as a page source (decoded in a worker when `threads` ≥ 2). */
   open(threads: number, minCapacity: number): PageSource {
     invariant(this.state === 'ready', 'spill: next uses not computed');
+    invariant(this.encoder !== null, 'spill: the stream was not kept');
     return openPageStream(this.streamFile, 'vmscope', { nextFile: this.nextFile }, { threads, minCapacity });
   }
 
@@ -215,6 +228,15 @@ export class FutureSpill {
         const n = Math.min(left, quantum);
         await source.fill(n);
         const got = source.take(n);
+        if (got.count < n && this.encoder === null) {
+          throw new InputError(
+            'trace',
+            'the trace changed while it was replayed: it ended early when read again',
+            {
+              file: source.path,
+            },
+          );
+        }
         invariant(got.count === n && got.next !== null, 'spill: the stream ended early');
         if (stopped.has(p)) continue;
         const pages = p === 0 ? got.pages : this.shifted(got.pages, n, -p * this.span);
@@ -236,7 +258,7 @@ export class FutureSpill {
   dispose(): void {
     if (this.state === 'gone') return;
     if (this.state === 'writing') {
-      closeSync(this.fd);
+      if (this.fd !== null) closeSync(this.fd);
       closeSync(this.nextFd);
     }
     this.state = 'gone';

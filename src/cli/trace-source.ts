@@ -42,6 +42,26 @@ export function sourceSize(path: string): number {
 }
 
 /**
+ * True when `path` can be read again as cheaply as a copy of its accesses on disk: a regular file,
+ * not empty, not compressed (decompressing it again would cost more than the copy saves).
+ */
+export function cheapToReadAgain(path: string): boolean {
+  if (path === STDIN) return false;
+  let fd: number | null = null;
+  try {
+    if (!statSync(path).isFile()) return false;
+    fd = openSync(path, 'r');
+    const head = new Uint8Array(4);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n > 0 && detectCompression(head.subarray(0, n)) === null;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
  * The raw bytes of `path` (`-`: standard input). `reuse()` tells whether a chunk may be overwritten
  * once the next is asked for (only the chunks of a regular file are: read into one buffer).
  */

@@ -360,6 +360,25 @@ describe('OPT with memory flat in the trace length', () => {
     expect(r.faults).toBe(replayPages(stream, { policy: 'opt', frames: 60 }).faults);
   });
 
+  test('one plain file is read again instead of copied: the same results as from its gzip copy (copied)', async () => {
+    const gz = join(dir, 'prog.pages.gz');
+    writeFileSync(gz, gzipSync(readFileSync(pagesFile)));
+    const counts = (r: Record<string, unknown>) => {
+      const { processes: _p, ...rest } = r;
+      return rest;
+    };
+    for (const threads of ['1', '2']) {
+      const args = ['--threads', threads, '--policy', 'opt', '--policy-only', '--frames', '30'];
+      const plain = await json('replay', ...args, pagesFile);
+      expect(counts(plain)).toEqual(counts(await json('replay', ...args, gz)));
+      expect(plain.faults).toBe(replayPages(pageIds(pagesFile), { policy: 'opt', frames: 30 }).faults);
+    }
+    // The full system too (its pages from the lackey text, twice).
+    const full = await json('replay', '--policy', 'opt', '--frames', '40', lackey);
+    expect(counts(full)).toEqual(counts(await json('replay', '--policy', 'opt', '--frames', '40', lackeyGz)));
+    expect(full.faults).toBeGreaterThan(0);
+  });
+
   test('mrc: the OPT curve from next uses on disk equals the one from next uses in memory', async () => {
     const ids = Float64Array.from(pageIds(pagesFile));
     const builder = new NextUseBuilder(ids.length);
