@@ -7,7 +7,9 @@
  * random live block and mallocs a new one in its place (2 operations). Utilization is the live payload
  * over the heap extent (highest live block end - heap start) at the end. The pool is 64 MiB, except
  * for 100k blocks (about 65 MB of payload), which get 256 MiB. Through the MMU the machine has the
- * default 64-entry 4-way TLB.
+ * default 64-entry 4-way TLB; those runs also report TLB lookups and walks (misses) per operation, and
+ * TLSF and binned run once more at 1k live with a 1536-entry 12-way TLB (a second-level TLB's reach,
+ * which holds their whole heap), to show what the walks cost. The goals use the default TLB.
  *
  * Each allocator (and @thi.ng/malloc) is measured in a node process of its own, one after the other,
  * and directly and through the MMU in two processes: a program uses one allocator on one memory, and
@@ -27,6 +29,7 @@ import { gunzipSync } from 'node:zlib';
 import { MemPool } from '@thi.ng/malloc';
 import { alignUp } from '../src/base/units.js';
 import { Machine } from '../src/hw/machine.js';
+import type { Mmu } from '../src/hw/mmu.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { KernelMemory } from '../src/user/kernel-memory.js';
 import { ALLOCATOR_NAMES, type Allocator, type AllocatorName } from '../src/user/malloc/api.js';
@@ -54,9 +57,18 @@ interface Mallocator {
   realloc(ptr: number, bytes: number): number;
 }
 
-function memory(mode: Mode, bytes: number): HeapMemory {
+/** A TLB with a second-level TLB's reach (Skylake's STLB: 1536 entries, 12 ways), for reference. */
+const BIG_TLB = { tlbEntries: 1536, tlbWays: 12 } as const;
+
+function memory(
+  mode: Mode,
+  bytes: number,
+  tlb: { tlbEntries: number; tlbWays: number } | null = null,
+): HeapMemory {
   if (mode === 'direct') return new DirectMemory({ sizeBytes: bytes });
-  const kernel = new Kernel(new Machine({ arch: 'x86_64', ramBytes: Math.max(bytes * 2, 256 * MiB) }));
+  const kernel = new Kernel(
+    new Machine({ arch: 'x86_64', ramBytes: Math.max(bytes * 2, 256 * MiB), ...(tlb ?? {}) }),
+  );
   const proc = kernel.spawn('bench', { codeBytes: 4096, dataBytes: 4096, bssBytes: 16384 });
   if (typeof proc === 'number') throw new Error('bench: spawn failed');
   const mem = KernelMemory.attach(kernel, proc, {
@@ -99,6 +111,9 @@ interface RandomResult {
   readonly utilization: number;
   /** Bytes from the heap start to the end of the highest live block (plus mmapped bytes), at the end. */
   readonly extentBytes: number;
+  /** Through the MMU: translations (TLB lookups) and walks (TLB misses) per operation while timed. */
+  readonly translationsPerOp: number | null;
+  readonly walksPerOp: number | null;
 }
 
 /** Fills `ptrs` with blocks, reaches a steady state, then runs steps for the time budget. */
@@ -107,7 +122,8 @@ function randomRun(
   ptrs: Float64Array,
   extent: () => number,
   dead: () => boolean,
-): [number, number, number] {
+  mmu: Mmu | null = null,
+): [number, number, number, number, number] {
   const live = ptrs.length;
   const held = new Float64Array(live);
   for (let i = 0; i < live; i++) {
@@ -121,6 +137,7 @@ function randomRun(
     steps(a, ptrs, held, warm, 1024);
     warm += 1024;
   }
+  mmu?.resetCounters();
   let done = 0;
   const t0 = performance.now();
   let elapsed = 0;
@@ -129,9 +146,11 @@ function randomRun(
     done += 1024;
     elapsed = performance.now() - t0;
   }
-  if (dead()) return [Number.NaN, Number.NaN, Number.NaN];
+  const lookups = mmu ? (mmu.tlbHits + mmu.tlbMisses) / (done * 2) : Number.NaN;
+  const walks = mmu ? mmu.walks / (done * 2) : Number.NaN;
+  if (dead()) return [Number.NaN, Number.NaN, Number.NaN, Number.NaN, Number.NaN];
   const bytes = extent();
-  return [(done * 2 * 1000) / elapsed, held.reduce((x, y) => x + y, 0) / bytes, bytes];
+  return [(done * 2 * 1000) / elapsed, held.reduce((x, y) => x + y, 0) / bytes, bytes, lookups, walks];
 }
 
 /** Highest end of a live block in the brk heap, from the heap start, plus mmapped bytes. */
@@ -144,30 +163,50 @@ function extentOf(a: Allocator, ptrs: Float64Array): number {
 
 /** Random runs at every live-set size, in one mode (@thi.ng/malloc: direct only). */
 function randomFor(subject: Subject, mode: Mode): RandomResult[] {
-  return LIVE.map((live) => {
-    const pool = live >= 100000 ? 256 * MiB : 64 * MiB;
-    let r: [number, number, number];
-    if (subject === THING) {
-      const p = new MemPool({ size: pool, align: 16 });
-      const start = p.stats().top;
-      r = randomRun(
-        p,
-        new Float64Array(live),
-        () => p.stats().top - start,
-        () => false,
-      );
-    } else {
-      const a = createAllocator(subject, memory(mode, pool));
-      const ptrs = new Float64Array(live);
-      r = randomRun(
-        a,
-        ptrs,
-        () => extentOf(a, ptrs),
-        () => a.signal !== null,
-      );
-    }
-    return { live, mode, opsPerSec: r[0], utilization: r[1], extentBytes: r[2] };
-  });
+  return LIVE.map((live) => randomAt(subject, mode, live));
+}
+
+/** One random run of `live` blocks (through the MMU, with the machine's TLB or else `tlb`). */
+function randomAt(
+  subject: Subject,
+  mode: Mode,
+  live: number,
+  tlb: { tlbEntries: number; tlbWays: number } | null = null,
+): RandomResult {
+  const pool = live >= 100000 ? 256 * MiB : 64 * MiB;
+  let r: [number, number, number, number, number];
+  if (subject === THING) {
+    const p = new MemPool({ size: pool, align: 16 });
+    const start = p.stats().top;
+    r = randomRun(
+      p,
+      new Float64Array(live),
+      () => p.stats().top - start,
+      () => false,
+    );
+  } else {
+    const mem = memory(mode, pool, tlb);
+    const a = createAllocator(subject, mem);
+    const ptrs = new Float64Array(live);
+    r = randomRun(
+      a,
+      ptrs,
+      () => extentOf(a, ptrs),
+      () => a.signal !== null,
+      mem instanceof KernelMemory ? mem.kernel.machine.mmu : null,
+    );
+  }
+  const [opsPerSec, utilization, extentBytes, lookups, walks] = r;
+  const perOp = (x: number) => (mode === 'mmu' ? x : null);
+  return {
+    live,
+    mode,
+    opsPerSec,
+    utilization,
+    extentBytes,
+    translationsPerOp: perOp(lookups),
+    walksPerOp: perOp(walks),
+  };
 }
 
 // ---------------------------------------------------------------- corpus traces
@@ -270,19 +309,28 @@ interface JobResult {
   readonly subject: Subject;
   readonly random: RandomResult[];
   readonly traces: TraceResult[];
+  /** TLSF and binned: 1k live blocks through the MMU with {@link BIG_TLB}, for reference. */
+  readonly bigTlb: RandomResult | null;
 }
 
 /** What one child process measures: one subject in one mode. */
 interface HalfResult {
   readonly random: RandomResult[];
   readonly traces: TraceHalf[];
+  readonly bigTlb: RandomResult | null;
 }
+
+/** The allocators the goals name, which the MMU job also runs with {@link BIG_TLB}. */
+const GOAL_SUBJECTS: readonly Subject[] = ['tlsf', 'binned'];
 
 const JOB_FLAG = '--malloc-bench-job';
 
 function runJob(subject: Subject, mode: Mode): HalfResult {
   const traces = TRACES.map((t) => [t.split('/')[1]!, loadTrace(t)] as [string, OpColumns]);
-  return { random: randomFor(subject, mode), traces: tracesFor(subject, mode, traces) };
+  const random = randomFor(subject, mode);
+  const bigTlb =
+    mode === 'mmu' && GOAL_SUBJECTS.includes(subject) ? randomAt(subject, mode, 1000, BIG_TLB) : null;
+  return { random, traces: tracesFor(subject, mode, traces), bigTlb };
 }
 
 /** Runs one subject's measurements in one mode in a fresh node process (fresh JIT state). */
@@ -304,6 +352,7 @@ function measureSubject(subject: Subject): JobResult {
   return {
     subject,
     random: [...direct.random, ...(mmu?.random ?? [])],
+    bigTlb: mmu?.bigTlb ?? null,
     traces: direct.traces.map((d, i) => ({
       trace: d.trace,
       direct: d.rate,
@@ -347,6 +396,7 @@ export function benchMalloc(): string[] {
     });
     lines.push(`${r.subject.padEnd(15)}${cells.join('')}`);
   }
+  lines.push(...mmuPerOp(results));
   const short = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(0)}k`);
   const head = `${''.padEnd(15)}${loaded
     .map((t) =>
@@ -380,6 +430,37 @@ export function benchMalloc(): string[] {
   lines.push(
     `binned utilization on the traces: min ${Math.min(...binned).toFixed(3)}, ${binned.filter((u) => u >= 0.85).length} of ${binned.length} at 0.85 or more`,
   );
+  return lines;
+}
+
+/**
+ * What an operation costs the MMU in the random runs: TLB lookups and walks (misses) per operation,
+ * and the goal allocators at 1k live blocks again with {@link BIG_TLB}, whose reach (6 MiB) holds
+ * their whole heap, where the machine's 64 entries reach 256 KiB.
+ */
+function mmuPerOp(results: readonly JobResult[]): string[] {
+  const lines = [
+    '',
+    'through the MMU (64-entry 4-way TLB), per operation: TLB lookups / walks (misses)',
+    `${'allocator'.padEnd(15)}${LIVE.map((n) => `${n / 1000}k live`.padStart(20)).join('')}`,
+  ];
+  const f = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(2));
+  for (const r of results) {
+    const cells = LIVE.map((live) => {
+      const m = r.random.find((x) => x.live === live && x.mode === 'mmu');
+      return m ? `${f(m.translationsPerOp)} / ${f(m.walksPerOp)}` : '-';
+    });
+    if (cells.every((c) => c === '-')) continue;
+    lines.push(`${r.subject.padEnd(15)}${cells.map((c) => c.padStart(20)).join('')}`);
+  }
+  for (const r of results) {
+    const big = r.bigTlb;
+    if (!big) continue;
+    const small = r.random.find((x) => x.live === 1000 && x.mode === 'mmu')!;
+    lines.push(
+      `${r.subject} at 1k live with a TLB of ${BIG_TLB.tlbEntries} entries, ${BIG_TLB.tlbWays} ways (reference, not the goal's): ${fmtRate(big.opsPerSec)}, ${f(big.walksPerOp)} walks/op (64 entries: ${fmtRate(small.opsPerSec)}, ${f(small.walksPerOp)}); heap ${(small.extentBytes / 2 ** 20).toFixed(2)} MiB, 64 entries reach 0.25 MiB`,
+    );
+  }
   return lines;
 }
 
