@@ -55,15 +55,17 @@ describe('the lackey parser', () => {
   test('emits the same records for any split of the input into chunks, and any batch size', () => {
     const recordArb = fc.tuple(
       fc.constantFrom('I  ', ' L ', ' S ', ' M ', 'I ', '\tS\t'),
-      fc.bigInt({ min: 0n, max: (1n << 53n) - 1n }),
+      fc.oneof(fc.bigInt({ min: 0n, max: (1n << 53n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 40n })),
       fc.nat(4096),
       fc.constantFrom('', '\r', '  '),
+      // Zero-padded as lackey prints them (%08lx), or to other widths (up to 18 digits).
+      fc.constantFrom(0, 8, 8, 8, 10, 15, 18),
     );
     const lineArb = fc.oneof(
       {
         weight: 8,
-        arbitrary: recordArb.map(([k, a, s, end]) => ({
-          text: `${k}${a.toString(16)},${s}${end}`,
+        arbitrary: recordArb.map(([k, a, s, end, width]) => ({
+          text: `${k}${a.toString(16).padStart(width, '0')},${s}${end}`,
           rec: { k, a, s },
         })),
       },
@@ -105,6 +107,8 @@ describe('the lackey parser', () => {
     );
     expect(bad(`${ok}IL 12,3\n`)).toBe("x.lackey:2:2: error: expected a space after 'I', found 'L'");
     expect(bad(' S 1234;3\n')).toBe("x.lackey:1:8: error: expected ',' after the address, found ';'");
+    expect(bad(' S 0401z173,3\n')).toBe("x.lackey:1:8: error: expected ',' after the address, found 'z'");
+    expect(bad('I  0401017,3\n')).toBeNull();
     expect(bad(' S 1234,\n')).toBe(
       "x.lackey:1:9: error: expected a decimal size after ',', found end of line",
     );

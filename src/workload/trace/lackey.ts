@@ -81,10 +81,30 @@ export class LackeyParser extends LineParser<LackeyBatch> {
       }
       if (kind >= 0) {
         p += 3;
-        let v = HEX[buf[p]!]!;
-        if (v >= 0) {
-          let addr = v;
-          v = HEX[buf[++p]!]!;
+        // Lackey prints at least 8 hex digits (%08lx): those 8 at once, in a 32-bit integer and
+        // without a branch per digit (a digit's -1 makes the or negative), then any more one by one.
+        const d8 =
+          (HEX[buf[p]!]! << 28) |
+          (HEX[buf[p + 1]!]! << 24) |
+          (HEX[buf[p + 2]!]! << 20) |
+          (HEX[buf[p + 3]!]! << 16) |
+          (HEX[buf[p + 4]!]! << 12) |
+          (HEX[buf[p + 5]!]! << 8) |
+          (HEX[buf[p + 6]!]! << 4) |
+          HEX[buf[p + 7]!]!;
+        const bad =
+          HEX[buf[p]!]! |
+          HEX[buf[p + 1]!]! |
+          HEX[buf[p + 2]!]! |
+          HEX[buf[p + 3]!]! |
+          HEX[buf[p + 4]!]! |
+          HEX[buf[p + 5]!]! |
+          HEX[buf[p + 6]!]! |
+          HEX[buf[p + 7]!]!;
+        if (bad >= 0) {
+          let addr = d8 >>> 0;
+          p += 8;
+          let v = HEX[buf[p]!]!;
           while (v >= 0) {
             addr = addr * 16 + v;
             v = HEX[buf[++p]!]!;
