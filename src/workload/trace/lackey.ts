@@ -69,16 +69,8 @@ export class LackeyParser extends LineParser<LackeyBatch> {
       line++;
       // Fast path, lackey's own layout: "I  addr,size" or " K addr,size" (K = L, S or M).
       const lineStart = p;
-      const c0 = buf[p]!;
-      let kind = -1;
-      if (buf[p + 2] === SPACE) {
-        if (c0 === 73) {
-          if (buf[p + 1] === SPACE) kind = LACKEY_INSTR;
-        } else if (c0 === SPACE) {
-          const k = buf[p + 1]!;
-          kind = k === 76 ? LACKEY_LOAD : k === 83 ? LACKEY_STORE : k === 77 ? LACKEY_MODIFY : -1;
-        }
-      }
+      // The kind from the first two bytes by table, not by branches ("I " and " L" etc. mix).
+      const kind = buf[p + 2] === SPACE ? FAST_KIND[(buf[p]! << 8) | buf[p + 1]!]! : -1;
       if (kind >= 0) {
         p += 3;
         // Lackey prints at least 8 hex digits (%08lx): those 8 at once, in a 32-bit integer and
@@ -234,5 +226,15 @@ const HEX = (() => {
     t[65 + i] = 10 + i;
     t[97 + i] = 10 + i;
   }
+  return t;
+})();
+
+/** Lackey's own line openings, by their first two bytes (`b0 << 8 | b1`): "I " and " L", " S", " M". */
+const FAST_KIND = (() => {
+  const t = new Int8Array(65536).fill(-1);
+  t[(73 << 8) | SPACE] = LACKEY_INSTR;
+  t[(SPACE << 8) | 76] = LACKEY_LOAD;
+  t[(SPACE << 8) | 83] = LACKEY_STORE;
+  t[(SPACE << 8) | 77] = LACKEY_MODIFY;
   return t;
 })();
