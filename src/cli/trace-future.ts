@@ -8,7 +8,9 @@
  *                      of the distinct pages) in a second file;
  *   pass B (backward)  the second file chunk by chunk from the last, each backwards: the next use of
  *                      an access is the time at which its id was last seen (an array by id),
- *                      written over the id as a 32-bit distance (0 = never);
+ *                      written to a third file as a 16-bit distance (0 = never; `FAR` = 65535 or
+ *                      more, the distance then in a fourth file of (access, distance) pairs, in
+ *                      descending order of access); the ids' file then goes;
  *   pass C (forward)   the stream again from the first file, each access with its next use from
  *                      the second (read by a {@link PageSource}: in a worker thread, when it has one).
  *
@@ -21,7 +23,10 @@
  * as its simulating thread took in pass C.
  *
  * Memory: a chunk, a table of distinct pages, a few numbers per block and per turn. Disk: about
- * 1.1 bytes per access for the stream and 4 for the next uses. The files go when `dispose` is called.
+ * 1.1 bytes per access for the stream, 4 for the ids (until pass B is done) and 2 for the next
+ * uses (plus 8 per far one: under 0.1% of the corpus's accesses). Writing the next uses as 32-bit
+ * distances over the ids was a fifth of an OPT replay's simulating thread (writes to the page
+ * cache), and pass C read twice the bytes. The files go when `dispose` is called.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,24 +35,31 @@ import { InputError, invariant } from '../base/errors.js';
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
 import { VmtEncoder, type VmtHeader } from '../workload/trace/vmtrace.js';
 import { openPageStream, type PageSource } from './trace-input.js';
+import { FAR, farFile } from './trace-next.js';
 
 /** The longest stream a spill takes (next-use distances are 32-bit). */
 export const MAX_SPILL_ACCESSES = 2 ** 32 - 2;
 
-/** Accesses in a chunk of the next-use file (pass A's writes, pass B's reads and writes). */
+/** Accesses in a chunk of the ids' and next uses' files (pass A's writes, pass B's reads and writes). */
 const CHUNK = 1 << 18;
+/** Far distances written at a time. */
+const FAR_CHUNK = 1 << 14;
 
 export class FutureSpill {
   /** The stream, as a vmscope trace ('' when it is not kept: `stream: false`). */
   readonly streamFile: string;
-  /** One little-endian u32 per access: how many accesses later its page comes again (0: never). */
+  /**
+   * One little-endian u16 per access: how many accesses later its page comes again (0: never;
+   * `FAR`: the distance is in {@link farFile(nextFile)}).
+   */
   readonly nextFile: string;
   /** Accesses spilled. */
   records = 0;
   private readonly dir: string;
   private readonly fd: number | null;
-  /** The next-use file: dense ids after pass A, next-use distances after pass B. */
-  private readonly nextFd: number;
+  /** The ids' file (pass A's output, pass B's input). */
+  private readonly idsFile: string;
+  private readonly idsFd: number;
   private readonly encoder: VmtEncoder | null;
   /** Page → dense id (its order of first sight). */
   private ids: PageIdMap | null = new PageIdMap(4096);
@@ -84,8 +96,9 @@ export class FutureSpill {
         { file: tmpdir() },
       );
     }
-    this.nextFile = join(this.dir, 'next.u32');
-    this.nextFd = openSync(this.nextFile, 'w+');
+    this.idsFile = join(this.dir, 'ids.u32');
+    this.idsFd = openSync(this.idsFile, 'w+');
+    this.nextFile = join(this.dir, 'next.u16');
     if (options.stream === false) {
       this.streamFile = '';
       this.fd = null;
@@ -151,7 +164,7 @@ export class FutureSpill {
       }
       chunk[fill++] = id0;
       if (fill === CHUNK) {
-        writeSync(this.nextFd, this.idBytes, 0, CHUNK * 4);
+        writeSync(this.idsFd, this.idBytes, 0, CHUNK * 4);
         fill = 0;
       }
     }
@@ -168,22 +181,31 @@ export class FutureSpill {
     this.encoder?.end();
     if (this.fd !== null) closeSync(this.fd);
     this.state = 'written';
-    const fd = this.nextFd;
+    const next = openSync(this.nextFile, 'w');
+    const far = openSync(farFile(this.nextFile), 'w');
     try {
-      this.idsToDistances(fd);
+      this.idsToDistances(this.idsFd, next, far);
     } finally {
-      closeSync(fd);
+      closeSync(far);
+      closeSync(next);
+      closeSync(this.idsFd);
+      rmSync(this.idsFile, { force: true });
     }
     this.state = 'ready';
   }
 
-  private idsToDistances(fd: number): void {
+  private idsToDistances(fd: number, next: number, farFd: number): void {
     if (this.idFill > 0) writeSync(fd, this.idBytes, 0, this.idFill * 4);
     /** Id → the time its page is next accessed (the latest seen, going backwards), or -1. */
     const seen = new Float64Array(Math.max(1, this.ids!.size)).fill(-1);
     this.ids = null;
     const chunk = this.idChunk;
     const bytes = this.idBytes;
+    const out = new Uint16Array(CHUNK);
+    const outBytes = new Uint8Array(out.buffer);
+    const far = new Uint32Array(2 * FAR_CHUNK);
+    const farBytes = new Uint8Array(far.buffer);
+    let farFill = 0;
     let end = this.records;
     while (end > 0) {
       const start = Math.max(0, end - CHUNK);
@@ -194,12 +216,23 @@ export class FutureSpill {
         const id = chunk[i]!;
         const t = start + i;
         const later = seen[id]!;
-        chunk[i] = later < 0 ? 0 : later - t;
+        const d = later < 0 ? 0 : later - t;
+        if (d < FAR) out[i] = d;
+        else {
+          out[i] = FAR;
+          far[farFill++] = t;
+          far[farFill++] = d;
+          if (farFill === far.length) {
+            writeSync(farFd, farBytes, 0, farFill * 4);
+            farFill = 0;
+          }
+        }
         seen[id] = t;
       }
-      writeSync(fd, bytes, 0, n * 4, start * 4);
+      writeSync(next, outBytes, 0, n * 2, start * 2);
       end = start;
     }
+    if (farFill > 0) writeSync(farFd, farBytes, 0, farFill * 4);
   }
 
   /** Pass C: the stream with next uses, as a page source (decoded in a worker when `threads` ≥ 2). */
@@ -259,7 +292,7 @@ export class FutureSpill {
     if (this.state === 'gone') return;
     if (this.state === 'writing') {
       if (this.fd !== null) closeSync(this.fd);
-      closeSync(this.nextFd);
+      closeSync(this.idsFd);
     }
     this.state = 'gone';
     rmSync(this.dir, { recursive: true, force: true });

@@ -379,6 +379,26 @@ describe('OPT with memory flat in the trace length', () => {
     expect(full.faults).toBeGreaterThan(0);
   });
 
+  test('next uses 65,535 accesses away or more (kept apart on disk): the same faults as in memory', async () => {
+    // A cycle of 30,000 pages every third access (each back 90,000 accesses later), hot pages between.
+    const ids: number[] = [];
+    let x = 11;
+    for (let i = 0; i < 200_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      ids.push(i % 3 === 0 ? 1000 + ((i / 3) % 30_000) : x % 50);
+    }
+    const file = join(dir, 'far.pages');
+    writeFileSync(file, `${ids.join('\n')}\n`);
+    const gz = join(dir, 'far.pages.gz');
+    writeFileSync(gz, gzipSync(readFileSync(file)));
+    const expected = replayPages(ids, { policy: 'opt', frames: 40 }).faults;
+    for (const f of [file, gz]) {
+      expect((await json('replay', '--policy-only', '--policy', 'opt', '--frames', '40', f)).faults).toBe(
+        expected,
+      );
+    }
+  });
+
   test('mrc: the OPT curve from next uses on disk equals the one from next uses in memory', async () => {
     const ids = Float64Array.from(pageIds(pagesFile));
     const builder = new NextUseBuilder(ids.length);
