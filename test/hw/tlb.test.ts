@@ -237,3 +237,49 @@ test('a miss refills the way Tlb.fill picks, and counts an eviction only when th
     { numRuns: 200 },
   );
 });
+
+test('the TLB holds what an exact LRU model of its sets holds, through hits, refills, invalidations and flushes', () => {
+  const step = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ page: fc.integer({ min: 0, max: 11 }), write: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ drop: fc.integer({ min: 0, max: 11 }) }) },
+    { weight: 1, arbitrary: fc.constant('flush' as const) },
+  );
+  fc.assert(
+    fc.property(fc.array(step, { minLength: 1, maxLength: 80 }), (steps) => {
+      const { tlb, mmu, tables } = machineWithTlb(8, 2);
+      for (let p = 0; p < 12; p++) tables.map((0x400 + p) * PAGE, tables.takeFrame(), USER_RW);
+      // The model: per set, each page it holds and the time of its last use.
+      const sets = Array.from({ length: tlb.sets }, () => new Map<number, number>());
+      let now = 0;
+      for (const s of steps) {
+        if (s === 'flush') {
+          tlb.flushAll();
+          for (const m of sets) m.clear();
+          continue;
+        }
+        if ('drop' in s) {
+          tlb.invalidatePage(1, 0x400 + s.drop);
+          sets[(0x400 + s.drop) & tlb.setMask]!.delete(0x400 + s.drop);
+          continue;
+        }
+        const vpn = 0x400 + s.page;
+        const set = sets[vpn & tlb.setMask]!;
+        if (!set.has(vpn) && set.size === tlb.ways) {
+          const [lru] = [...set].reduce((a, b) => (b[1] < a[1] ? b : a));
+          set.delete(lru);
+        }
+        set.set(vpn, ++now);
+        expect(mmu.translate(vpn * PAGE + 8, s.write ? ACCESS_WRITE : ACCESS_READ)).toBeGreaterThanOrEqual(0);
+        const held = (n: number) =>
+          tlb
+            .entries()
+            .filter((e) => e.set === n)
+            .map((e) => e.vpn)
+            .sort((a, b) => a - b);
+        for (let n = 0; n < tlb.sets; n++)
+          expect(held(n)).toEqual([...sets[n]!.keys()].sort((a, b) => a - b));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
