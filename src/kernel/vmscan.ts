@@ -129,6 +129,7 @@ export class Vmscan implements Evictor {
     const n = found.count;
     for (let i = 0; i < n; i++) {
       const mm = found.mm[i]!;
+      found.mm[i] = null; // the list holds no address space past the eviction
       const vpn = found.vpn[i]!;
       vm.machine.mmu.writeEntry(found.entryPa[i]!, lo, hi);
       this.frames.mapcount[pfn]!--;
@@ -154,7 +155,7 @@ export class Vmscan implements Evictor {
 
   /** Ends an eviction that unmapped nothing. @returns `result`. */
   private done(result: boolean): boolean {
-    this.found.count = -1;
+    this.found.release();
     return result;
   }
 
@@ -201,13 +202,19 @@ export class Vmscan implements Evictor {
 class Mappers {
   /** Entries found; -1 while no eviction is using the list. */
   count = -1;
-  readonly mm: Mm[] = [];
+  readonly mm: (Mm | null)[] = [];
   readonly vpn: number[] = [];
   readonly entryPa: number[] = [];
   locked = false;
   dirty = false;
   /** The arch's PTE dirty bit (0: none). */
   dirtyBit = 0;
+
+  /** Ends the list's use without an unmap. */
+  release(): void {
+    for (let i = 0; i < this.count; i++) this.mm[i] = null;
+    this.count = -1;
+  }
 
   reset(dirtyBit: number): void {
     this.count = 0;
