@@ -71,8 +71,13 @@ describe.skipIf(!canRunBrowser)('the OSTEP page in Chromium', () => {
     await expect.poll(() => page.locator('.error').textContent()).toContain("unknown script 'nosuch'");
     await page.locator('input[aria-label="command"]').fill('malloc -s 2 -n 3');
     await page.locator('button[type="submit"]').click();
+    // The key handler counts the steps of the session it was made with: press only once the new
+    // session is drawn (the error's had none), and count blocks once the step is shown.
+    await page.locator('pre.out').first().waitFor();
+    await expect.poll(() => page.evaluate('window.vmscopeOstep.steps()')).toBeGreaterThan(0);
     await page.keyboard.press('ArrowRight');
-    expect(await page.locator('[data-view="heap"] .block').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.evaluate('window.vmscopeOstep.step()')).toBe(1);
+    await expect.poll(() => page.locator('[data-view="heap"] .block').count()).toBeGreaterThan(0);
     await page.close();
   });
 });
