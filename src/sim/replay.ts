@@ -165,7 +165,6 @@ export class SystemReplay {
   /** For opaque ids: each process's placement of them; null when ids are addresses / page size. */
   private readonly placements: (IdPlacement | null)[];
   private readonly maxPage: number;
-  private readonly invPage: number;
   // Scratch for one batch: page numbers of placed ids, access kinds and frames of TLB hits.
   private vpns = new Float64Array(0);
   private kinds = new Uint8Array(0);
@@ -199,7 +198,6 @@ export class SystemReplay {
     this.placements = opts.names.map(() =>
       opts.addressing === 'ids' ? IdPlacement.forSpace(k.layout, machine.arch) : null,
     );
-    this.invPage = 1 / pageSize;
     for (const name of opts.names) {
       const proc = addReplayProcess(k, name);
       if (proc === null)
@@ -236,7 +234,6 @@ export class SystemReplay {
     k.switchTo(proc.mm!);
     const mmu = k.machine.mmu;
     const reclaim = k.reclaim;
-    const inv = this.invPage;
     const ps = k.pageSize;
     if (this.pfns.length < count) this.grow(count);
     const pfns = this.pfns;
@@ -259,16 +256,10 @@ export class SystemReplay {
       }
       const access = kinds[i]! as AccessKind;
       if (next !== null) reclaim.nextUse = next[i]!;
-      const va = vpns[i]! * ps;
-      const one = mmu.translate(va, access);
-      if (one >= 0) {
-        reclaim.touch(Math.floor(one * inv), access);
-        reclaim.now++;
-      } else if (k.access(proc, va, access) < 0) {
-        break; // killed: out of memory, or a page it may not touch
-      } else {
-        k.switchTo(proc.mm!);
-      }
+      // The kernel's access: one translation (a TLB miss walks once), and on a fault the handler and
+      // the retry's walk, as a CPU does; the policy sees a hit as in touchRun.
+      if (k.access(proc, vpns[i]! * ps, access) < 0) break; // killed: out of memory, or a page it may not touch
+      k.switchTo(proc.mm!);
       i++;
       if (++this.accesses === this.nextSample) this.sample();
     }

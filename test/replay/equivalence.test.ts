@@ -94,3 +94,21 @@ describe('write flags in the full system', () => {
     },
   );
 });
+
+describe('the TLB in the full system', () => {
+  test('a fault costs two walks, as on a CPU: the one that faults and the retry; a hit none', () => {
+    const r = new SystemReplay({
+      frames: 8,
+      policy: 'lru',
+      tlbEntries: 16,
+      tlbWays: 4,
+      names: ['t'],
+      addressing: 'addresses',
+    });
+    // Page 0x400 faults (a fresh page: the first walk stops at the empty root), then hits twice.
+    r.run(0, Float64Array.of(0x400, 0x400, 0x400), Uint8Array.of(0, 0, 0), 3);
+    const s = r.stats();
+    expect(s.faults).toBe(1);
+    expect(s.tlb).toMatchObject({ hits: 2, misses: 2, walks: 2, pteReads: 1 + 4 });
+  });
+});
