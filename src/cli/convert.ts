@@ -9,7 +9,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { InputError } from '../base/errors.js';
-import { isPowerOfTwo } from '../base/units.js';
+import { grouped, isPowerOfTwo } from '../base/units.js';
 import { jsonText } from '../report/json.js';
 import type { CsvSpec } from '../workload/trace/csv.js';
 import type { TraceFormat } from '../workload/trace/detect.js';
@@ -235,7 +235,7 @@ export async function runConvert(input: string, out: string, flags: ConvertFlags
   if (flags.json) say(jsonText(summary));
   else
     say(
-      `${summary.input} (${info.format}) → ${summary.output} (${flags.to}${compress === 'none' ? '' : `, ${compress}`}): ${records.toLocaleString('en-US')} accesses\n`,
+      `${summary.input} (${info.format}) → ${summary.output} (${flags.to}${compress === 'none' ? '' : `, ${compress}`}): ${grouped(records)} accesses\n`,
     );
   return EXIT_OK;
 }

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { InputError } from '../base/errors.js';
+import { grouped } from '../base/units.js';
 import { parseInteger, parseSize } from '../workload/values.js';
 import type { Io } from './io.js';
 
@@ -39,7 +40,7 @@ export function countArg(text: string): number {
     const bytes = parseSize(text);
     const hint =
       bytes !== null && bytes % 4096 === 0
-        ? ` (a count, not bytes: ${text} is ${(bytes / 4096).toLocaleString('en-US')} frames of 4 KiB)`
+        ? ` (a count, not bytes: ${text} is ${grouped(bytes / 4096)} frames of 4 KiB)`
         : '';
     throw new InvalidArgumentError(`expected a number such as 1024, 0x400 or 32k, got '${text}'${hint}`);
   }

@@ -8,6 +8,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError, InvariantError } from '../base/errors.js';
+import { grouped } from '../base/units.js';
 import type { ExecFile } from '../kernel/exec/vfs.js';
 import { jsonText } from '../report/json.js';
 import {
@@ -178,7 +179,7 @@ function progressBar(path: string, progress: { bytes: number }, io: Io): { tick(
 }
 
 function mibText(bytes: number): string {
-  return `${Math.floor(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
+  return `${grouped(Math.floor(bytes / 2 ** 20))} MiB`;
 }
 
 export async function runStrace(log: string, flags: StraceFlags, io: Io): Promise<number> {

@@ -3,10 +3,11 @@
  * separators (`3,013,036`), words that agree with their count (`1 hit`, `2 hits`), percentages with
  * the same decimals, bytes in binary units, and "field: value" blocks aligned in two columns.
  */
+import { grouped } from '../base/units.js';
 
-/** A count with thousands separators: `3,013,036`. */
+/** A count with thousands separators, rounded half away from zero as ICU does: `3,013,036`. */
 export function count(n: number): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+  return grouped(n < 0 ? -Math.round(-n) : Math.round(n));
 }
 
 /** `1 hit`, `2 hits`, `1 process`, `3 processes` (`plural` for irregular words). */

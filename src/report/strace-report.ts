@@ -3,6 +3,7 @@
  * what was applied, tracked and skipped, by name), its divergences, the processes' /proc files at
  * their exit (or where the replay stopped), the JSON document, and the VmSize/VmRSS chart.
  */
+import { grouped } from '../base/units.js';
 import type { StraceProcess, StraceSummary } from '../sim/strace-model.js';
 import { type ChartPoint, lineChartSvg } from './chart.js';
 import { formatMaps, formatStatus } from './procfs.js';
@@ -14,7 +15,7 @@ export type StraceShow = 'maps' | 'status' | 'smaps';
 const REPLAY_PAGE_SIZE = 4096;
 
 function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  return `${grouped(n)} ${n === 1 ? one : many}`;
 }
 
 function processState(p: StraceProcess): string {
@@ -35,7 +36,7 @@ export function formatStraceSummary(s: StraceSummary): string {
   const lines: string[] = [];
   const diverged = s.syscalls - s.agree;
   lines.push(
-    `replayed: ${plural(s.syscalls, 'call')} compared with Linux's results: ${s.agree.toLocaleString('en-US')} agree, ${diverged.toLocaleString('en-US')} diverge`,
+    `replayed: ${plural(s.syscalls, 'call')} compared with Linux's results: ${grouped(s.agree)} agree, ${grouped(diverged)} diverge`,
   );
   if (s.signals.checked > 0)
     lines.push(

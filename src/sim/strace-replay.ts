@@ -16,7 +16,7 @@
  * log's line and column.
  */
 import { type InputError, invariant } from '../base/errors.js';
-import { hex0x } from '../base/units.js';
+import { grouped, hex0x } from '../base/units.js';
 import { Machine } from '../hw/machine.js';
 import { ENOMEM } from '../kernel/errno.js';
 import type { ExecFile } from '../kernel/exec/vfs.js';
@@ -425,7 +425,7 @@ export class StraceReplay {
     const size = at === undefined || at >= c.argc ? null : c.arg(at).tryInt();
     const ram = this.kernel.machine.mem.sizeBytes;
     if (size === null || size <= ram) return null;
-    const mib = (ram / 2 ** 20).toLocaleString('en-US');
+    const mib = grouped(ram / 2 ** 20);
     return `vmscope's machine has ${mib} MiB of RAM and overcommit refuses a mapping larger than RAM plus swap: a larger --ram may be needed`;
   }
 

@@ -33,6 +33,7 @@
  */
 import { closest } from 'fastest-levenshtein';
 import { InputError } from '../../base/errors.js';
+import { grouped } from '../../base/units.js';
 import { PageIdMap } from '../../kernel/reclaim/idmap.js';
 import type { PageSink } from './batch.js';
 import { type Delimiter, delimiterOf, FieldParser } from './fields.js';
@@ -306,7 +307,7 @@ export class CsvParser extends FieldParser {
     if (pages > max) {
       throw this.failAt(
         this.fieldStart[col]!,
-        `a request of ${pages.toLocaleString('en-US')} pages (more than ${max.toLocaleString('en-US')}): is column ${col + 1} a size in bytes?`,
+        `a request of ${grouped(pages)} pages (more than ${grouped(max)}): is column ${col + 1} a size in bytes?`,
       );
     }
   }
