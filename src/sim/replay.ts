@@ -237,7 +237,7 @@ export class SystemReplay {
     const ps = k.pageSize;
     if (this.pfns.length < count) this.grow(count);
     const pfns = this.pfns;
-    const vpns = this.pageNumbers(p, pages, writes, count);
+    const vpns = this.pageNumbers(p, pages, count);
     const kinds = this.accessKinds(writes, count);
     // Runs of TLB hits go through the MMU and then the policy in two tight loops (the order of
     // events is unchanged: a hit changes nothing a later translation or the policy reads); every
@@ -271,7 +271,7 @@ export class SystemReplay {
    * Page numbers of the batch, for the MMU; every page checked first.
    * @returns the page numbers: `pages` itself where ids are addresses / page size.
    */
-  private pageNumbers(p: number, pages: Float64Array, writes: Uint8Array, count: number): Float64Array {
+  private pageNumbers(p: number, pages: Float64Array, count: number): Float64Array {
     const proc = this.procs[p]!;
     const placement = this.placements[p]!;
     const maxPage = this.maxPage;
