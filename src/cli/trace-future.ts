@@ -33,9 +33,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, invariant } from '../base/errors.js';
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
+import { FAR } from '../kernel/reclaim/policy.js';
 import { VmtEncoder, type VmtHeader } from '../workload/trace/vmtrace.js';
 import { openPageStream, type PageSource } from './trace-input.js';
-import { FAR, farFile } from './trace-next.js';
+import { farFile } from './trace-next.js';
 
 /** The longest stream a spill takes (next-use distances are 32-bit). */
 export const MAX_SPILL_ACCESSES = 2 ** 32 - 2;

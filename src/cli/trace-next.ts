@@ -1,11 +1,8 @@
 /** The reading side of a {@link FutureSpill}'s next-use files (trace-future.ts). */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { invariant } from '../base/errors.js';
-import { NEVER } from '../kernel/reclaim/policy.js';
+import { FAR, NEVER } from '../kernel/reclaim/policy.js';
 import { MAX_BLOCK_RECORDS } from '../workload/trace/vmtrace.js';
-
-/** A next-use distance of 65535 or more: the distance is in the far file. */
-export const FAR = 0xffff;
 
 /** Far pairs read at a time. */
 const FAR_READ = 1 << 14;

@@ -18,7 +18,7 @@
  */
 import { InputError, invariant } from '../base/errors.js';
 import { EMPTY_KEY, emptyBucket, hashPageId, PageIdMap, tableBitsFor } from '../kernel/reclaim/idmap.js';
-import { NEVER, type PolicyOptions, type ReplacementPolicy } from '../kernel/reclaim/policy.js';
+import { FAR, NEVER, type PolicyOptions, type ReplacementPolicy } from '../kernel/reclaim/policy.js';
 import { createPolicy } from '../kernel/reclaim/registry.js';
 
 /** What a replay counted. `hits + faults === accesses`; `coldFaults ≤ faults`. */
@@ -385,9 +385,6 @@ export class CacheSim {
     return errors;
   }
 }
-
-/** A `NextUses.distance` entry meaning "look the distance up in `far`". */
-export const FAR = 0xffff;
 
 /**
  * The next use of every access of a stream, 2 bytes per access: `distance[t]` is how many accesses

@@ -22,9 +22,9 @@
  */
 import { invariant } from '../base/errors.js';
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
-import type { PolicyOptions } from '../kernel/reclaim/policy.js';
+import { FAR, type PolicyOptions } from '../kernel/reclaim/policy.js';
 import { createPolicy } from '../kernel/reclaim/registry.js';
-import { CacheSim, FAR, type NextUses } from './cachesim.js';
+import { CacheSim, type NextUses } from './cachesim.js';
 
 /** Faults for each size, with what they were measured on. */
 export interface MissRatioCurve {

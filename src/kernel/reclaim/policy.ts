@@ -46,6 +46,12 @@ export const NO_PAGE = -1;
 /** `nextUse` of a page that is never accessed again, or whose future is unknown. */
 export const NEVER = Number.POSITIVE_INFINITY;
 
+/**
+ * A next-use distance stored in 16 bits that means "65535 accesses or more: the distance is kept
+ * apart" (in memory, NextUses' table of far ones; on disk, a spill's far file).
+ */
+export const FAR = 0xffff;
+
 /** What a policy needs from the hardware: only accessed/dirty bits (`kernel`), or more (`oracle`). */
 export type PolicyKind = 'kernel' | 'oracle';
 
