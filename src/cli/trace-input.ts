@@ -40,7 +40,7 @@ export interface StreamInfo {
 
 /** How to read a stream: decoder options, and where a spill's next uses are (trace-future.ts). */
 export interface StreamOptions extends DecodeOptions {
-  /** A file of 32-bit next-use distances, one per access, to attach to the accesses. */
+  /** A spill's next-use file (16-bit distances, one per access; trace-next.ts), to attach to the accesses. */
   readonly nextFile?: string;
 }
 
