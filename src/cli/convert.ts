@@ -19,7 +19,7 @@ import { EXIT_OK, type Io } from './io.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type PageSource } from './trace-input.js';
-import { cheapToReadAgain, STDIN, sourceName } from './trace-source.js';
+import { STDIN, sourceName } from './trace-source.js';
 
 export const OUTPUT_FORMATS = ['vmscope', 'oracleGeneral', 'pages'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -186,22 +186,15 @@ export async function runConvert(input: string, out: string, flags: ConvertFlags
       else {
         // The next uses come from a backward pass over the stream's ids, and then the input is read
         // again beside them, or a copy of it when that would cost more (trace-future.ts).
-        const again = cheapToReadAgain(input);
         const s = new FutureSpill({ addressing: info.addressing, pageSize: info.pageSize }, 0, {
-          stream: !again,
+          path: input,
+          format: from,
+          options,
         });
         spill = s;
         await drain(source, async (pages, writes, count) => s.push(0, pages, writes, count));
         s.computeNextUses();
-        const withNext = again
-          ? openPageStream(
-              input,
-              from,
-              { ...options, nextFile: s.nextFile },
-              { threads: flags.threads, minCapacity: BATCH },
-            )
-          : s.open(flags.threads, BATCH);
-        await drain(withNext, (pages, _w, count, next) => write(pages, count, next!));
+        await drain(s.open(flags.threads, BATCH), (pages, _w, count, next) => write(pages, count, next!));
       }
       records = enc.records;
     }

@@ -19,7 +19,6 @@ import { loadPolicy } from './plugins.js';
 import { decodeOptions } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { openPageStream, type StreamInfo } from './trace-input.js';
-import { cheapToReadAgain } from './trace-source.js';
 import { catchInputError, type WorkerResult } from './worker-result.js';
 
 /** Where a pass reads the trace, and its next uses when the policy needs them. */
@@ -54,10 +53,10 @@ export async function futureInput(
     await probe.close();
   }
   if (info!.hasFuture) return { input: trace, spill: null, format };
-  // A trace that can be read again is, with the next uses beside it; others are copied.
-  const again = cheapToReadAgain(trace.file);
   const spill = new FutureSpill({ addressing: info!.addressing, pageSize: info!.pageSize }, 0, {
-    stream: !again,
+    path: trace.file,
+    format: trace.format,
+    options: decodeOptions(trace.pageSize, trace.csv),
   });
   try {
     format = await tracePass(
@@ -71,7 +70,8 @@ export async function futureInput(
     spill.dispose();
     throw e;
   }
-  const input: Input = again
+  // The trace read again with the next uses beside it, or the copy.
+  const input: Input = spill.readsAgain
     ? { ...trace, nextFile: spill.nextFile }
     : { file: spill.streamFile, format: 'vmscope', nextFile: spill.nextFile };
   return { input, spill, format };

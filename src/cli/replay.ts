@@ -29,7 +29,6 @@ import { terminalBar } from './progress.js';
 import { decodeOptions, traceFormatOf } from './trace-formats.js';
 import { FutureSpill } from './trace-future.js';
 import { interleave, openPageStream, type PageSource, type StreamInfo } from './trace-input.js';
-import { cheapToReadAgain } from './trace-source.js';
 
 export interface ReplayFlags {
   readonly format: TraceFormat | 'auto';
@@ -133,15 +132,22 @@ async function drive(
       return;
     }
     const first = streams[0]!.info!;
-    // One trace that can be read again: only the next uses are spilled (trace-future.ts).
-    const again = streams.length === 1 && cheapToReadAgain(streams[0]!.path) ? streams[0]!.path : null;
+    // One trace may be read again beside its next uses instead of copied (trace-future.ts).
+    const one =
+      streams.length === 1
+        ? {
+            path: streams[0]!.path,
+            format: flags.format,
+            options: decodeOptions(flags.pageSize, flags.columns),
+          }
+        : null;
     const spill = new FutureSpill(
       {
         addressing: streams.every((s) => s.info!.addressing === 'addresses') ? 'addresses' : 'ids',
         pageSize: first.pageSize,
       },
       PROCESS_SPAN,
-      { stream: again === null },
+      one,
     );
     try {
       await interleave(streams, flags.quantum, (p, pages, writes, count) => {
@@ -150,15 +156,7 @@ async function drive(
       });
       await closeAll(streams);
       spill.computeNextUses();
-      const source =
-        again === null
-          ? spill.open(flags.threads, flags.quantum)
-          : openPageStream(
-              again,
-              flags.format,
-              { ...decodeOptions(flags.pageSize, flags.columns), nextFile: spill.nextFile },
-              { threads: flags.threads, minCapacity: flags.quantum },
-            );
+      const source = spill.open(flags.threads, flags.quantum);
       try {
         await spill.replay(source, flags.quantum, visit);
       } finally {

@@ -18,7 +18,7 @@
  * ids cost little there, while decoding the stream again backwards and hashing every page there
  * took about a quarter of an OPT replay.
  *
- * A single trace in a regular, uncompressed file needs no copy (`stream: false`): pass C reads the
+ * A single trace in a regular, uncompressed file needs no copy (`readsAgain`): pass C reads the
  * file itself again with the next uses beside it. Encoding the copy took pass A's thread as long
  * as its simulating thread took in pass C.
  *
@@ -34,9 +34,19 @@ import { join } from 'node:path';
 import { InputError, invariant } from '../base/errors.js';
 import { PageIdMap } from '../kernel/reclaim/idmap.js';
 import { FAR } from '../kernel/reclaim/policy.js';
+import type { DecodeOptions } from '../workload/trace/decoder.js';
+import type { TraceFormat } from '../workload/trace/detect.js';
 import { VmtEncoder, type VmtHeader } from '../workload/trace/vmtrace.js';
 import { openPageStream, type PageSource } from './trace-input.js';
 import { farFile } from './trace-next.js';
+import { cheapToReadAgain } from './trace-source.js';
+
+/** A trace file, as a command reads it. */
+export interface TraceFile {
+  readonly path: string;
+  readonly format: TraceFormat | 'auto';
+  readonly options: DecodeOptions;
+}
 
 /** The longest stream a spill takes (next-use distances are 32-bit). */
 export const MAX_SPILL_ACCESSES = 2 ** 32 - 2;
@@ -47,8 +57,10 @@ const CHUNK = 1 << 18;
 const FAR_CHUNK = 1 << 14;
 
 export class FutureSpill {
-  /** The stream, as a vmscope trace ('' when it is not kept: `stream: false`). */
+  /** The stream, as a vmscope trace ('' when it is not kept: {@link readsAgain}). */
   readonly streamFile: string;
+  /** The trace pass C reads again beside the next uses, or null when it reads the copy. */
+  readonly readsAgain: TraceFile | null;
   /**
    * One little-endian u16 per access: how many accesses later its page comes again (0: never;
    * `FAR`: the distance is in {@link farFile(nextFile)}).
@@ -83,11 +95,13 @@ export class FutureSpill {
 
   /**
    * @param header what the stream's page ids are (kept in the spilled trace); @param span more than
-   * any page id of one process (the ids of process p are spilled as id + p × span); with
-   * `stream: false`, only the next uses are kept, and pass C reads the trace itself again.
+   * any page id of one process (the ids of process p are spilled as id + p × span); @param trace
+   * the one trace file being spilled, if it is one: when it can be read again cheaply (see
+   * {@link cheapToReadAgain}) only the next uses are kept, and pass C reads the trace itself again.
    */
-  constructor(header: Omit<VmtHeader, 'writes'>, span: number, options: { stream?: boolean } = {}) {
+  constructor(header: Omit<VmtHeader, 'writes'>, span: number, trace: TraceFile | null = null) {
     this.span = span;
+    this.readsAgain = trace !== null && cheapToReadAgain(trace.path) ? trace : null;
     try {
       this.dir = mkdtempSync(join(tmpdir(), 'vmscope-future-'));
     } catch (e) {
@@ -100,7 +114,7 @@ export class FutureSpill {
     this.idsFile = join(this.dir, 'ids.u32');
     this.idsFd = openSync(this.idsFile, 'w+');
     this.nextFile = join(this.dir, 'next.u16');
-    if (options.stream === false) {
+    if (this.readsAgain !== null) {
       this.streamFile = '';
       this.fd = null;
       this.encoder = null;
@@ -236,10 +250,21 @@ export class FutureSpill {
     if (farFill > 0) writeSync(farFd, farBytes, 0, farFill * 4);
   }
 
-  /** Pass C: the stream with next uses, as a page source (decoded in a worker when `threads` ≥ 2). */
+  /**
+   * Pass C: the stream with next uses, as a page source (decoded in a worker when `threads` ≥ 2):
+   * the trace read again, or the copy.
+   */
   open(threads: number, minCapacity: number): PageSource {
     invariant(this.state === 'ready', 'spill: next uses not computed');
-    invariant(this.encoder !== null, 'spill: the stream was not kept');
+    const again = this.readsAgain;
+    if (again !== null) {
+      return openPageStream(
+        again.path,
+        again.format,
+        { ...again.options, nextFile: this.nextFile },
+        { threads, minCapacity },
+      );
+    }
     return openPageStream(this.streamFile, 'vmscope', { nextFile: this.nextFile }, { threads, minCapacity });
   }
 
@@ -262,7 +287,7 @@ export class FutureSpill {
         const n = Math.min(left, quantum);
         await source.fill(n);
         const got = source.take(n);
-        if (got.count < n && this.encoder === null) {
+        if (got.count < n && this.readsAgain !== null) {
           throw new InputError(
             'trace',
             'the trace changed while it was replayed: it ended early when read again',
