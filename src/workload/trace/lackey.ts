@@ -75,24 +75,17 @@ export class LackeyParser extends LineParser<LackeyBatch> {
         p += 3;
         // Lackey prints at least 8 hex digits (%08lx): those 8 at once, in a 32-bit integer and
         // without a branch per digit (a digit's -1 makes the or negative), then any more one by one.
+        const h0 = HEX[buf[p]!]!;
+        const h1 = HEX[buf[p + 1]!]!;
+        const h2 = HEX[buf[p + 2]!]!;
+        const h3 = HEX[buf[p + 3]!]!;
+        const h4 = HEX[buf[p + 4]!]!;
+        const h5 = HEX[buf[p + 5]!]!;
+        const h6 = HEX[buf[p + 6]!]!;
+        const h7 = HEX[buf[p + 7]!]!;
         const d8 =
-          (HEX[buf[p]!]! << 28) |
-          (HEX[buf[p + 1]!]! << 24) |
-          (HEX[buf[p + 2]!]! << 20) |
-          (HEX[buf[p + 3]!]! << 16) |
-          (HEX[buf[p + 4]!]! << 12) |
-          (HEX[buf[p + 5]!]! << 8) |
-          (HEX[buf[p + 6]!]! << 4) |
-          HEX[buf[p + 7]!]!;
-        const bad =
-          HEX[buf[p]!]! |
-          HEX[buf[p + 1]!]! |
-          HEX[buf[p + 2]!]! |
-          HEX[buf[p + 3]!]! |
-          HEX[buf[p + 4]!]! |
-          HEX[buf[p + 5]!]! |
-          HEX[buf[p + 6]!]! |
-          HEX[buf[p + 7]!]!;
+          (h0 << 28) | (h1 << 24) | (h2 << 20) | (h3 << 16) | (h4 << 12) | (h5 << 8) | (h6 << 4) | h7;
+        const bad = h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7;
         if (bad >= 0) {
           let addr = d8 >>> 0;
           p += 8;
