@@ -729,7 +729,8 @@ function isMainModule(): boolean {
   }
 }
 
-if (isMainModule()) {
+/** Runs the command line of this process, as the `vmscope` program (launch.ts, or this file run directly). */
+export function runAsCommand(): void {
   // `vmscope run x.vms | head` closes the pipe early: stop quietly, as other Unix tools do.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -739,3 +740,5 @@ if (isMainModule()) {
     process.exitCode = status;
   });
 }
+
+if (isMainModule()) runAsCommand();

@@ -18,6 +18,7 @@ import type { FuturePageBatch, PageBatch } from '../workload/trace/batch.js';
 import { createTraceDecoder, type DecodeOptions, type TraceDecoder } from '../workload/trace/decoder.js';
 import { detectTraceFormat, FORMAT_HELP, HEAD_BYTES, type TraceFormat } from '../workload/trace/detect.js';
 import { CSV_HELP, looksLikeCsv } from '../workload/trace/text-formats.js';
+import { takeEarlyTraceWorker, type WatchedWorker, watchWorker } from './early-worker.js';
 import { NextFileReader } from './trace-next.js';
 import {
   createRing,
@@ -312,9 +313,7 @@ export class PipedStream implements PageSource {
   readonly path: string;
   readonly sizeBytes: number;
   private readonly ring: RingReader;
-  private readonly worker: Worker;
-  private exited = false;
-  private workerError: unknown = null;
+  private readonly thread: WatchedWorker;
   private taken = 0;
   private info_: StreamInfo | null = null;
   eof = false;
@@ -326,14 +325,9 @@ export class PipedStream implements PageSource {
     const memory = createRing(Math.max(RING_MIN_ACCESSES, 2 * minCapacity + (1 << 17)));
     this.ring = new RingReader(memory);
     const task: WorkerTask = { path, format, options, ring: memory };
-    this.worker = startWorker(task);
-    this.worker.unref();
-    this.worker.on('error', (e) => {
-      this.workerError = e;
-    });
-    this.worker.on('exit', () => {
-      this.exited = true;
-    });
+    const early = takeEarlyTraceWorker();
+    if (early !== null) early.worker.postMessage(task);
+    this.thread = early ?? watchWorker(startWorker(task));
   }
 
   get info(): StreamInfo | null {
@@ -364,9 +358,9 @@ export class PipedStream implements PageSource {
       if (this.ring.waitFor(n, WAIT_SLICE_MS)) break;
       // Let the event loop run: a worker that died without a word shows up there.
       await new Promise((res) => setImmediate(res));
-      if (this.exited && this.ring.state() === RING_RUNNING && this.ring.available() < n) {
+      if (this.thread.exited && this.ring.state() === RING_RUNNING && this.ring.available() < n) {
         throw new InvariantError(
-          `the trace reader thread stopped: ${String(this.workerError ?? 'no reason')}`,
+          `the trace reader thread stopped: ${String(this.thread.error ?? 'no reason')}`,
         );
       }
     }
@@ -391,7 +385,7 @@ export class PipedStream implements PageSource {
   }
 
   async close(): Promise<void> {
-    if (!this.exited) await this.worker.terminate();
+    if (!this.thread.exited) await this.thread.worker.terminate();
   }
 }
 

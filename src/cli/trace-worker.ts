@@ -1,14 +1,18 @@
 /**
  * The worker thread of a {@link PipedStream} (trace-input.ts): reads, decompresses and decodes one
  * trace into the shared ring, ahead of the thread that simulates, until the trace ends or fails.
+ * Its task comes as its `workerData`, or, for a worker started before it had one (early-worker.ts),
+ * as the first message.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../base/errors.js';
 import type { FuturePageBatch, PageBatch } from '../workload/trace/batch.js';
 import { type StreamInfo, TraceReader, type WorkerError, type WorkerTask } from './trace-input.js';
 import { RingWriter } from './trace-ring.js';
 
-const task = workerData as WorkerTask;
+const task: WorkerTask =
+  (workerData as WorkerTask | null) ??
+  (await new Promise<WorkerTask>((res) => parentPort!.once('message', (m: WorkerTask) => res(m))));
 const ring = new RingWriter(task.ring);
 let infoSent = false;
 
