@@ -9,6 +9,7 @@
  * worker is kept in one process-wide slot (a registered symbol on `globalThis`), not in a module
  * variable.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** A worker with what happened to it since it started (its listeners are attached at once). */
@@ -49,18 +50,25 @@ export function takeEarlyTraceWorker(): WatchedWorker | null {
 }
 
 /**
- * Whether a command line (without node and script) is a replay that will read a trace in a worker:
- * `replay`, without `--threads 1`, not asking for help. A wrong guess only costs a worker's boot on
- * the other core (or, the other way, the time this saves).
+ * `--threads`' default: 2 or more decodes in a worker thread, 1 on the simulating thread. (Here, so
+ * that the launcher decides as replay does without loading the CLI.)
  */
-export function replayReadsInWorker(argv: readonly string[]): boolean {
+export const DEFAULT_READ_THREADS = Math.min(2, availableParallelism());
+
+/**
+ * Whether a command line (without node and script) is a replay that will read a trace in a worker:
+ * `replay` with `--threads` (or, without it, {@link DEFAULT_READ_THREADS}) 2 or more, not asking for
+ * help. A wrong guess only costs a worker's boot (or, the other way, the time this saves).
+ */
+export function replayReadsInWorker(argv: readonly string[], defaultThreads = DEFAULT_READ_THREADS): boolean {
   if (argv[0] !== 'replay') return false;
+  let threads = defaultThreads;
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') break;
     if (a === '--help' || a === '-h') return false;
-    if (a === '--threads' && argv[i + 1] === '1') return false;
-    if (a === '--threads=1') return false;
+    if (a === '--threads') threads = Number(argv[i + 1]);
+    else if (a.startsWith('--threads=')) threads = Number(a.slice('--threads='.length));
   }
-  return true;
+  return threads >= 2;
 }

@@ -10,7 +10,6 @@
  * accesses; `interleave` deals several streams out in a fixed round robin.
  */
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError, InvariantError, invariant } from '../base/errors.js';
@@ -389,8 +388,7 @@ export class PipedStream implements PageSource {
   }
 }
 
-/** `--threads`: 2 or more decodes in a worker thread, 1 on the simulating thread. */
-export const DEFAULT_READ_THREADS = Math.min(2, availableParallelism());
+export { DEFAULT_READ_THREADS } from './early-worker.js';
 
 /**
  * A page stream for `path`, decoded ahead in a worker when `threads` ≥ 2. `minCapacity` is the

@@ -9,19 +9,22 @@ import { replayReadsInWorker } from '../../src/cli/early-worker.js';
 import { BUILT_CLI, hasBuiltCli, vmscope } from './built-cli.js';
 
 describe('which command lines start the trace worker early', () => {
+  // [argv, on a machine whose default is 2 threads, on one whose default is 1]
   test.each([
-    [['replay', 'a.pages'], true],
-    [['replay', '--policy-only', '--threads', '2', 'a.pages'], true],
-    [['replay', 'a.pages', '--', '--threads', '1'], true],
-    [['replay', '--threads', '1', 'a.pages'], false],
-    [['replay', '--threads=1', 'a.pages'], false],
-    [['replay', '--help'], false],
-    [['replay', '-h'], false],
-    [['mrc', 'a.pages'], false],
-    [['convert', 'a.pages', 'a.vmt'], false],
-    [[], false],
-  ])('%j: %s', (argv, early) => {
-    expect(replayReadsInWorker(argv)).toBe(early);
+    [['replay', 'a.pages'], true, false],
+    [['replay', '--policy-only', '--threads', '2', 'a.pages'], true, true],
+    [['replay', '--threads=3', 'a.pages'], true, true],
+    [['replay', 'a.pages', '--', '--threads', '1'], true, false],
+    [['replay', '--threads', '1', 'a.pages'], false, false],
+    [['replay', '--threads=1', 'a.pages'], false, false],
+    [['replay', '--help'], false, false],
+    [['replay', '-h'], false, false],
+    [['mrc', 'a.pages'], false, false],
+    [['convert', 'a.pages', 'a.vmt'], false, false],
+    [[], false, false],
+  ])('%j: %s with 2 threads by default, %s with 1', (argv, twoCores, oneCore) => {
+    expect(replayReadsInWorker(argv, 2)).toBe(twoCores);
+    expect(replayReadsInWorker(argv, 1)).toBe(oneCore);
   });
 });
 
